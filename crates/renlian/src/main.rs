@@ -1,0 +1,35 @@
+//! `renlian`: the one binary of the system.
+//!
+//! Each group of subcommands lives in its own `cli_*` module and is flattened into
+//! [`Command`]; this file only parses the global options and dispatches.
+
+mod global;
+
+use clap::{Parser, Subcommand};
+
+pub use global::GlobalOpts;
+
+#[derive(Parser)]
+#[command(name = "renlian", version, about = "Self-hostable face-recognition cloud")]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalOpts,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RENLIAN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {}
+}
