@@ -1,0 +1,357 @@
+//! Accounts and money movements: balance, frozen, available = balance − frozen, state.
+//!
+//! Every movement is an append-only ledger entry; `billing_balances` holds the ledger's
+//! sums, updated in the same transaction, and [`Billing::audit_ledger`] checks they agree.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{AnyConnection, Row};
+
+use crate::engine::Billing;
+use crate::error::BillingError;
+use crate::money::Money;
+use crate::sql;
+use crate::time::{parse_tz, to_micros};
+
+/// What `account create` takes.
+#[derive(Clone, Debug, Default)]
+pub struct NewAccount {
+    pub name: String,
+    /// IANA name; the deployment default when `None`.
+    pub time_zone: Option<String>,
+    /// Where e-mail notices go.
+    pub email: Option<String>,
+    /// Where SMS notices go (through the webhook sender).
+    pub phone: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountState {
+    Active,
+    /// Available balance negative: postpaid calls are refused (rule 8).
+    Arrears,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AccountView {
+    pub id: i64,
+    pub name: String,
+    pub time_zone: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub balance: Money,
+    pub frozen: Money,
+    pub available: Money,
+    pub state: AccountState,
+}
+
+/// An account's money as cached in `billing_balances`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Balance {
+    pub balance: Money,
+    pub frozen: Money,
+}
+
+impl Balance {
+    pub fn available(self) -> Money {
+        self.balance - self.frozen
+    }
+
+    pub fn state(self) -> AccountState {
+        if self.available().is_negative() {
+            AccountState::Arrears
+        } else {
+            AccountState::Active
+        }
+    }
+}
+
+pub(crate) struct LedgerEntry {
+    pub account: i64,
+    pub at_us: i64,
+    pub kind: &'static str,
+    pub balance_delta: Money,
+    pub frozen_delta: Money,
+    pub reference: String,
+}
+
+fn money(row: &sqlx::any::AnyRow, col: &str) -> Result<Money, BillingError> {
+    let s: String = row.try_get(col)?;
+    s.parse()
+        .map_err(|_| BillingError::Corrupt(format!("{col} {s:?} is not a decimal")))
+}
+
+/// Locks the balance rows of `ids` for this transaction (a write first, so SQLite takes its
+/// write lock at once and PostgreSQL locks the rows) and returns them. Missing ids are absent.
+pub(crate) async fn lock_balances(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+) -> Result<HashMap<i64, Balance>, BillingError> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(512) {
+        let n = sql::padded(chunk.len());
+        let q = format!(
+            "UPDATE billing_balances SET seq = seq + 1 WHERE account_id IN ({}) \
+             RETURNING account_id, balance, frozen",
+            sql::list(1, n)
+        );
+        let mut query = sqlx::query(&q);
+        for i in 0..n {
+            query = query.bind(chunk[i.min(chunk.len() - 1)]);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let id: i64 = row.try_get("account_id")?;
+            out.insert(
+                id,
+                Balance {
+                    balance: money(&row, "balance")?,
+                    frozen: money(&row, "frozen")?,
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Writes new cached sums for the given accounts.
+pub(crate) async fn store_balances(
+    conn: &mut AnyConnection,
+    rows: &[(i64, Balance)],
+) -> Result<(), BillingError> {
+    let mut rest = rows;
+    for n in sql::pow2_chunks(rows.len(), 256) {
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        let q = format!(
+            "INSERT INTO billing_balances (account_id, balance, frozen, seq) VALUES {} \
+             ON CONFLICT (account_id) DO UPDATE SET balance = excluded.balance, frozen = excluded.frozen",
+            sql::value_rows(n, 4)
+        );
+        let mut query = sqlx::query(&q);
+        for (id, b) in chunk {
+            query = query
+                .bind(*id)
+                .bind(b.balance.to_string())
+                .bind(b.frozen.to_string())
+                .bind(0i64);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn append_ledger(
+    conn: &mut AnyConnection,
+    entries: &[LedgerEntry],
+) -> Result<(), BillingError> {
+    let mut rest = entries;
+    for n in sql::pow2_chunks(entries.len(), 256) {
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        let q = format!(
+            "INSERT INTO billing_ledger (account_id, at_us, kind, balance_delta, frozen_delta, reference) VALUES {}",
+            sql::value_rows(n, 6)
+        );
+        let mut query = sqlx::query(&q);
+        for e in chunk {
+            query = query
+                .bind(e.account)
+                .bind(e.at_us)
+                .bind(e.kind)
+                .bind(e.balance_delta.to_string())
+                .bind(e.frozen_delta.to_string())
+                .bind(e.reference.clone());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Locks one account's balance; an unknown id is an error.
+pub(crate) async fn lock_one(conn: &mut AnyConnection, id: i64) -> Result<Balance, BillingError> {
+    lock_balances(conn, &[id])
+        .await?
+        .remove(&id)
+        .ok_or(BillingError::UnknownAccount(id))
+}
+
+/// A top-up amount: positive, whole fen.
+fn check_amount(amount: Money) -> Result<(), BillingError> {
+    if amount.is_negative() || amount.is_zero() || amount.amount().normalize().scale() > 2 {
+        return Err(BillingError::OutOfRange(format!(
+            "a top-up must be a positive amount in whole fen (0.01), got {}",
+            amount.amount()
+        )));
+    }
+    Ok(())
+}
+
+impl Billing {
+    pub async fn create_account(
+        &self,
+        new: NewAccount,
+        at: DateTime<Utc>,
+    ) -> Result<i64, BillingError> {
+        if new.name.trim().is_empty() {
+            return Err(BillingError::OutOfRange(
+                "account name must not be empty".into(),
+            ));
+        }
+        let tz = match &new.time_zone {
+            Some(name) => parse_tz(name)?,
+            None => self.config.default_time_zone,
+        };
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "INSERT INTO billing_accounts (name, tz, email, phone, created_us) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(new.name)
+        .bind(tz.name())
+        .bind(new.email)
+        .bind(new.phone)
+        .bind(to_micros(at))
+        .fetch_one(&mut *tx)
+        .await?;
+        let id: i64 = row.try_get(0)?;
+        sqlx::query(
+            "INSERT INTO billing_balances (account_id, balance, frozen, seq) VALUES ($1, $2, $3, 0)",
+        )
+        .bind(id)
+        .bind(Money::ZERO.to_string())
+        .bind(Money::ZERO.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Adds money; an account in arrears whose available balance becomes non-negative is
+    /// active again at once.
+    pub async fn top_up(
+        &self,
+        account: i64,
+        amount: Money,
+        at: DateTime<Utc>,
+    ) -> Result<AccountView, BillingError> {
+        check_amount(amount)?;
+        let mut tx = self.pool.begin().await?;
+        let mut bal = lock_one(&mut tx, account).await?;
+        bal.balance += amount;
+        append_ledger(
+            &mut tx,
+            &[LedgerEntry {
+                account,
+                at_us: to_micros(at),
+                kind: "topup",
+                balance_delta: amount,
+                frozen_delta: Money::ZERO,
+                reference: String::new(),
+            }],
+        )
+        .await?;
+        store_balances(&mut tx, &[(account, bal)]).await?;
+        tx.commit().await?;
+        self.account(account).await
+    }
+
+    pub async fn account(&self, id: i64) -> Result<AccountView, BillingError> {
+        let row = sqlx::query(
+            "SELECT a.id, a.name, a.tz, a.email, a.phone, b.balance, b.frozen \
+             FROM billing_accounts a JOIN billing_balances b ON b.account_id = a.id WHERE a.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(BillingError::UnknownAccount(id))?;
+        let bal = Balance {
+            balance: money(&row, "balance")?,
+            frozen: money(&row, "frozen")?,
+        };
+        Ok(AccountView {
+            id,
+            name: row.try_get("name")?,
+            time_zone: row.try_get("tz")?,
+            email: row.try_get("email")?,
+            phone: row.try_get("phone")?,
+            balance: bal.balance,
+            frozen: bal.frozen,
+            available: bal.available(),
+            state: bal.state(),
+        })
+    }
+
+    /// All account ids, ascending.
+    pub async fn account_ids(&self) -> Result<Vec<i64>, BillingError> {
+        let rows = sqlx::query("SELECT id FROM billing_accounts ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get::<i64, _>(0).map_err(BillingError::from))
+            .collect()
+    }
+
+    /// Recomputes an account's balance and frozen amount from its ledger and checks them
+    /// against the cached sums. Returns the ledger's (balance, frozen).
+    pub async fn audit_ledger(&self, account: i64) -> Result<(Money, Money), BillingError> {
+        let rows = sqlx::query(
+            "SELECT balance_delta, frozen_delta FROM billing_ledger WHERE account_id = $1",
+        )
+        .bind(account)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut balance = Money::ZERO;
+        let mut frozen = Money::ZERO;
+        for row in &rows {
+            balance += money(row, "balance_delta")?;
+            frozen += money(row, "frozen_delta")?;
+        }
+        let view = self.account(account).await?;
+        if view.balance != balance || view.frozen != frozen {
+            return Err(BillingError::Corrupt(format!(
+                "account {account}: cached balance {}/{} but ledger says {balance}/{frozen}",
+                view.balance, view.frozen
+            )));
+        }
+        Ok((balance, frozen))
+    }
+
+    /// The ledger of one account, oldest first.
+    pub async fn ledger(&self, account: i64) -> Result<Vec<LedgerLine>, BillingError> {
+        let rows = sqlx::query(
+            "SELECT at_us, kind, balance_delta, frozen_delta, reference FROM billing_ledger \
+             WHERE account_id = $1 ORDER BY id",
+        )
+        .bind(account)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(LedgerLine {
+                    at: crate::time::from_micros(row.try_get("at_us")?)?,
+                    kind: row.try_get("kind")?,
+                    balance_delta: money(row, "balance_delta")?,
+                    frozen_delta: money(row, "frozen_delta")?,
+                    reference: row.try_get("reference")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// One money movement as stored.
+#[derive(Clone, Debug, Serialize)]
+pub struct LedgerLine {
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub balance_delta: Money,
+    pub frozen_delta: Money,
+    pub reference: String,
+}
+
+pub(crate) fn parse_money(row: &sqlx::any::AnyRow, col: &str) -> Result<Money, BillingError> {
+    money(row, col)
+}

@@ -1,0 +1,38 @@
+//! Billing for Renlian: what a face-API call or an offline-SDK order costs, and what each
+//! account owes, exactly as the pricing document and `billing.md` decide.
+//!
+//! - [`catalogue`]: every price, as data, in one place; [`quote`]: list-price quotes.
+//! - [`Billing`]: the engine over an `sqlx::AnyPool` (SQLite or PostgreSQL, one code path):
+//!   accounts and their money ledger, metering with group commit ([`Billing::record_call`]),
+//!   consumption free pack → paid packs → postpaid, resource packs, notices and their
+//!   delivery, monthly bills and settlement, arrears.
+//!
+//! Not here: HTTP, authentication, the mapping of [`BillingError`] to API error codes
+//! (that is the API crate's one table), offline-SDK licences (the `licensing` crate).
+
+pub mod account;
+pub mod catalogue;
+pub mod engine;
+pub mod error;
+pub mod meter;
+pub mod money;
+pub mod notice;
+pub mod pack;
+pub mod quote;
+pub mod rating;
+pub mod schema;
+pub mod settle;
+mod sql;
+pub mod time;
+
+pub use account::{AccountState, AccountView, LedgerLine, NewAccount};
+pub use catalogue::{Item, PackSize, Sdk, Tier};
+pub use engine::{Billing, BillingConfig};
+pub use error::BillingError;
+pub use meter::Consumption;
+pub use money::Money;
+pub use notice::{Delivery, DeliveryRound, Notice, NoticeKind, Senders, SmtpSender, WebhookSender};
+pub use pack::Pack;
+pub use rating::{Bill, BillLine, BillStatus, PackPurchase};
+pub use settle::SettlementReport;
+pub use time::Month;

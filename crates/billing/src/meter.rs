@@ -1,0 +1,776 @@
+//! Metering: recording billable calls and consuming them in real time (rules 2, 3, 8).
+//!
+//! One writer task per process takes every record from a channel, gathers whatever has
+//! queued up into one batch, consumes the whole batch in one transaction (free pack, then
+//! paid packs earliest expiry first, then postpaid) and answers each caller only after the
+//! commit: a record acknowledged is a record committed, at the cost of one commit per batch
+//! instead of one per call (group commit).
+//!
+//! The writer locks the balance rows of the batch's accounts first, so several processes
+//! sharing one PostgreSQL database serialise per account and never consume a unit twice.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+use sqlx::{AnyConnection, AnyPool, Row};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::account::{lock_balances, AccountState, Balance};
+use crate::catalogue::{Item, FREE_CALLS_PER_MONTH, LOW_PERCENT};
+use crate::engine::Billing;
+use crate::error::BillingError;
+use crate::notice::{insert_notices, NoticeDraft, NoticeKind};
+use crate::sql;
+use crate::time::{parse_tz, to_micros, Month};
+
+const IMPORT_PREFIX: &str = "import:";
+
+/// How one record was consumed. For a replay (same RequestId or import id again) the stored
+/// consumption is returned with `replayed: true` and nothing is counted again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Consumption {
+    pub account: i64,
+    pub item: Item,
+    /// The billing month in the account's time zone, `YYYY-MM`.
+    pub month: String,
+    pub units: u64,
+    pub free: u64,
+    pub pack: u64,
+    pub postpaid: u64,
+    pub replayed: bool,
+}
+
+pub(crate) enum Job {
+    Call {
+        account: i64,
+        item: Item,
+        action: String,
+        request_id: String,
+        at: DateTime<Utc>,
+    },
+    Import {
+        account: i64,
+        item: Item,
+        count: u64,
+        at: DateTime<Utc>,
+        import_id: String,
+    },
+}
+
+impl Job {
+    fn key(&self) -> String {
+        match self {
+            Job::Call { request_id, .. } => request_id.clone(),
+            Job::Import { import_id, .. } => format!("{IMPORT_PREFIX}{import_id}"),
+        }
+    }
+
+    fn account(&self) -> i64 {
+        match self {
+            Job::Call { account, .. } | Job::Import { account, .. } => *account,
+        }
+    }
+
+    fn item(&self) -> Item {
+        match self {
+            Job::Call { item, .. } | Job::Import { item, .. } => *item,
+        }
+    }
+
+    fn at(&self) -> DateTime<Utc> {
+        match self {
+            Job::Call { at, .. } | Job::Import { at, .. } => *at,
+        }
+    }
+
+    fn units(&self) -> u64 {
+        match self {
+            Job::Call { .. } => 1,
+            Job::Import { count, .. } => *count,
+        }
+    }
+
+    fn action(&self) -> &str {
+        match self {
+            Job::Call { action, .. } => action,
+            Job::Import { .. } => "import",
+        }
+    }
+}
+
+pub(crate) struct Pending {
+    job: Job,
+    reply: oneshot::Sender<Result<Consumption, BillingError>>,
+}
+
+impl Billing {
+    /// Records one successful billable call and consumes it. Returns after the record is
+    /// committed. Idempotent on `request_id`. Refused with [`BillingError::InArrears`] when
+    /// the call would be billed postpaid and the account is in arrears.
+    pub async fn record_call(
+        &self,
+        account: i64,
+        item: Item,
+        action: &str,
+        request_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Consumption, BillingError> {
+        if request_id.is_empty() || request_id.starts_with(IMPORT_PREFIX) || request_id.len() > 200
+        {
+            return Err(BillingError::OutOfRange(format!(
+                "request id {request_id:?} must be 1-200 characters and not start with {IMPORT_PREFIX:?}"
+            )));
+        }
+        self.submit(Job::Call {
+            account,
+            item,
+            action: action.to_string(),
+            request_id: request_id.to_string(),
+            at,
+        })
+        .await
+    }
+
+    /// Records `count` calls at once (migrations, simulated traffic), idempotent on
+    /// `import_id`. All or nothing: refused as a whole if any part would be postpaid while
+    /// the account is in arrears.
+    pub async fn import_usage(
+        &self,
+        account: i64,
+        item: Item,
+        count: u64,
+        at: DateTime<Utc>,
+        import_id: &str,
+    ) -> Result<Consumption, BillingError> {
+        if count == 0 || count > i64::MAX as u64 / 4 {
+            return Err(BillingError::OutOfRange(format!(
+                "calls must be between 1 and {}, got {count}",
+                i64::MAX / 4
+            )));
+        }
+        if import_id.is_empty() || import_id.len() > 200 {
+            return Err(BillingError::OutOfRange(
+                "import id must be 1-200 characters".into(),
+            ));
+        }
+        self.submit(Job::Import {
+            account,
+            item,
+            count,
+            at,
+            import_id: import_id.to_string(),
+        })
+        .await
+    }
+
+    async fn submit(&self, job: Job) -> Result<Consumption, BillingError> {
+        let (reply, answer) = oneshot::channel();
+        self.meter
+            .send(Pending { job, reply })
+            .await
+            .map_err(|_| BillingError::WriterGone)?;
+        answer.await.map_err(|_| BillingError::WriterGone)?
+    }
+}
+
+pub(crate) fn spawn(pool: AnyPool, max_batch: usize) -> mpsc::Sender<Pending> {
+    let (tx, rx) = mpsc::channel(max_batch.saturating_mul(4).max(16));
+    tokio::spawn(run(pool, rx, max_batch));
+    tx
+}
+
+async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Pending>, max_batch: usize) {
+    let mut writer = Writer {
+        pool,
+        accounts: HashMap::new(),
+    };
+    let mut buf = Vec::with_capacity(max_batch);
+    while rx.recv_many(&mut buf, max_batch).await > 0 {
+        let batch = std::mem::replace(&mut buf, Vec::with_capacity(max_batch));
+        writer.process(batch).await;
+    }
+}
+
+/// What the writer needs of an account that never changes after creation.
+struct AccountInfo {
+    tz: Tz,
+    email: Option<String>,
+    phone: Option<String>,
+}
+
+struct Writer {
+    pool: AnyPool,
+    accounts: HashMap<i64, AccountInfo>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Counter {
+    calls: i64,
+    free: i64,
+    pack: i64,
+    postpaid: i64,
+    dirty: bool,
+}
+
+struct PackState {
+    id: i64,
+    size: i64,
+    purchased_us: i64,
+    expires_us: i64,
+    remaining: i64,
+    low_notified: bool,
+    exhausted_notified: bool,
+    dirty: bool,
+}
+
+struct UsageRow {
+    key: String,
+    part: i64,
+    account: i64,
+    item: Item,
+    action: String,
+    month: String,
+    at_us: i64,
+    units: i64,
+    source: &'static str,
+    pack_id: Option<i64>,
+}
+
+impl Writer {
+    async fn process(&mut self, batch: Vec<Pending>) {
+        if let Err(e) = self.load_accounts(&batch).await {
+            let msg = e.to_string();
+            for p in batch {
+                let _ = p.reply.send(Err(BillingError::Storage(msg.clone())));
+            }
+            return;
+        }
+        let mut outcome = self.consume(&batch).await;
+        if let Err(e) = &outcome {
+            // Another process may have recorded one of these keys between our read and
+            // write (PostgreSQL, several nodes): a second pass sees it as a replay.
+            if crate::schema::is_unique_violation(e) || is_serialization_failure(e) {
+                outcome = self.consume(&batch).await;
+            }
+        }
+        match outcome {
+            Ok(results) => {
+                for (p, r) in batch.into_iter().zip(results) {
+                    let _ = p.reply.send(r);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "metering batch failed");
+                let msg = e.to_string();
+                for p in batch {
+                    let _ = p.reply.send(Err(BillingError::Storage(msg.clone())));
+                }
+            }
+        }
+    }
+
+    async fn load_accounts(&mut self, batch: &[Pending]) -> Result<(), BillingError> {
+        let missing: Vec<i64> = unique(batch.iter().map(|p| p.job.account()))
+            .into_iter()
+            .filter(|id| !self.accounts.contains_key(id))
+            .collect();
+        for chunk in missing.chunks(512) {
+            let n = sql::padded(chunk.len());
+            let q = format!(
+                "SELECT id, tz, email, phone FROM billing_accounts WHERE id IN ({})",
+                sql::list(1, n)
+            );
+            let mut query = sqlx::query(&q);
+            for i in 0..n {
+                query = query.bind(chunk[i.min(chunk.len() - 1)]);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                let tz: String = row.try_get("tz")?;
+                self.accounts.insert(
+                    row.try_get("id")?,
+                    AccountInfo {
+                        tz: parse_tz(&tz)?,
+                        email: row.try_get("email")?,
+                        phone: row.try_get("phone")?,
+                    },
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// One transaction for the whole batch. `Err` only for storage failures; a record's own
+    /// refusal (unknown account, arrears, closed month) is its entry in the result.
+    #[allow(clippy::type_complexity)]
+    async fn consume(
+        &self,
+        batch: &[Pending],
+    ) -> Result<Vec<Result<Consumption, BillingError>>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let ids: Vec<i64> = unique(batch.iter().map(|p| p.job.account()))
+            .into_iter()
+            .filter(|id| self.accounts.contains_key(id))
+            .collect();
+        let balances = lock_balances(&mut tx, &ids).await.map_err(into_sqlx)?;
+        let keys: Vec<String> = unique(batch.iter().map(|p| p.job.key()));
+        let mut seen = load_existing(&mut tx, &keys).await?;
+
+        let month_of = |job: &Job| -> Option<String> {
+            self.accounts
+                .get(&job.account())
+                .map(|a| Month::of(job.at(), a.tz).to_string())
+        };
+        let months: Vec<String> = unique(batch.iter().filter_map(|p| month_of(&p.job)));
+        let mut counters = load_counters(&mut tx, &ids, &months).await?;
+        let settled = load_settled(&mut tx, &ids, &months).await?;
+        let mut packs = load_packs(&mut tx, &ids).await?;
+
+        let mut rows: Vec<UsageRow> = Vec::with_capacity(batch.len());
+        let mut notices: Vec<NoticeDraft> = Vec::new();
+        let mut results = Vec::with_capacity(batch.len());
+        for p in batch {
+            let job = &p.job;
+            let key = job.key();
+            if let Some(done) = seen.get(&key) {
+                results.push(Ok(Consumption {
+                    replayed: true,
+                    ..done.clone()
+                }));
+                continue;
+            }
+            let account = job.account();
+            let (Some(info), Some(balance)) = (self.accounts.get(&account), balances.get(&account))
+            else {
+                results.push(Err(BillingError::UnknownAccount(account)));
+                continue;
+            };
+            let month = Month::of(job.at(), info.tz).to_string();
+            if settled.contains(&(account, month.clone())) {
+                results.push(Err(BillingError::MonthClosed { account, month }));
+                continue;
+            }
+            match consume_one(
+                job,
+                &key,
+                &month,
+                *balance,
+                info,
+                &mut counters,
+                &mut packs,
+                &mut rows,
+                &mut notices,
+            ) {
+                Ok(c) => {
+                    seen.insert(key, c.clone());
+                    results.push(Ok(c));
+                }
+                Err(e) => results.push(Err(e)),
+            }
+        }
+
+        insert_usage(&mut tx, &rows).await?;
+        store_counters(&mut tx, &counters).await?;
+        store_packs(&mut tx, &packs).await?;
+        insert_notices(&mut tx, &notices).await.map_err(into_sqlx)?;
+        tx.commit().await?;
+        Ok(results)
+    }
+}
+
+/// Consumes one record against the in-memory state of the batch, or refuses it untouched.
+#[allow(clippy::too_many_arguments)]
+fn consume_one(
+    job: &Job,
+    key: &str,
+    month: &str,
+    balance: Balance,
+    info: &AccountInfo,
+    counters: &mut HashMap<(i64, Item, String), Counter>,
+    packs: &mut HashMap<(i64, Item), Vec<PackState>>,
+    rows: &mut Vec<UsageRow>,
+    notices: &mut Vec<NoticeDraft>,
+) -> Result<Consumption, BillingError> {
+    let account = job.account();
+    let item = job.item();
+    let at_us = to_micros(job.at());
+    let units = job.units() as i64;
+    let counter = counters
+        .entry((account, item, month.to_string()))
+        .or_default();
+    let free = units.min((FREE_CALLS_PER_MONTH as i64 - counter.free).max(0));
+    let mut rest = units - free;
+    let mut plan: Vec<(usize, i64)> = Vec::new();
+    let stack = packs.entry((account, item)).or_default();
+    for (i, p) in stack.iter().enumerate() {
+        if rest == 0 {
+            break;
+        }
+        if p.remaining > 0 && p.purchased_us <= at_us && at_us < p.expires_us {
+            let take = rest.min(p.remaining);
+            plan.push((i, take));
+            rest -= take;
+        }
+    }
+    let postpaid = rest;
+    if postpaid > 0 && balance.state() == AccountState::Arrears {
+        return Err(BillingError::InArrears { account });
+    }
+
+    let pack_units: i64 = plan.iter().map(|(_, u)| u).sum();
+    counter.calls += units;
+    counter.free += free;
+    counter.pack += pack_units;
+    counter.postpaid += postpaid;
+    counter.dirty = true;
+
+    let mut part = 0;
+    let mut row = |units: i64, source: &'static str, pack_id: Option<i64>| {
+        rows.push(UsageRow {
+            key: key.to_string(),
+            part,
+            account,
+            item,
+            action: job.action().to_string(),
+            month: month.to_string(),
+            at_us,
+            units,
+            source,
+            pack_id,
+        });
+        part += 1;
+    };
+    if free > 0 {
+        row(free, "free", None);
+    }
+    for (i, take) in &plan {
+        let p = &mut stack[*i];
+        p.remaining -= take;
+        p.dirty = true;
+        row(*take, "pack", Some(p.id));
+        if !p.low_notified && p.remaining * 100 < p.size * LOW_PERCENT as i64 {
+            p.low_notified = true;
+            notices.push(NoticeDraft::new(
+                account,
+                p.id,
+                NoticeKind::PackLow,
+                at_us,
+                format!(
+                    "Your {item} pack #{} has {} of {} calls left, below {LOW_PERCENT}%.",
+                    p.id, p.remaining, p.size
+                ),
+                info.email.clone(),
+                info.phone.clone(),
+            ));
+        }
+        if !p.exhausted_notified && p.remaining == 0 {
+            p.exhausted_notified = true;
+            notices.push(NoticeDraft::new(
+                account,
+                p.id,
+                NoticeKind::PackExhausted,
+                at_us,
+                format!(
+                    "Your {item} pack #{} is used up; further {item} calls are billed from other packs or postpaid.",
+                    p.id
+                ),
+                info.email.clone(),
+                info.phone.clone(),
+            ));
+        }
+    }
+    if postpaid > 0 {
+        row(postpaid, "postpaid", None);
+    }
+    Ok(Consumption {
+        account,
+        item,
+        month: month.to_string(),
+        units: units as u64,
+        free: free as u64,
+        pack: pack_units as u64,
+        postpaid: postpaid as u64,
+        replayed: false,
+    })
+}
+
+fn unique<T: Ord + Clone, I: IntoIterator<Item = T>>(it: I) -> Vec<T> {
+    let mut v: Vec<T> = it.into_iter().collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn into_sqlx(e: BillingError) -> sqlx::Error {
+    match e {
+        BillingError::Database(e) => e,
+        other => sqlx::Error::Protocol(other.to_string()),
+    }
+}
+
+fn is_serialization_failure(e: &sqlx::Error) -> bool {
+    match e {
+        // PostgreSQL deadlock_detected / serialization_failure
+        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("40P01") | Some("40001")),
+        _ => false,
+    }
+}
+
+/// Runs `SELECT … WHERE col IN (…) [AND col2 IN (…)]` over chunks of values.
+async fn select_in<T>(
+    conn: &mut AnyConnection,
+    head: &str,
+    values: &[T],
+    tail_values: &[String],
+    tail_col: Option<&str>,
+) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error>
+where
+    T: Clone + Send + Sync + 'static + for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    let mut out = Vec::new();
+    if values.is_empty() {
+        return Ok(out);
+    }
+    for chunk in values.chunks(512) {
+        let n = sql::padded(chunk.len());
+        let m = if tail_col.is_some() {
+            sql::padded(tail_values.len())
+        } else {
+            0
+        };
+        let mut q = format!("{head} IN ({})", sql::list(1, n));
+        if let Some(col) = tail_col {
+            q.push_str(&format!(" AND {col} IN ({})", sql::list(n + 1, m)));
+        }
+        let mut query = sqlx::query(&q);
+        for i in 0..n {
+            query = query.bind(chunk[i.min(chunk.len() - 1)].clone());
+        }
+        for i in 0..m {
+            query = query.bind(tail_values[i.min(tail_values.len() - 1)].clone());
+        }
+        out.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
+fn corrupt(what: String) -> sqlx::Error {
+    sqlx::Error::Decode(what.into())
+}
+
+async fn load_existing(
+    conn: &mut AnyConnection,
+    keys: &[String],
+) -> Result<HashMap<String, Consumption>, sqlx::Error> {
+    let rows = select_in(
+        conn,
+        "SELECT usage_key, account_id, item, month, units, source FROM billing_usage WHERE usage_key",
+        keys,
+        &[],
+        None,
+    )
+    .await?;
+    let mut out: HashMap<String, Consumption> = HashMap::new();
+    for row in rows {
+        let key: String = row.try_get("usage_key")?;
+        let item: String = row.try_get("item")?;
+        let item: Item = item
+            .parse()
+            .map_err(|e: BillingError| corrupt(e.to_string()))?;
+        let units = row.try_get::<i64, _>("units")?.max(0) as u64;
+        let source: String = row.try_get("source")?;
+        let c = out.entry(key).or_insert_with(|| Consumption {
+            account: 0,
+            item,
+            month: String::new(),
+            units: 0,
+            free: 0,
+            pack: 0,
+            postpaid: 0,
+            replayed: true,
+        });
+        c.account = row.try_get("account_id")?;
+        c.month = row.try_get("month")?;
+        c.units += units;
+        match source.as_str() {
+            "free" => c.free += units,
+            "pack" => c.pack += units,
+            _ => c.postpaid += units,
+        }
+    }
+    Ok(out)
+}
+
+async fn load_counters(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+    months: &[String],
+) -> Result<HashMap<(i64, Item, String), Counter>, sqlx::Error> {
+    let rows = select_in(
+        conn,
+        "SELECT account_id, month, item, calls, free_units, pack_units, postpaid_units \
+         FROM billing_monthly WHERE account_id",
+        ids,
+        months,
+        Some("month"),
+    )
+    .await?;
+    let mut out = HashMap::new();
+    for row in rows {
+        let item: String = row.try_get("item")?;
+        let item: Item = item
+            .parse()
+            .map_err(|e: BillingError| corrupt(e.to_string()))?;
+        out.insert(
+            (row.try_get("account_id")?, item, row.try_get("month")?),
+            Counter {
+                calls: row.try_get("calls")?,
+                free: row.try_get("free_units")?,
+                pack: row.try_get("pack_units")?,
+                postpaid: row.try_get("postpaid_units")?,
+                dirty: false,
+            },
+        );
+    }
+    Ok(out)
+}
+
+async fn load_settled(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+    months: &[String],
+) -> Result<HashSet<(i64, String)>, sqlx::Error> {
+    let rows = select_in(
+        conn,
+        "SELECT account_id, month FROM billing_settlements WHERE account_id",
+        ids,
+        months,
+        Some("month"),
+    )
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("account_id")?, r.try_get("month")?)))
+        .collect()
+}
+
+async fn load_packs(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+) -> Result<HashMap<(i64, Item), Vec<PackState>>, sqlx::Error> {
+    let rows = select_in(
+        conn,
+        "SELECT id, account_id, item, size, purchased_us, expires_us, remaining, low_notified, \
+         exhausted_notified FROM billing_packs WHERE remaining > 0 AND voided_us IS NULL AND account_id",
+        ids,
+        &[],
+        None,
+    )
+    .await?;
+    let mut out: HashMap<(i64, Item), Vec<PackState>> = HashMap::new();
+    for row in rows {
+        let item: String = row.try_get("item")?;
+        let item: Item = item
+            .parse()
+            .map_err(|e: BillingError| corrupt(e.to_string()))?;
+        out.entry((row.try_get("account_id")?, item))
+            .or_default()
+            .push(PackState {
+                id: row.try_get("id")?,
+                size: row.try_get("size")?,
+                purchased_us: row.try_get("purchased_us")?,
+                expires_us: row.try_get("expires_us")?,
+                remaining: row.try_get("remaining")?,
+                low_notified: row.try_get::<i64, _>("low_notified")? != 0,
+                exhausted_notified: row.try_get::<i64, _>("exhausted_notified")? != 0,
+                dirty: false,
+            });
+    }
+    // Rule 3: earliest expiry first, ties earliest purchase.
+    for stack in out.values_mut() {
+        stack.sort_by_key(|p| (p.expires_us, p.purchased_us, p.id));
+    }
+    Ok(out)
+}
+
+async fn insert_usage(conn: &mut AnyConnection, rows: &[UsageRow]) -> Result<(), sqlx::Error> {
+    let mut rest = rows;
+    for n in sql::pow2_chunks(rows.len(), 1024) {
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        let q = format!(
+            "INSERT INTO billing_usage (usage_key, part, account_id, item, action, month, at_us, \
+             units, source, pack_id) VALUES {}",
+            sql::value_rows(n, 10)
+        );
+        let mut query = sqlx::query(&q);
+        for r in chunk {
+            query = query
+                .bind(r.key.clone())
+                .bind(r.part)
+                .bind(r.account)
+                .bind(r.item.as_str())
+                .bind(r.action.clone())
+                .bind(r.month.clone())
+                .bind(r.at_us)
+                .bind(r.units)
+                .bind(r.source)
+                .bind(r.pack_id);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn store_counters(
+    conn: &mut AnyConnection,
+    counters: &HashMap<(i64, Item, String), Counter>,
+) -> Result<(), sqlx::Error> {
+    let dirty: Vec<(&(i64, Item, String), &Counter)> =
+        counters.iter().filter(|(_, c)| c.dirty).collect();
+    let mut rest = dirty.as_slice();
+    for n in sql::pow2_chunks(dirty.len(), 256) {
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        // Absolute values: the batch holds the accounts' locks, so nobody else wrote them.
+        let q = format!(
+            "INSERT INTO billing_monthly (account_id, month, item, calls, free_units, pack_units, \
+             postpaid_units) VALUES {} ON CONFLICT (account_id, month, item) DO UPDATE SET \
+             calls = excluded.calls, free_units = excluded.free_units, \
+             pack_units = excluded.pack_units, postpaid_units = excluded.postpaid_units",
+            sql::value_rows(n, 7)
+        );
+        let mut query = sqlx::query(&q);
+        for ((account, item, month), c) in chunk {
+            query = query
+                .bind(*account)
+                .bind(month.clone())
+                .bind(item.as_str())
+                .bind(c.calls)
+                .bind(c.free)
+                .bind(c.pack)
+                .bind(c.postpaid);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn store_packs(
+    conn: &mut AnyConnection,
+    packs: &HashMap<(i64, Item), Vec<PackState>>,
+) -> Result<(), sqlx::Error> {
+    for p in packs.values().flatten().filter(|p| p.dirty) {
+        sqlx::query(
+            "UPDATE billing_packs SET remaining = $1, low_notified = $2, exhausted_notified = $3 \
+             WHERE id = $4",
+        )
+        .bind(p.remaining)
+        .bind(i64::from(p.low_notified))
+        .bind(i64::from(p.exhausted_notified))
+        .bind(p.id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
