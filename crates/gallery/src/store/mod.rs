@@ -1,0 +1,178 @@
+//! Storage of groups, persons and faces through one `sqlx::AnyPool`, on SQLite or
+//! PostgreSQL with the same SQL.
+//!
+//! Write transactions lock rows in one order where they can: the person row first,
+//! then group rows sorted by id. DeleteGroup cannot (it starts from the group), so a
+//! PostgreSQL deadlock between it and a write on one of its members is possible; the
+//! database breaks it and [`Store::retry`] runs the loser again.
+
+mod changes;
+mod faces;
+mod groups;
+mod persons;
+pub(crate) mod schema;
+
+use std::future::Future;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyPool, Row, Transaction};
+
+use crate::error::{GalleryError, Result};
+use crate::limits::Limits;
+use crate::model::FaceModelVersion;
+
+pub(crate) use changes::GroupState;
+
+/// Which database is behind the pool; only transaction start and DDL types differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The gallery's tables on a shared pool.
+#[derive(Debug, Clone)]
+pub(crate) struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    limits: Limits,
+    descriptor_dim: usize,
+}
+
+/// Times are stored as integer microseconds since the epoch (UTC).
+pub(crate) fn now_us() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+/// How many times a write runs again after losing a deadlock or a busy database.
+const WRITE_ATTEMPTS: usize = 5;
+
+impl Store {
+    pub(crate) async fn open(pool: AnyPool, limits: Limits, descriptor_dim: usize) -> Result<Self> {
+        let backend = {
+            let conn = pool.acquire().await?;
+            match conn.backend_name() {
+                "PostgreSQL" => Backend::Postgres,
+                "SQLite" => Backend::Sqlite,
+                other => {
+                    return Err(GalleryError::Database(sqlx::Error::Configuration(
+                        format!("the gallery runs on SQLite or PostgreSQL, not {other}").into(),
+                    )))
+                }
+            }
+        };
+        schema::migrate(&pool, backend).await?;
+        Ok(Self {
+            pool,
+            backend,
+            limits,
+            descriptor_dim,
+        })
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub(crate) fn descriptor_dim(&self) -> usize {
+        self.descriptor_dim
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads first and writes later
+    /// fails with SQLITE_BUSY instead of waiting when another writer got there first.
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// Runs a write again when the database reports a deadlock, a serialisation
+    /// failure or a busy lock; after the last attempt the caller gets `Conflict`.
+    pub(crate) async fn retry<T, F, Fut>(&self, mut op: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match op().await {
+                Err(GalleryError::Database(e)) if is_transient(&e) => {
+                    if attempt >= WRITE_ATTEMPTS {
+                        tracing::warn!(error = %e, "gallery write gave up after {attempt} attempts");
+                        return Err(GalleryError::Conflict);
+                    }
+                    let backoff = std::time::Duration::from_millis(
+                        5 * attempt as u64 + rand::random_range(0..10),
+                    );
+                    tokio::time::sleep(backoff).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    pub(crate) fn max_faces_per_group(&self, version: FaceModelVersion) -> u64 {
+        match version {
+            FaceModelVersion::V2 => self.limits.max_faces_per_group_v2,
+            FaceModelVersion::V3 => self.limits.max_faces_per_group_v3,
+        }
+    }
+}
+
+/// Deadlock (40P01) and serialisation failure (40001) on PostgreSQL; BUSY/LOCKED
+/// (codes 5, 6 and their extended forms) on SQLite.
+fn is_transient(e: &sqlx::Error) -> bool {
+    let Some(db) = e.as_database_error() else {
+        return matches!(e, sqlx::Error::PoolTimedOut);
+    };
+    match db.code().as_deref() {
+        Some("40P01") | Some("40001") => true,
+        Some(code) => code
+            .parse::<i64>()
+            .map(|c| matches!(c & 0xff, 5 | 6))
+            .unwrap_or(false),
+        None => false,
+    }
+}
+
+/// True when `e` is a unique-key violation (the same on both backends).
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .map(|d| matches!(d.kind(), sqlx::error::ErrorKind::UniqueViolation))
+        .unwrap_or(false)
+}
+
+/// Reads a JSON list of strings stored in a TEXT column.
+pub(crate) fn json_strings(row: &AnyRow, column: &str) -> Result<Vec<String>> {
+    let text: String = row.try_get(column)?;
+    serde_json::from_str(&text)
+        .map_err(|e| GalleryError::Corrupt(format!("{column} is not a JSON list: {e}")))
+}
+
+pub(crate) fn to_json(values: &[String]) -> String {
+    // A list of strings always serialises.
+    serde_json::to_string(values).unwrap_or_else(|_| "[]".to_string())
+}
+
+pub(crate) fn version_of(row: &AnyRow) -> Result<FaceModelVersion> {
+    let v: String = row.try_get("face_model_version")?;
+    FaceModelVersion::parse(&v)
+        .map_err(|_| GalleryError::Corrupt(format!("face model version {v:?}")))
+}
+
+/// Counts are BIGINT columns that never go negative.
+pub(crate) fn count(row: &AnyRow, column: &str) -> Result<u64> {
+    let n: i64 = row.try_get(column)?;
+    Ok(n.max(0) as u64)
+}
