@@ -3,6 +3,8 @@
 //! Each group of subcommands lives in its own `cli_*` module and is flattened into
 //! [`Command`]; this file only parses the global options and dispatches.
 
+mod cli_billing;
+mod db;
 mod global;
 
 use clap::{Parser, Subcommand};
@@ -19,7 +21,10 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    #[command(flatten)]
+    Billing(cli_billing::Command),
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -31,5 +36,7 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    match cli.command {}
+    match cli.command {
+        Command::Billing(c) => cli_billing::run(c, &cli.global).await,
+    }
 }

@@ -1,0 +1,81 @@
+//! Opening the one database pool every crate's tables live in.
+//!
+//! SQLite (the default, a file in the data directory): WAL so readers never block the
+//! writer, `synchronous=FULL` so a committed transaction survives power loss, not only a
+//! crash (the metering writer acknowledges a call only after its commit, and group commit
+//! keeps the fsync per batch, not per call), and a busy timeout so the CLI and a running
+//! server can share the file. PostgreSQL: whatever `--database postgres://…` names.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Executor};
+
+use crate::GlobalOpts;
+
+/// Opens the pool for `--database` / `--data-dir`, creating the data directory for SQLite.
+pub async fn open(global: &GlobalOpts) -> anyhow::Result<AnyPool> {
+    open_url(&global.database_url()).await
+}
+
+pub async fn open_url(url: &str) -> anyhow::Result<AnyPool> {
+    sqlx::any::install_default_drivers();
+    if let Some(path) = sqlite_path(url) {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating data directory {}", dir.display()))?;
+        }
+        let url = if url.contains('?') {
+            url.to_string()
+        } else {
+            format!("{url}?mode=rwc")
+        };
+        return AnyPoolOptions::new()
+            .max_connections(4)
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA synchronous = FULL").await?;
+                    conn.execute("PRAGMA busy_timeout = 30000").await?;
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await
+            .with_context(|| format!("opening SQLite database {url}"));
+    }
+    AnyPoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect(url)
+        .await
+        .with_context(|| format!("connecting to {url}"))
+}
+
+/// The file of a `sqlite:` URL, `None` for other databases.
+fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or(rest);
+    Some(PathBuf::from(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_paths() {
+        assert_eq!(
+            sqlite_path("sqlite:///tmp/x/renlian.db"),
+            Some(PathBuf::from("/tmp/x/renlian.db"))
+        );
+        assert_eq!(
+            sqlite_path("sqlite://data/r.db?mode=rwc"),
+            Some(PathBuf::from("data/r.db"))
+        );
+        assert_eq!(sqlite_path("postgres://postgres@127.0.0.1/test"), None);
+    }
+}
