@@ -6,6 +6,7 @@
 //!
 //! `cargo bench -p billing --bench metering`; BENCH_SECONDS (default 5), BENCH_CALLERS
 //! (default 512), BENCH_ACCOUNTS (default 100000), BENCH_BACKENDS (default "sqlite,postgres").
+//! Under `cargo test` (no `--bench` argument) it only does a short smoke run of the same code.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -24,7 +25,7 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-async fn metering(b: &Billing, label: &str, accounts: usize, callers: u64, seconds: u64) {
+async fn metering(b: &Billing, label: &str, accounts: usize, callers: u64, window: Duration) {
     let mut ids = Vec::new();
     for i in 0..accounts {
         ids.push(
@@ -61,9 +62,9 @@ async fn metering(b: &Billing, label: &str, accounts: usize, callers: u64, secon
             }
         }));
     }
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    tokio::time::sleep(window / 5).await;
     let (t0, n0) = (Instant::now(), done.load(Ordering::Relaxed));
-    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    tokio::time::sleep(window).await;
     let (t1, n1) = (Instant::now(), done.load(Ordering::Relaxed));
     stop.store(true, Ordering::Relaxed);
     for t in tasks {
@@ -134,9 +135,25 @@ async fn settlement(b: &Billing, label: &str, accounts: usize) {
 }
 
 fn main() {
-    let seconds = env_u64("BENCH_SECONDS", 5);
-    let callers = env_u64("BENCH_CALLERS", 512);
-    let accounts = env_u64("BENCH_ACCOUNTS", 100_000) as usize;
+    let bench = std::env::args().any(|a| a == "--bench");
+    let window = if bench {
+        Duration::from_secs(env_u64("BENCH_SECONDS", 5))
+    } else {
+        Duration::from_millis(300)
+    };
+    let callers = if bench {
+        env_u64("BENCH_CALLERS", 512)
+    } else {
+        32
+    };
+    let accounts = if bench {
+        env_u64("BENCH_ACCOUNTS", 100_000) as usize
+    } else {
+        2000
+    };
+    if !bench {
+        println!("smoke run (cargo bench prints the figures)");
+    }
     let backends = std::env::var("BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -150,8 +167,9 @@ fn main() {
                 other => panic!("unknown backend {other}"),
             };
             let b = db.billing().await;
-            metering(&b, backend, 1, callers, seconds).await;
-            metering(&b, &format!("{backend}-spread"), 1000, callers, seconds).await;
+            metering(&b, backend, 1, callers, window).await;
+            let spread = if bench { 1000 } else { 20 };
+            metering(&b, &format!("{backend}-spread"), spread, callers, window).await;
             settlement(&b, backend, accounts).await;
             db.close().await;
         }
