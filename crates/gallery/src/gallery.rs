@@ -379,3 +379,15 @@ fn run_search(
         })
         .collect()
 }
+
+/// The API server runs these futures on a multi-threaded runtime: they must be Send.
+/// (Checked when the tests compile.)
+#[cfg(test)]
+#[allow(dead_code)]
+fn futures_are_send(g: &Gallery, a: &AccountId, r: &SearchRequest, p: &PersonId) {
+    fn send<T: Send>(_: T) {}
+    send(g.search(a, r));
+    send(g.create_faces(a, p, &[]));
+    send(g.delete_group(a, &GroupId::trusted(String::new())));
+    send(g.copy_person(a, p, &[]));
+}
