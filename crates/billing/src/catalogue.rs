@@ -340,6 +340,72 @@ mod tests {
     }
 
     #[test]
+    fn actions_map_to_items() {
+        let table = [
+            ("DetectFace", Item::Detect),
+            ("DetectFaceAttributes", Item::Detect),
+            ("AnalyzeFace", Item::Landmarks),
+            ("AnalyzeDenseLandmarks", Item::Landmarks),
+            ("CompareFace", Item::Compare),
+            ("CompareMaskFace", Item::Compare),
+            ("DetectFaceSimilarity", Item::Compare),
+            ("VerifyFace", Item::Verify),
+            ("VerifyPerson", Item::Verify),
+            ("SearchFaces", Item::Search),
+            ("SearchFacesReturnsByGroup", Item::Search),
+            ("SearchPersons", Item::Search),
+            ("SearchPersonsReturnsByGroup", Item::Search),
+            ("CreatePerson", Item::Person),
+            ("CreateFace", Item::Person),
+            ("DetectLiveFace", Item::Liveness),
+            ("DetectLiveFaceAccurate", Item::Liveness),
+        ];
+        for (action, item) in table {
+            assert_eq!(Item::for_action(action), Some(item), "{action}");
+        }
+        for free in [
+            "CreateGroup",
+            "DeleteFace",
+            "GetPersonList",
+            "ModifyPersonBaseInfo",
+        ] {
+            assert_eq!(Item::for_action(free), None, "{free}");
+        }
+    }
+
+    #[test]
+    fn prices_match_the_tables() {
+        assert_eq!(Item::Detect.pack_price(PackSize::M100), Money::yuan(25000));
+        assert_eq!(
+            Item::Landmarks.pack_price(PackSize::M50),
+            Money::yuan(82500)
+        );
+        assert_eq!(Item::Person.pack_price(PackSize::M10), Money::yuan(30400));
+        assert_eq!(Item::Liveness.pack_price(PackSize::M1), Money::yuan(1800));
+        assert_eq!(
+            Item::Liveness.unit_price(Tier::postpaid(20_000_000)),
+            dec!(0.0013)
+        );
+        assert_eq!(
+            Item::Landmarks.unit_price(Tier::postpaid(4_000_000)),
+            dec!(0.0018)
+        );
+        assert_eq!(
+            Sdk::Search.device_price(Tier::sdk_devices(6000).unwrap()),
+            Money::yuan(258)
+        );
+        assert_eq!(
+            Sdk::Liveness3d.platform_price_per_year(),
+            Money::yuan(300_000)
+        );
+        assert_eq!(Sdk::Search.platform_price_per_year(), Money::yuan(450_000));
+        assert_eq!(
+            Sdk::Liveness3dSearch.platform_price_per_year(),
+            Money::yuan(600_000)
+        );
+    }
+
+    #[test]
     fn names_round_trip() {
         for i in Item::ALL {
             assert_eq!(i.as_str().parse::<Item>().unwrap(), i);
