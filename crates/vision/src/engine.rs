@@ -1,0 +1,256 @@
+//! The face engine: models loaded once, shared by every thread that calls it.
+
+use image::RgbImage;
+
+use crate::chip::{extract_chip, face_chip_details, CHIP_PADDING, CHIP_SIZE};
+use crate::decode::{decode, DecodeLimits};
+use crate::descriptor::{Descriptor, DescriptorNet};
+use crate::detector::{DetectOptions, Detector, MmodGeometry};
+use crate::error::{Result, VisionError};
+use crate::geometry::Rect;
+use crate::landmarks::ShapePredictor;
+use crate::score::Calibration;
+
+/// How the engine runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EngineConfig {
+    /// Detection options (minimum face size, maximum number of faces, threshold).
+    pub detect: DetectOptions,
+    /// Limits on input images.
+    pub limits: DecodeLimits,
+    /// Also place dlib's 68 landmarks. Off by default: that model was trained on the
+    /// iBUG 300-W data set, whose creators ask that it not be used commercially.
+    pub landmarks_68: bool,
+    /// Faces described in one network pass.
+    pub descriptor_batch: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            detect: DetectOptions::default(),
+            limits: DecodeLimits::default(),
+            landmarks_68: false,
+            descriptor_batch: 8,
+        }
+    }
+}
+
+/// One detected face.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Face {
+    /// The face box (dlib's convention: inclusive edges, may reach outside the image).
+    pub rect: Rect,
+    /// The detector's score (above 0 for every reported face).
+    pub confidence: f32,
+    /// dlib's 5 landmarks: outer and inner corner of the right eye, then of the left
+    /// eye (image left to right: 2, 3, 1, 0), then the base of the nose.
+    pub landmarks: Vec<(i64, i64)>,
+    /// dlib's 68 landmarks when [`EngineConfig::landmarks_68`] is set.
+    pub landmarks_68: Option<Vec<(i64, i64)>>,
+}
+
+impl Face {
+    /// Left edge.
+    pub fn x(&self) -> i64 {
+        self.rect.left
+    }
+    /// Top edge.
+    pub fn y(&self) -> i64 {
+        self.rect.top
+    }
+    /// Width in pixels.
+    pub fn width(&self) -> i64 {
+        self.rect.width()
+    }
+    /// Height in pixels.
+    pub fn height(&self) -> i64 {
+        self.rect.height()
+    }
+}
+
+/// The result of comparing two descriptors.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Comparison {
+    /// Euclidean distance between the descriptors.
+    pub distance: f64,
+    /// 0-100; 50 and above means the same person.
+    pub score: f64,
+}
+
+/// The face engine. `Send + Sync`: load it once and share it (e.g. in an `Arc`).
+#[derive(Debug)]
+pub struct Engine {
+    detector: Detector,
+    landmarks_5: ShapePredictor,
+    landmarks_68: Option<ShapePredictor>,
+    descriptor: DescriptorNet,
+    calibration: Calibration,
+    config: EngineConfig,
+}
+
+/// The weights the engine runs, as the `models` crate provides them.
+pub struct EngineModels<'a> {
+    /// The MMOD detector imported to ONNX.
+    pub detector_onnx: &'a [u8],
+    /// The detector's options from its file.
+    pub detector_options: &'a models::dlib::MmodOptions,
+    /// dlib's 5-point shape predictor.
+    pub landmarks_5: &'a models::dlib::ShapePredictor,
+    /// dlib's 68-point shape predictor, when wanted.
+    pub landmarks_68: Option<&'a models::dlib::ShapePredictor>,
+    /// The ResNet descriptor imported to ONNX.
+    pub descriptor_onnx: &'a [u8],
+}
+
+impl Engine {
+    /// Loads every model from the store (fetching and importing on first use).
+    pub fn load(store: &models::ModelStore, config: EngineConfig) -> Result<Engine> {
+        use models::DlibModel;
+        let m = |name: &'static str| move |e: models::ModelError| VisionError::model(name, e);
+        let detector_onnx = store
+            .onnx(DlibModel::MmodDetector)
+            .map_err(m("mmod detector"))?;
+        let detector_options = store.mmod_options().map_err(m("mmod detector"))?;
+        let landmarks_5 = store
+            .shape_predictor(DlibModel::ShapePredictor5)
+            .map_err(m("5-point shape predictor"))?;
+        let landmarks_68 = if config.landmarks_68 {
+            Some(
+                store
+                    .shape_predictor(DlibModel::ShapePredictor68)
+                    .map_err(m("68-point shape predictor"))?,
+            )
+        } else {
+            None
+        };
+        let descriptor_onnx = store
+            .onnx(DlibModel::ResnetDescriptor)
+            .map_err(m("resnet descriptor"))?;
+        Engine::from_models(
+            EngineModels {
+                detector_onnx: &detector_onnx,
+                detector_options: &detector_options,
+                landmarks_5: &landmarks_5,
+                landmarks_68: landmarks_68.as_ref(),
+                descriptor_onnx: &descriptor_onnx,
+            },
+            config,
+        )
+    }
+
+    /// Builds the engine from weights already in memory.
+    pub fn from_models(models: EngineModels<'_>, config: EngineConfig) -> Result<Engine> {
+        if config.descriptor_batch == 0 {
+            return Err(VisionError::InvalidArgument(
+                "descriptor_batch must be positive".into(),
+            ));
+        }
+        let geometry = MmodGeometry::from_options(models.detector_options)?;
+        Ok(Engine {
+            detector: Detector::load(models.detector_onnx, geometry)?,
+            landmarks_5: ShapePredictor::from_model(models.landmarks_5)?,
+            landmarks_68: match models.landmarks_68 {
+                Some(sp) if config.landmarks_68 => Some(ShapePredictor::from_model(sp)?),
+                _ => None,
+            },
+            descriptor: DescriptorNet::load(models.descriptor_onnx)?,
+            calibration: Calibration::dlib_resnet_v1()?,
+            config,
+        })
+    }
+
+    /// The configuration the engine runs with.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Decodes image bytes within the configured limits.
+    pub fn decode(&self, bytes: &[u8]) -> Result<RgbImage> {
+        decode(bytes, &self.config.limits)
+    }
+
+    /// Detects faces in image bytes, with landmarks; the most confident first.
+    pub fn detect_bytes(&self, bytes: &[u8]) -> Result<Vec<Face>> {
+        self.detect(&self.decode(bytes)?)
+    }
+
+    /// Detects faces with landmarks; the most confident first.
+    pub fn detect(&self, img: &RgbImage) -> Result<Vec<Face>> {
+        let dets = self.detector.detect(img, &self.config.detect)?;
+        Ok(dets
+            .into_iter()
+            .map(|d| self.face_at(img, d.rect, d.confidence))
+            .collect())
+    }
+
+    /// Places the landmarks for a face box found elsewhere.
+    pub fn face_at(&self, img: &RgbImage, rect: Rect, confidence: f32) -> Face {
+        Face {
+            rect,
+            confidence,
+            landmarks: self.landmarks_5.predict(img, &rect),
+            landmarks_68: self.landmarks_68.as_ref().map(|sp| sp.predict(img, &rect)),
+        }
+    }
+
+    /// The aligned 150×150 chip the descriptor sees for a face.
+    pub fn face_chip(&self, img: &RgbImage, face: &Face) -> Result<RgbImage> {
+        let details =
+            face_chip_details(&face.landmarks, CHIP_SIZE, CHIP_PADDING).ok_or_else(|| {
+                VisionError::InvalidArgument(format!(
+                    "{} landmarks, expected 5 or 68",
+                    face.landmarks.len()
+                ))
+            })?;
+        Ok(extract_chip(img, &details))
+    }
+
+    /// Descriptors for faces of one image, in the order given.
+    pub fn describe(&self, img: &RgbImage, faces: &[Face]) -> Result<Vec<Descriptor>> {
+        let chips = faces
+            .iter()
+            .map(|f| self.face_chip(img, f))
+            .collect::<Result<Vec<_>>>()?;
+        self.describe_chips(&chips)
+    }
+
+    /// Descriptors for aligned chips, batched.
+    pub fn describe_chips(&self, chips: &[RgbImage]) -> Result<Vec<Descriptor>> {
+        let mut out = Vec::with_capacity(chips.len());
+        for batch in chips.chunks(self.config.descriptor_batch) {
+            out.extend(self.descriptor.describe(batch)?);
+        }
+        Ok(out)
+    }
+
+    /// Every face of an image with its descriptor, the largest face first.
+    pub fn embed(&self, img: &RgbImage) -> Result<Vec<(Face, Descriptor)>> {
+        let mut faces = self.detect(img)?;
+        faces.sort_by_key(|f| std::cmp::Reverse(f.rect.area()));
+        let descriptors = self.describe(img, &faces)?;
+        Ok(faces.into_iter().zip(descriptors).collect())
+    }
+
+    /// Distance and 0-100 score between two descriptors.
+    pub fn compare(&self, a: &Descriptor, b: &Descriptor) -> Result<Comparison> {
+        for d in [a, b] {
+            if d.0.len() != crate::DESCRIPTOR_LEN {
+                return Err(VisionError::DescriptorLength {
+                    expected: crate::DESCRIPTOR_LEN,
+                    actual: d.0.len(),
+                });
+            }
+        }
+        let distance = a.distance(b);
+        Ok(Comparison {
+            distance,
+            score: self.calibration.score(distance),
+        })
+    }
+
+    /// The distance-to-score table in use.
+    pub fn calibration(&self) -> &Calibration {
+        &self.calibration
+    }
+}

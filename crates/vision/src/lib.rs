@@ -1,0 +1,44 @@
+//! Images in, faces out: the face engine of Renlian.
+//!
+//! What it does: decodes JPEG, PNG and BMP (EXIF orientation applied, typed errors for
+//! anything else), detects faces with dlib's MMOD CNN run as dlib runs it (tiled 5/6
+//! image pyramid, greedy NMS), places dlib's 5 landmarks (68 optionally), aligns dlib's
+//! 150×150 face chip and computes dlib's 128-d ResNet descriptor, matching dlib's own
+//! results; it turns descriptor distances into 0-100 scores with a calibration table
+//! kept as data. All networks run in one pure-Rust runtime (tract) on ONNX graphs.
+//!
+//! What it is not: it does no I/O but reading model files through the `models` crate
+//! (which fetches and imports the weights); it stores nothing (galleries and search
+//! live in `gallery`) and knows nothing of HTTP, accounts or billing.
+//!
+//! Entry point: [`Engine`], loaded once, `Send + Sync`.
+
+pub mod chip;
+pub mod decode;
+pub mod descriptor;
+pub mod detector;
+mod engine;
+mod error;
+pub mod geometry;
+pub mod landmarks;
+pub mod pyramid;
+mod runtime;
+pub mod score;
+
+pub use decode::{decode, DecodeLimits};
+pub use descriptor::{Descriptor, DESCRIPTOR_LEN};
+pub use detector::{DetectOptions, Detection};
+pub use engine::{Comparison, Engine, EngineConfig, EngineModels, Face};
+pub use error::{Result, VisionError};
+pub use geometry::Rect;
+pub use image::RgbImage;
+pub use score::Calibration;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn engine_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<super::Engine>();
+    }
+}

@@ -1,0 +1,108 @@
+//! Descriptor distance → 0-100 similarity score, as data: one calibration table per
+//! descriptor model (`calibration/*.json`, embedded at build time), interpolated
+//! piecewise linearly. The score falls as the distance grows; the model's match
+//! distance (0.6 for dlib's ResNet) is score 50, the "same person" line of the IAI API.
+//! Recalibrating means editing the table, not the code.
+
+use serde::Deserialize;
+
+use crate::error::{Result, VisionError};
+
+const DLIB_RESNET_V1: &str = include_str!("../calibration/dlib_resnet_v1.json");
+
+/// A distance-to-score table for one descriptor model.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Calibration {
+    /// The descriptor model the table belongs to.
+    pub model: String,
+    /// Distance at which two faces are taken to be one person.
+    pub match_distance: f64,
+    /// Score given at `match_distance`.
+    pub match_score: f64,
+    /// `(distance, score)` knots, distances increasing, scores not increasing.
+    pub points: Vec<(f64, f64)>,
+}
+
+impl Calibration {
+    /// The table for dlib's ResNet descriptor.
+    pub fn dlib_resnet_v1() -> Result<Calibration> {
+        Calibration::from_json(DLIB_RESNET_V1)
+    }
+
+    /// Parses and checks a table.
+    pub fn from_json(json: &str) -> Result<Calibration> {
+        let c: Calibration =
+            serde_json::from_str(json).map_err(|e| VisionError::model("calibration", e))?;
+        let bad = |why: &str| {
+            Err(VisionError::model(
+                "calibration",
+                format!("{}: {why}", c.model),
+            ))
+        };
+        if c.points.len() < 2 {
+            return bad("fewer than two knots");
+        }
+        for w in c.points.windows(2) {
+            if w[1].0.partial_cmp(&w[0].0) != Some(std::cmp::Ordering::Greater) || w[1].1 > w[0].1 {
+                return bad("knots must have increasing distance and non-increasing score");
+            }
+        }
+        if c.points
+            .iter()
+            .any(|&(d, s)| !d.is_finite() || !(0.0..=100.0).contains(&s))
+        {
+            return bad("scores must lie in 0..=100");
+        }
+        if (c.score(c.match_distance) - c.match_score).abs() > 1e-9 {
+            return bad("the table does not pass through its match point");
+        }
+        Ok(c)
+    }
+
+    /// The score for a distance, clamped to the table's ends.
+    pub fn score(&self, distance: f64) -> f64 {
+        let pts = &self.points;
+        let (first, last) = (pts[0], pts[pts.len() - 1]);
+        if distance.is_nan() {
+            return 0.0;
+        }
+        if distance <= first.0 {
+            return first.1;
+        }
+        if distance >= last.0 {
+            return last.1;
+        }
+        let i = pts.partition_point(|p| p.0 <= distance);
+        let (a, b) = (pts[i - 1], pts[i]);
+        a.1 + (b.1 - a.1) * (distance - a.0) / (b.0 - a.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dlib_threshold_is_score_50_and_the_map_is_monotone() {
+        let c = Calibration::dlib_resnet_v1().unwrap();
+        assert!((c.score(0.6) - 50.0).abs() < 1e-12);
+        assert!(c.score(0.59) > 50.0 && c.score(0.61) < 50.0);
+        assert_eq!(c.score(0.0), 100.0);
+        assert_eq!(c.score(5.0), 0.0);
+        let mut prev = f64::INFINITY;
+        for i in 0..=300 {
+            let s = c.score(i as f64 * 0.005);
+            assert!(s <= prev);
+            prev = s;
+        }
+    }
+
+    #[test]
+    fn tables_that_are_not_monotone_are_refused() {
+        let json = r#"{"model":"x","match_distance":0.5,"match_score":50,"points":[[0,100],[0.5,50],[0.4,60]]}"#;
+        assert!(Calibration::from_json(json).is_err());
+        let json =
+            r#"{"model":"x","match_distance":0.5,"match_score":50,"points":[[0,40],[1,60]]}"#;
+        assert!(Calibration::from_json(json).is_err());
+    }
+}
