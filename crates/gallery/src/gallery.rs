@@ -326,7 +326,7 @@ impl Gallery {
         })
     }
 
-    /// Live faces of a group's index on this node and whether it has its HNSW graph
+    /// Live faces of a group's index on this node and whether it has its inverted file
     /// yet (None when this node has not searched the group).
     pub fn index_stats(&self, account: &AccountId, group: &GroupId) -> Option<(usize, bool)> {
         self.cache.stats(account, group)

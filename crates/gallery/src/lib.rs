@@ -4,7 +4,7 @@
 //! What it is for: storing what the group/person/face actions create, with every
 //! limit and id rule the API documents and a typed error per refusal
 //! ([`GalleryError`]); and answering searches, exactly for small groups and through
-//! an HNSW graph for large ones. Everything is scoped by an [`AccountId`].
+//! an inverted-file (IVF) index for large ones. Everything is scoped by an [`AccountId`].
 //! Storage is one `sqlx::AnyPool` (SQLite or PostgreSQL, tables prefixed
 //! `gallery_`); several nodes can share one PostgreSQL database, and each search
 //! first brings its node's indexes up to the database's revision, so an enrolment

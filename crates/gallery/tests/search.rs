@@ -1,4 +1,4 @@
-//! 1:N search through the gallery, across nodes, and HNSW recall against exact search.
+//! 1:N search through the gallery, across nodes, and inverted-file recall against exact search.
 
 mod common;
 
@@ -257,7 +257,7 @@ fn recall_fixture(n_identities: usize) -> (FaceIndex, Vec<Vec<f32>>) {
 }
 
 #[test]
-fn hnsw_top1_recall_is_at_least_099_against_exact() {
+fn ivf_top1_recall_is_at_least_099_against_exact() {
     let (mut index, probes) = recall_fixture(1_000);
     assert_eq!(index.len(), 5_000);
     let exact: Vec<_> = probes
@@ -279,7 +279,7 @@ fn hnsw_top1_recall_is_at_least_099_against_exact() {
 }
 
 #[tokio::test]
-async fn large_groups_switch_to_hnsw_and_stay_right() {
+async fn large_groups_switch_to_the_inverted_file_and_stay_right() {
     on_both!(db => {
         let mut config = GalleryConfig::default();
         config.index.ann_min_faces = 300;
@@ -295,15 +295,15 @@ async fn large_groups_switch_to_hnsw_and_stay_right() {
                 .unwrap();
             ids.push(id);
         }
-        // The first search loads the group and starts the graph in the background.
+        // The first search loads the group and starts the inverted file in the background.
         let res = g.search(&a, &request(&["big"], synth.photo(&ids[7]), 3)).await.unwrap();
         assert_eq!(res.results[0].persons[0].person_id, pid("p7"));
         let started = Instant::now();
         while g.index_stats(&a, &gid("big")) != Some((320, true)) {
-            assert!(started.elapsed() < Duration::from_secs(60), "graph never installed");
+            assert!(started.elapsed() < Duration::from_secs(60), "inverted file never installed");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        // Enrolments after the build go into the graph and are found at once.
+        // Enrolments after the build go into the inverted file and are found at once.
         let late = synth.identity();
         g.create_person(&a, &new_person("big", "late", Some(face(synth.photo(&late)))))
             .await
@@ -315,7 +315,7 @@ async fn large_groups_switch_to_hnsw_and_stay_right() {
             let res = g.search(&a, &request(&["big"], synth.photo(&ids[i]), 1)).await.unwrap();
             assert_eq!(res.results[0].persons[0].person_id, pid(&format!("p{i}")));
         }
-        // Deleted faces are filtered out of the graph's answers.
+        // Deleted faces are skipped in the inverted file's answers.
         g.delete_person(&a, &pid("p7")).await.unwrap();
         let res = g.search(&a, &request(&["big"], synth.photo(&ids[7]), 3)).await.unwrap();
         assert!(res.results[0].persons.iter().all(|p| p.person_id != pid("p7")));

@@ -1,99 +1,192 @@
-//! Approximate search for large groups: an HNSW graph from the `hnsw_rs` crate.
+//! Approximate search for large groups: an inverted-file index (IVF-flat).
 //!
-//! hnsw_rs inserts one point at a time (also in parallel) and searches with a filter,
-//! which is what a gallery that grows by enrolment and shrinks by deletion needs:
-//! deleted faces stay in the graph as tombstones, filtered out at search time, until
-//! the index is rebuilt. (`instant-distance` only builds from a complete batch.)
+//! k-means centroids split the descriptors into lists stored contiguously; a search
+//! ranks the centroids, scans the `probes` nearest lists exactly with the same kernel
+//! as the exact search, and then every further list (up to `max_probes`) that the
+//! triangle inequality cannot rule out: a list whose centroid is at distance d from the
+//! probe and whose members lie within r of it holds nothing nearer than d − r. Written here rather than taken from a crate because
+//! the HNSW crate we tried first (`hnsw_rs` 0.3) measured slower than our exact scan
+//! on 128-d descriptors on this hardware (15 ms per search and 145 inserts/s at
+//! 50,000 faces, against 1.3 ms for a scan: every hop chases a separately allocated
+//! point behind a lock), while a flat scan over a few contiguous lists keeps the
+//! memory access pattern of the exact search. New faces are assigned to their nearest
+//! list at once; deleted ones are skipped as tombstones until the index is rebuilt.
 
-use hnsw_rs::prelude::{DistL2, Hnsw};
+use rayon::prelude::*;
 
-use super::exact::Hit;
+use super::exact::{squared_l2, Hit, TopK};
 
-/// Graph and search parameters. The defaults reach a top-1 recall above 0.99 against
-/// exact search on 128-d face descriptors (tested in `tests/search.rs`, measured in
-/// `benches/search.rs`).
+/// Index and search parameters. The defaults reach a top-1 recall of at least 0.99
+/// against exact search (tested in `tests/search.rs`, measured in `benches/search.rs`).
 #[derive(Debug, Clone, Copy)]
 pub struct AnnParams {
-    /// Neighbours kept per node (M).
-    pub max_connections: usize,
-    /// Candidate list size while building.
-    pub ef_construction: usize,
-    /// Candidate list size while searching (raised to k when k is larger).
-    pub ef_search: usize,
+    /// Lists per index: `lists_per_sqrt × √n`, at least 16.
+    pub lists_per_sqrt: f32,
+    /// Lists always scanned per search (the nearest centroids).
+    pub probes: usize,
+    /// Most lists scanned per search, counting the lists the bound cannot rule out.
+    pub max_probes: usize,
+    /// Descriptors the centroids are trained on (a stride sample).
+    pub train_sample: usize,
+    /// Lloyd iterations.
+    pub iterations: usize,
 }
 
 impl Default for AnnParams {
     fn default() -> Self {
         Self {
-            max_connections: 24,
-            ef_construction: 200,
-            ef_search: 96,
+            lists_per_sqrt: 1.0,
+            probes: 16,
+            max_probes: 128,
+            train_sample: 50_000,
+            iterations: 8,
         }
     }
 }
 
-/// An HNSW graph over slots of a [`super::FaceIndex`]; the point id is the slot.
+struct List {
+    slots: Vec<usize>,
+    vectors: Vec<f32>,
+    /// Largest distance of a member from the centroid.
+    radius: f32,
+}
+
+/// An inverted file over slots of a [`super::FaceIndex`].
 pub(crate) struct Ann {
-    graph: Hnsw<'static, f32, DistL2>,
-    /// Slots below this number are in the graph.
+    dim: usize,
+    centroids: Vec<f32>,
+    lists: Vec<List>,
+    /// Slots below this number are in the lists.
     covered: usize,
     params: AnnParams,
 }
 
+/// Index of the centroid nearest to `v`.
+fn nearest_centroid(centroids: &[f32], dim: usize, v: &[f32]) -> usize {
+    let mut best = (0, f32::INFINITY);
+    for (i, c) in centroids.chunks_exact(dim).enumerate() {
+        let d = squared_l2(c, v);
+        if d < best.1 {
+            best = (i, d);
+        }
+    }
+    best.0
+}
+
 impl Ann {
-    pub(crate) fn new(capacity: usize, params: AnnParams) -> Self {
+    /// Trains centroids for an index of about `expected` descriptors on `sample`
+    /// (`dim` components each).
+    pub(crate) fn train(sample: &[f32], dim: usize, expected: usize, params: AnnParams) -> Self {
+        let n = sample.len() / dim;
+        let wanted = ((expected as f32).sqrt() * params.lists_per_sqrt).round() as usize;
+        let k = wanted.max(16).min(n.max(1));
+        // Initial centroids: evenly strided sample points (the sample is itself a
+        // stride over enrolment order, so this is as good as random and reproducible).
+        let mut centroids: Vec<f32> = (0..k)
+            .flat_map(|i| sample[(i * n / k) * dim..(i * n / k + 1) * dim].to_vec())
+            .collect();
+        for _ in 0..params.iterations {
+            let assign: Vec<usize> = sample
+                .par_chunks(dim)
+                .map(|v| nearest_centroid(&centroids, dim, v))
+                .collect();
+            let mut sums = vec![0.0f64; k * dim];
+            let mut counts = vec![0usize; k];
+            for (v, &c) in sample.chunks_exact(dim).zip(&assign) {
+                counts[c] += 1;
+                for (s, x) in sums[c * dim..(c + 1) * dim].iter_mut().zip(v) {
+                    *s += f64::from(*x);
+                }
+            }
+            for c in 0..k {
+                if counts[c] == 0 {
+                    // An empty cluster keeps its centroid; with strided seeds this is
+                    // rare and harmless (the list just stays small).
+                    continue;
+                }
+                for j in 0..dim {
+                    centroids[c * dim + j] = (sums[c * dim + j] / counts[c] as f64) as f32;
+                }
+            }
+        }
         Self {
-            graph: Hnsw::new(
-                params.max_connections,
-                capacity.max(1024),
-                16,
-                params.ef_construction,
-                DistL2 {},
-            ),
+            dim,
+            lists: (0..k)
+                .map(|_| List {
+                    slots: Vec::new(),
+                    vectors: Vec::new(),
+                    radius: 0.0,
+                })
+                .collect(),
+            centroids,
             covered: 0,
             params,
         }
     }
 
-    /// Inserts the consecutive slots starting at `self.covered()`, `dim` components
-    /// each, on rayon's threads.
-    pub(crate) fn extend(&mut self, vectors: &[f32], dim: usize) {
-        let start = self.covered;
-        let batch: Vec<(&[f32], usize)> = vectors
-            .chunks_exact(dim)
-            .enumerate()
-            .map(|(i, v)| (v, start + i))
+    /// Adds the consecutive slots starting at `self.covered()`.
+    pub(crate) fn extend(&mut self, vectors: &[f32]) {
+        let dim = self.dim;
+        let centroids = &self.centroids;
+        let assign: Vec<usize> = vectors
+            .par_chunks(dim)
+            .map(|v| nearest_centroid(centroids, dim, v))
             .collect();
-        if batch.len() >= 256 {
-            self.graph.parallel_insert_slice(&batch);
-        } else {
-            for item in &batch {
-                self.graph.insert_slice(*item);
-            }
+        for (i, (v, &c)) in vectors.chunks_exact(dim).zip(&assign).enumerate() {
+            let r = squared_l2(v, &self.centroids[c * dim..(c + 1) * dim]).sqrt();
+            let list = &mut self.lists[c];
+            list.slots.push(self.covered + i);
+            list.vectors.extend_from_slice(v);
+            list.radius = list.radius.max(r);
         }
-        self.covered += batch.len();
+        self.covered += assign.len();
     }
 
     pub(crate) fn covered(&self) -> usize {
         self.covered
     }
 
-    /// The `k` nearest live slots within `max_d2`, nearest first.
+    pub(crate) fn lists(&self) -> usize {
+        self.lists.len()
+    }
+
+    /// The `k` nearest live slots within `max_d2`, nearest first. Exact unless more
+    /// than `max_probes` lists could hold a nearer face.
     pub(crate) fn nearest(&self, query: &[f32], alive: &[bool], k: usize, max_d2: f32) -> Vec<Hit> {
-        let filter = |id: &usize| alive.get(*id).copied().unwrap_or(false);
-        let ef = self.params.ef_search.max(k);
-        let mut hits: Vec<Hit> = self
-            .graph
-            .search_filter(query, k, ef, Some(&filter))
-            .into_iter()
-            .map(|n| Hit {
-                slot: n.d_id,
-                // DistL2 is the root of the sum of squares.
-                d2: n.distance * n.distance,
-            })
-            .filter(|h| h.d2 <= max_d2)
+        let dim = self.dim;
+        let mut order: Vec<(f32, usize)> = self
+            .centroids
+            .chunks_exact(dim)
+            .enumerate()
+            .map(|(i, c)| (squared_l2(c, query).sqrt(), i))
             .collect();
-        hits.sort();
-        hits
+        order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        let mut top = TopK::new(k);
+        let mut scanned = 0;
+        for &(d, l) in &order {
+            let list = &self.lists[l];
+            if scanned >= self.params.max_probes {
+                break;
+            }
+            if scanned >= self.params.probes {
+                let bound = (d - list.radius).max(0.0);
+                let bound2 = bound * bound;
+                let limit = top.worst_when_full().unwrap_or(f32::INFINITY).min(max_d2);
+                if bound2 > limit {
+                    continue;
+                }
+            }
+            scanned += 1;
+            for (v, &slot) in list.vectors.chunks_exact(dim).zip(&list.slots) {
+                if !alive.get(slot).copied().unwrap_or(false) {
+                    continue;
+                }
+                let d2 = squared_l2(v, query);
+                if d2 <= max_d2 {
+                    top.offer(Hit { slot, d2 });
+                }
+            }
+        }
+        top.into_sorted()
     }
 }

@@ -140,33 +140,33 @@ impl IndexCache {
         })
     }
 
-    /// Starts building a graph on a blocking thread when the group has grown large
-    /// enough; searches scan exactly until it is installed.
+    /// Starts building an inverted file on a blocking thread when the group has grown
+    /// large enough; searches scan exactly until it is installed.
     fn maybe_build_ann(&self, slot: &Arc<GroupSlot>) {
         if !slot.index.read().wants_ann() || slot.building.swap(true, Ordering::AcqRel) {
             return;
         }
         let slot = slot.clone();
-        let dim = self.dim;
         tokio::task::spawn_blocking(move || {
-            let mut builder = AnnBuilder::start(&slot.index.read());
+            let sample = AnnBuilder::sample(&slot.index.read());
+            let mut builder = sample.train();
             loop {
                 let batch = builder.next_batch(&slot.index.read());
                 match batch {
                     None => break,
                     Some(b) if b.is_empty() => {
                         let installed = builder.install(&mut slot.index.write());
-                        tracing::debug!(installed, "gallery HNSW build finished");
+                        tracing::debug!(installed, "gallery inverted file built");
                         break;
                     }
-                    Some(b) => builder.extend(&b, dim),
+                    Some(b) => builder.extend(&b),
                 }
             }
             slot.building.store(false, Ordering::Release);
         });
     }
 
-    /// Live faces and whether a graph is installed, for a cached group.
+    /// Live faces and whether an inverted file is installed, for a cached group.
     pub(crate) fn stats(&self, account: &AccountId, group: &GroupId) -> Option<(usize, bool)> {
         let groups = self.groups.lock();
         let slot = groups.get(&(account.clone(), group.clone()))?;

@@ -58,13 +58,13 @@ impl PartialOrd for Hit {
 }
 
 /// Keeps the `k` smallest hits seen.
-struct TopK {
+pub(crate) struct TopK {
     k: usize,
     heap: BinaryHeap<Hit>,
 }
 
 impl TopK {
-    fn new(k: usize) -> Self {
+    pub(crate) fn new(k: usize) -> Self {
         Self {
             k,
             heap: BinaryHeap::with_capacity(k + 1),
@@ -72,7 +72,7 @@ impl TopK {
     }
 
     #[inline]
-    fn offer(&mut self, hit: Hit) {
+    pub(crate) fn offer(&mut self, hit: Hit) {
         if self.heap.len() < self.k {
             self.heap.push(hit);
         } else if let Some(worst) = self.heap.peek() {
@@ -83,6 +83,14 @@ impl TopK {
         }
     }
 
+    /// The largest squared distance kept, once `k` hits are kept.
+    pub(crate) fn worst_when_full(&self) -> Option<f32> {
+        if self.heap.len() < self.k {
+            return None;
+        }
+        self.heap.peek().map(|h| h.d2)
+    }
+
     fn merge(mut self, other: TopK) -> TopK {
         for h in other.heap {
             self.offer(h);
@@ -90,7 +98,7 @@ impl TopK {
         self
     }
 
-    fn into_sorted(self) -> Vec<Hit> {
+    pub(crate) fn into_sorted(self) -> Vec<Hit> {
         self.heap.into_sorted_vec()
     }
 }

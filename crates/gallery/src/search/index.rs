@@ -1,5 +1,5 @@
-//! One group's faces in memory: contiguous descriptors for exact scans, and an HNSW
-//! graph over them once the group is large.
+//! One group's faces in memory: contiguous descriptors for exact scans, and an
+//! inverted file over them once the group is large.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,18 +11,18 @@ use crate::ids::{FaceId, PersonId};
 /// Exact or approximate search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Strategy {
-    /// The graph when the group has one, else a scan.
+    /// The inverted file when the group has one, else a scan.
     #[default]
     Auto,
     /// Always scan.
     Exact,
 }
 
-/// When a group gets a graph, and how it is built and searched.
+/// When a group gets an inverted file, and how it is built and searched.
 #[derive(Debug, Clone, Copy)]
 pub struct IndexConfig {
-    /// Groups with at least this many live faces are searched through HNSW. Below it a
-    /// scan is as fast (about 1 ms per 20,000 128-d faces on one core) and exact.
+    /// Groups with at least this many live faces get an inverted file. Below it a scan
+    /// is fast enough (about 1 ms per 50,000 128-d faces) and exact.
     pub ann_min_faces: usize,
     pub ann: AnnParams,
 }
@@ -45,7 +45,7 @@ pub struct Neighbour {
     pub distance: f32,
 }
 
-/// Generations are unique across all indexes of the process, so a graph built for
+/// Generations are unique across all indexes of the process, so an inverted file built for
 /// one index can never be installed into a later one.
 static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
 
@@ -54,7 +54,7 @@ fn next_generation() -> u64 {
 }
 
 /// The faces of one group. Slots are append-only; a removed face leaves a dead slot
-/// until [`FaceIndex::compact`] renumbers them (which drops the graph).
+/// until [`FaceIndex::compact`] renumbers them (which drops the inverted file).
 pub struct FaceIndex {
     dim: usize,
     config: IndexConfig,
@@ -64,7 +64,7 @@ pub struct FaceIndex {
     live: usize,
     by_person: HashMap<PersonId, Vec<usize>>,
     ann: Option<Ann>,
-    /// Bumped whenever slot numbers change, so a graph built in the background for
+    /// Bumped whenever slot numbers change, so an inverted file built in the background for
     /// older slots is thrown away instead of installed.
     generation: u64,
 }
@@ -121,9 +121,9 @@ impl FaceIndex {
         self.live += 1;
         self.by_person.entry(person_id).or_default().push(slot);
         if let Some(ann) = &mut self.ann {
-            // Keep the graph complete: a fresh enrolment must be findable at once.
+            // Keep the index complete: a fresh enrolment must be findable at once.
             let from = ann.covered() * self.dim;
-            ann.extend(&self.vectors[from..], self.dim);
+            ann.extend(&self.vectors[from..]);
         }
     }
 
@@ -149,7 +149,8 @@ impl FaceIndex {
         dead > 1024 && dead * 4 > self.slots.len()
     }
 
-    /// Renumbers the live faces densely and drops the graph (rebuilt by the caller).
+    /// Renumbers the live faces densely and drops the inverted file (rebuilt by the
+    /// caller).
     pub fn compact(&mut self) {
         let mut vectors = Vec::with_capacity(self.live * self.dim);
         let mut slots = Vec::with_capacity(self.live);
@@ -173,17 +174,22 @@ impl FaceIndex {
         self.generation = next_generation();
     }
 
-    /// True when the group is large enough for a graph and has none.
+    /// True when the group is large enough for an inverted file and has none.
     pub fn wants_ann(&self) -> bool {
         self.ann.is_none() && self.live >= self.config.ann_min_faces
     }
 
-    /// Builds the graph here and now (tests and benchmarks; the gallery builds in the
-    /// background, see [`AnnBuilder`]).
+    /// Builds the inverted file here and now (tests and benchmarks; the gallery
+    /// builds in the background, see [`AnnBuilder`]).
     pub fn build_ann(&mut self) {
-        let mut ann = Ann::new(self.slots.len(), self.config.ann);
-        ann.extend(&self.vectors, self.dim);
-        self.ann = Some(ann);
+        let mut ann = AnnBuilder::sample(self).train();
+        ann.ann.extend(&self.vectors);
+        self.ann = Some(ann.ann);
+    }
+
+    /// Lists of the inverted file, when there is one.
+    pub fn ann_lists(&self) -> Option<usize> {
+        self.ann.as_ref().map(Ann::lists)
     }
 
     /// The `k` nearest live faces within `max_distance`, nearest first.
@@ -219,26 +225,56 @@ impl FaceIndex {
     }
 }
 
-/// Builds a graph for a [`FaceIndex`] without holding its lock for long: it copies
-/// batches of descriptors under a short read, inserts them outside, and installs the
-/// graph under a short write once it has caught up.
+/// Builds an inverted file for a [`FaceIndex`] without holding its lock for long: it
+/// copies a training sample under a short read, trains outside, copies and assigns
+/// batches of descriptors the same way, and installs the index under a short write
+/// once it has caught up.
 pub(crate) struct AnnBuilder {
     ann: Ann,
     generation: u64,
+}
+
+/// What training needs, copied out of the index.
+pub(crate) struct TrainingSample {
+    sample: Vec<f32>,
+    dim: usize,
+    expected: usize,
+    params: AnnParams,
+    generation: u64,
+}
+
+impl TrainingSample {
+    pub(crate) fn train(self) -> AnnBuilder {
+        AnnBuilder {
+            ann: Ann::train(&self.sample, self.dim, self.expected, self.params),
+            generation: self.generation,
+        }
+    }
 }
 
 /// Descriptors copied per read of the index.
 const BUILD_BATCH: usize = 20_000;
 
 impl AnnBuilder {
-    pub(crate) fn start(index: &FaceIndex) -> Self {
-        Self {
-            ann: Ann::new(index.slots.len(), index.config.ann),
+    pub(crate) fn sample(index: &FaceIndex) -> TrainingSample {
+        let n = index.slots.len();
+        let want = index.config.ann.train_sample.clamp(1, n.max(1));
+        let dim = index.dim;
+        let mut sample = Vec::with_capacity(want * dim);
+        for i in 0..want {
+            let s = i * n / want;
+            sample.extend_from_slice(&index.vectors[s * dim..(s + 1) * dim]);
+        }
+        TrainingSample {
+            sample,
+            dim,
+            expected: index.live,
+            params: index.config.ann,
             generation: index.generation,
         }
     }
 
-    /// Copies the next batch of descriptors not yet in the graph; None when the index
+    /// Copies the next batch of descriptors not yet in the index; None when the index
     /// was renumbered (the build is void) and an empty batch when caught up.
     pub(crate) fn next_batch(&self, index: &FaceIndex) -> Option<Vec<f32>> {
         if index.generation != self.generation {
@@ -249,17 +285,17 @@ impl AnnBuilder {
         Some(index.vectors[from * index.dim..to * index.dim].to_vec())
     }
 
-    pub(crate) fn extend(&mut self, batch: &[f32], dim: usize) {
-        self.ann.extend(batch, dim);
+    pub(crate) fn extend(&mut self, batch: &[f32]) {
+        self.ann.extend(batch);
     }
 
-    /// Adds what is left and installs the graph; false when the build is void.
+    /// Adds what is left and installs the inverted file; false when the build is void.
     pub(crate) fn install(mut self, index: &mut FaceIndex) -> bool {
         if index.generation != self.generation {
             return false;
         }
         let from = self.ann.covered() * index.dim;
-        self.ann.extend(&index.vectors[from..], index.dim);
+        self.ann.extend(&index.vectors[from..]);
         index.ann = Some(self.ann);
         true
     }
