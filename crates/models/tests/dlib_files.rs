@@ -120,13 +120,13 @@ fn mmod_detector_options() {
 /// Every prefix of a real file is an error, never a panic: checked at many cut points.
 #[test]
 fn truncated_files_are_errors() {
-    for m in [
-        DlibModel::ShapePredictor5,
-        DlibModel::MmodDetector,
-        DlibModel::ResnetDescriptor,
+    for (m, cuts) in [
+        (DlibModel::ShapePredictor5, 97),
+        (DlibModel::MmodDetector, 97),
+        (DlibModel::ResnetDescriptor, 13),
     ] {
         let bytes = read(m);
-        let step = (bytes.len() / 97).max(1);
+        let step = (bytes.len() / cuts).max(1);
         for cut in (0..bytes.len()).step_by(step).chain([bytes.len() - 1]) {
             let head = &bytes[..cut];
             let err = match m {

@@ -191,7 +191,7 @@ impl<'a> Reader<'a> {
             32000 => f64::INFINITY,
             32001 => f64::NEG_INFINITY,
             32002 => f64::NAN,
-            e => (mantissa as f64) * 2f64.powi(i32::from(e)),
+            e => (mantissa as f64) * pow2(e),
         })
     }
 
@@ -326,6 +326,16 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// 2^e, exactly: built from the exponent bits in the normal range (the hot path of
+/// reading 100 MB of floats), `powi` outside it.
+fn pow2(e: i16) -> f64 {
+    if (-1022..=1023).contains(&e) {
+        f64::from_bits(((i64::from(e) + 1023) as u64) << 52)
+    } else {
+        2f64.powi(i32::from(e))
+    }
+}
+
 impl Tensor {
     pub fn len(&self) -> usize {
         self.data.len()
@@ -363,6 +373,13 @@ mod tests {
         let mut over = vec![0x08];
         over.extend([0, 0, 0, 0, 0, 0, 0, 0x80]);
         assert!(Reader::new(&over).int("x").is_err());
+    }
+
+    #[test]
+    fn powers_of_two_are_exact() {
+        for e in -1100..1100 {
+            assert_eq!(pow2(e as i16), 2f64.powi(e), "2^{e}");
+        }
     }
 
     #[test]
