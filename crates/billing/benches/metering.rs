@@ -5,7 +5,7 @@
 //! - month-end settlement time for 100,000 accounts.
 //!
 //! `cargo bench -p billing --bench metering`; BENCH_SECONDS (default 5), BENCH_CALLERS
-//! (default 512), BENCH_ACCOUNTS (default 100000), BENCH_BACKENDS (default "sqlite,postgres").
+//! (default 2048), BENCH_ACCOUNTS (default 100000), BENCH_BACKENDS (default "sqlite,postgres").
 //! Under `cargo test` (no `--bench` argument) it only does a short smoke run of the same code.
 
 #[path = "../tests/support/mod.rs"]
@@ -142,7 +142,7 @@ fn main() {
         Duration::from_millis(300)
     };
     let callers = if bench {
-        env_u64("BENCH_CALLERS", 512)
+        env_u64("BENCH_CALLERS", 2048)
     } else {
         32
     };

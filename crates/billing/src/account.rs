@@ -90,13 +90,14 @@ pub(crate) async fn lock_balances(
     conn: &mut AnyConnection,
     ids: &[i64],
 ) -> Result<HashMap<i64, Balance>, BillingError> {
+    let d = sql::dialect(conn);
     let mut out = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(512) {
         let n = sql::padded(chunk.len());
         let q = format!(
             "UPDATE billing_balances SET seq = seq + 1 WHERE account_id IN ({}) \
              RETURNING account_id, balance, frozen",
-            sql::list(1, n)
+            sql::list(d, 1, n)
         );
         let mut query = sqlx::query(&q);
         for i in 0..n {
@@ -121,6 +122,7 @@ pub(crate) async fn store_balances(
     conn: &mut AnyConnection,
     rows: &[(i64, Balance)],
 ) -> Result<(), BillingError> {
+    let d = sql::dialect(conn);
     let mut rest = rows;
     for n in sql::pow2_chunks(rows.len(), 256) {
         let (chunk, tail) = rest.split_at(n);
@@ -128,7 +130,7 @@ pub(crate) async fn store_balances(
         let q = format!(
             "INSERT INTO billing_balances (account_id, balance, frozen, seq) VALUES {} \
              ON CONFLICT (account_id) DO UPDATE SET balance = excluded.balance, frozen = excluded.frozen",
-            sql::value_rows(n, 4)
+            sql::value_rows(d, n, 4)
         );
         let mut query = sqlx::query(&q);
         for (id, b) in chunk {
@@ -147,13 +149,14 @@ pub(crate) async fn append_ledger(
     conn: &mut AnyConnection,
     entries: &[LedgerEntry],
 ) -> Result<(), BillingError> {
+    let d = sql::dialect(conn);
     let mut rest = entries;
     for n in sql::pow2_chunks(entries.len(), 256) {
         let (chunk, tail) = rest.split_at(n);
         rest = tail;
         let q = format!(
             "INSERT INTO billing_ledger (account_id, at_us, kind, balance_delta, frozen_delta, reference) VALUES {}",
-            sql::value_rows(n, 6)
+            sql::value_rows(d, n, 6)
         );
         let mut query = sqlx::query(&q);
         for e in chunk {

@@ -25,7 +25,7 @@ impl Default for BillingConfig {
         BillingConfig {
             default_time_zone: parse_tz(DEFAULT_TIME_ZONE).unwrap_or(Tz::Asia__Shanghai),
             settlement_day: 1,
-            max_batch: 4096,
+            max_batch: 8192,
         }
     }
 }

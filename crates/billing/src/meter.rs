@@ -26,6 +26,8 @@ use crate::sql;
 use crate::time::{parse_tz, to_micros, Month};
 
 const IMPORT_PREFIX: &str = "import:";
+/// Ends the error of a batch that found some of its keys inserted by another node meanwhile.
+const KEYS_RACE: &str = "usage keys appeared concurrently";
 
 /// How one record was consumed. For a replay (same RequestId or import id again) the stored
 /// consumption is returned with `replayed: true` and nothing is counted again.
@@ -182,7 +184,12 @@ pub(crate) fn spawn(pool: AnyPool, max_batch: usize) -> mpsc::Sender<Pending> {
 }
 
 async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Pending>, max_batch: usize) {
+    let dialect = match pool.acquire().await {
+        Ok(conn) => sql::dialect(&conn),
+        Err(_) => crate::schema::Dialect::Sqlite,
+    };
     let mut writer = Writer {
+        dialect,
         pool,
         accounts: HashMap::new(),
     };
@@ -201,6 +208,7 @@ struct AccountInfo {
 }
 
 struct Writer {
+    dialect: crate::schema::Dialect,
     pool: AnyPool,
     accounts: HashMap<i64, AccountInfo>,
 }
@@ -251,7 +259,10 @@ impl Writer {
         if let Err(e) = &outcome {
             // Another process may have recorded one of these keys between our read and
             // write (PostgreSQL, several nodes): a second pass sees it as a replay.
-            if crate::schema::is_unique_violation(e) || is_serialization_failure(e) {
+            if crate::schema::is_unique_violation(e)
+                || is_serialization_failure(e)
+                || matches!(e, sqlx::Error::Protocol(m) if m.ends_with(KEYS_RACE))
+            {
                 outcome = self.consume(&batch).await;
             }
         }
@@ -276,11 +287,12 @@ impl Writer {
             .into_iter()
             .filter(|id| !self.accounts.contains_key(id))
             .collect();
+        let d = self.dialect;
         for chunk in missing.chunks(512) {
             let n = sql::padded(chunk.len());
             let q = format!(
                 "SELECT id, tz, email, phone FROM billing_accounts WHERE id IN ({})",
-                sql::list(1, n)
+                sql::list(d, 1, n)
             );
             let mut query = sqlx::query(&q);
             for i in 0..n {
@@ -317,12 +329,15 @@ impl Writer {
         let keys: Vec<String> = unique(batch.iter().map(|p| p.job.key()));
         let mut seen = load_existing(&mut tx, &keys).await?;
 
-        let month_of = |job: &Job| -> Option<String> {
-            self.accounts
-                .get(&job.account())
-                .map(|a| Month::of(job.at(), a.tz).to_string())
-        };
-        let months: Vec<String> = unique(batch.iter().filter_map(|p| month_of(&p.job)));
+        let job_months: Vec<Option<String>> = batch
+            .iter()
+            .map(|p| {
+                self.accounts
+                    .get(&p.job.account())
+                    .map(|a| Month::of(p.job.at(), a.tz).to_string())
+            })
+            .collect();
+        let months: Vec<String> = unique(job_months.iter().flatten().cloned());
         let mut counters = load_counters(&mut tx, &ids, &months).await?;
         let settled = load_settled(&mut tx, &ids, &months).await?;
         let mut packs = load_packs(&mut tx, &ids).await?;
@@ -330,7 +345,7 @@ impl Writer {
         let mut rows: Vec<UsageRow> = Vec::with_capacity(batch.len());
         let mut notices: Vec<NoticeDraft> = Vec::new();
         let mut results = Vec::with_capacity(batch.len());
-        for p in batch {
+        for (p, month) in batch.iter().zip(job_months) {
             let job = &p.job;
             let key = job.key();
             if let Some(done) = seen.get(&key) {
@@ -341,12 +356,12 @@ impl Writer {
                 continue;
             }
             let account = job.account();
-            let (Some(info), Some(balance)) = (self.accounts.get(&account), balances.get(&account))
+            let (Some(info), Some(balance), Some(month)) =
+                (self.accounts.get(&account), balances.get(&account), month)
             else {
                 results.push(Err(BillingError::UnknownAccount(account)));
                 continue;
             };
-            let month = Month::of(job.at(), info.tz).to_string();
             if settled.contains(&(account, month.clone())) {
                 results.push(Err(BillingError::MonthClosed { account, month }));
                 continue;
@@ -528,20 +543,21 @@ async fn select_in<T>(
 where
     T: Clone + Send + Sync + 'static + for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any>,
 {
+    let d = sql::dialect(conn);
     let mut out = Vec::new();
     if values.is_empty() {
         return Ok(out);
     }
-    for chunk in values.chunks(512) {
+    for chunk in values.chunks(4096) {
         let n = sql::padded(chunk.len());
         let m = if tail_col.is_some() {
             sql::padded(tail_values.len())
         } else {
             0
         };
-        let mut q = format!("{head} IN ({})", sql::list(1, n));
+        let mut q = format!("{head} IN ({})", sql::list(d, 1, n));
         if let Some(col) = tail_col {
-            q.push_str(&format!(" AND {col} IN ({})", sql::list(n + 1, m)));
+            q.push_str(&format!(" AND {col} IN ({})", sql::list(d, n + 1, m)));
         }
         let mut query = sqlx::query(&q);
         for i in 0..n {
@@ -693,18 +709,23 @@ async fn load_packs(
     Ok(out)
 }
 
+/// Inserts the usage rows in statements of at most 1024 rows. The last statement is padded
+/// to a power of two by repeating its last row (ignored by `ON CONFLICT DO NOTHING`), so a
+/// batch takes one to a few round trips over a handful of cached statement shapes. If fewer
+/// rows than expected went in, a key appeared since we looked (another node): the batch
+/// fails as a unique violation and is retried, when those keys are seen as replays.
 async fn insert_usage(conn: &mut AnyConnection, rows: &[UsageRow]) -> Result<(), sqlx::Error> {
-    let mut rest = rows;
-    for n in sql::pow2_chunks(rows.len(), 1024) {
-        let (chunk, tail) = rest.split_at(n);
-        rest = tail;
+    let d = sql::dialect(conn);
+    for chunk in rows.chunks(1024) {
+        let n = sql::padded(chunk.len());
         let q = format!(
             "INSERT INTO billing_usage (usage_key, part, account_id, item, action, month, at_us, \
-             units, source, pack_id) VALUES {}",
-            sql::value_rows(n, 10)
+             units, source, pack_id) VALUES {} ON CONFLICT (usage_key, part) DO NOTHING",
+            sql::value_rows(d, n, 10)
         );
         let mut query = sqlx::query(&q);
-        for r in chunk {
+        for i in 0..n {
+            let r = &chunk[i.min(chunk.len() - 1)];
             query = query
                 .bind(r.key.clone())
                 .bind(r.part)
@@ -717,7 +738,14 @@ async fn insert_usage(conn: &mut AnyConnection, rows: &[UsageRow]) -> Result<(),
                 .bind(r.source)
                 .bind(r.pack_id);
         }
-        query.execute(&mut *conn).await?;
+        let done = query.execute(&mut *conn).await?;
+        if done.rows_affected() != chunk.len() as u64 {
+            return Err(sqlx::Error::Protocol(format!(
+                "{} of {} {KEYS_RACE}",
+                chunk.len() as u64 - done.rows_affected().min(chunk.len() as u64),
+                chunk.len()
+            )));
+        }
     }
     Ok(())
 }
@@ -728,6 +756,7 @@ async fn store_counters(
 ) -> Result<(), sqlx::Error> {
     let dirty: Vec<(&(i64, Item, String), &Counter)> =
         counters.iter().filter(|(_, c)| c.dirty).collect();
+    let d = sql::dialect(conn);
     let mut rest = dirty.as_slice();
     for n in sql::pow2_chunks(dirty.len(), 256) {
         let (chunk, tail) = rest.split_at(n);
@@ -738,7 +767,7 @@ async fn store_counters(
              postpaid_units) VALUES {} ON CONFLICT (account_id, month, item) DO UPDATE SET \
              calls = excluded.calls, free_units = excluded.free_units, \
              pack_units = excluded.pack_units, postpaid_units = excluded.postpaid_units",
-            sql::value_rows(n, 7)
+            sql::value_rows(d, n, 7)
         );
         let mut query = sqlx::query(&q);
         for ((account, item, month), c) in chunk {

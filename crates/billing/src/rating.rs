@@ -112,18 +112,21 @@ pub(crate) async fn load_usage(
     ids: &[i64],
     month: &str,
 ) -> Result<BTreeMap<i64, BTreeMap<Item, ItemUsage>>, BillingError> {
+    let d = sql::dialect(conn);
     let mut out: BTreeMap<i64, BTreeMap<Item, ItemUsage>> = BTreeMap::new();
     for chunk in ids.chunks(512) {
         let n = sql::padded(chunk.len());
         let q = format!(
             "SELECT account_id, item, calls, free_units, pack_units, postpaid_units FROM billing_monthly \
-             WHERE month = $1 AND account_id IN ({})",
-            sql::list(2, n)
+             WHERE account_id IN ({}) AND month = {}",
+            sql::list(d, 1, n),
+            sql::param(d, n + 1)
         );
-        let mut query = sqlx::query(&q).bind(month.to_string());
+        let mut query = sqlx::query(&q);
         for i in 0..n {
             query = query.bind(chunk[i.min(chunk.len() - 1)]);
         }
+        query = query.bind(month.to_string());
         for row in query.fetch_all(&mut *conn).await? {
             let item: String = row.try_get("item")?;
             let get = |c: &str| -> Result<u64, BillingError> {

@@ -78,6 +78,7 @@ impl Billing {
         report: &mut SettlementReport,
     ) -> Result<(), BillingError> {
         let label = month.to_string();
+        let d = sql::dialect(conn);
         let balances = lock_balances(conn, ids).await?;
         let mut zones: HashMap<i64, Tz> = HashMap::with_capacity(ids.len());
         let mut done: HashSet<i64> = HashSet::new();
@@ -85,7 +86,7 @@ impl Billing {
             let n = sql::padded(part.len());
             let q = format!(
                 "SELECT id, tz FROM billing_accounts WHERE id IN ({})",
-                sql::list(1, n)
+                sql::list(d, 1, n)
             );
             let mut query = sqlx::query(&q);
             for i in 0..n {
@@ -96,13 +97,15 @@ impl Billing {
                 zones.insert(row.try_get("id")?, parse_tz(&tz)?);
             }
             let q = format!(
-                "SELECT account_id FROM billing_settlements WHERE month = $1 AND account_id IN ({})",
-                sql::list(2, n)
+                "SELECT account_id FROM billing_settlements WHERE account_id IN ({}) AND month = {}",
+                sql::list(d, 1, n),
+                sql::param(d, n + 1)
             );
-            let mut query = sqlx::query(&q).bind(label.clone());
+            let mut query = sqlx::query(&q);
             for i in 0..n {
                 query = query.bind(part[i.min(part.len() - 1)]);
             }
+            query = query.bind(label.clone());
             for row in query.fetch_all(&mut *conn).await? {
                 done.insert(row.try_get("account_id")?);
             }
@@ -179,7 +182,7 @@ impl Billing {
             rest = tail;
             let q = format!(
                 "INSERT INTO billing_settlements (account_id, month, at_us, total, released, frozen) VALUES {}",
-                sql::value_rows(n, 6)
+                sql::value_rows(d, n, 6)
             );
             let mut query = sqlx::query(&q);
             for (id, total, released, frozen) in chunk {

@@ -1,10 +1,38 @@
-//! Small builders for portable SQL with `$N` placeholders.
+//! Small builders for the long statements of batched work (multi-row VALUES, IN lists).
+//!
+//! Placeholders are `$N` on PostgreSQL and anonymous `?` on SQLite. Why not `$N` on both:
+//! SQLite treats `$N` as a *named* parameter, and both its parser and the parameter-name
+//! lookup sqlx does for every binding scan the list of names linearly, so a statement with
+//! 10,000 `$N` parameters costs on the order of 10^8 steps; anonymous `?` costs nothing.
+//! Every statement built here uses only these placeholders (never mixed with a literal
+//! `$1`), so positional binding means the same on both databases.
 //!
 //! Variable-length statements are cut into power-of-two sizes so the prepared-statement
 //! cache sees a handful of shapes instead of one per batch size.
 
+use sqlx::AnyConnection;
+
+use crate::schema::Dialect;
+
+/// The dialect of a connection.
+pub fn dialect(conn: &AnyConnection) -> Dialect {
+    if conn.backend_name().eq_ignore_ascii_case("postgresql") {
+        Dialect::Postgres
+    } else {
+        Dialect::Sqlite
+    }
+}
+
+/// Placeholder number `i` (1-based).
+pub fn param(d: Dialect, i: usize) -> String {
+    match d {
+        Dialect::Sqlite => "?".to_string(),
+        Dialect::Postgres => format!("${i}"),
+    }
+}
+
 /// `($1,$2,$3),($4,$5,$6)…` for `rows` rows of `cols` columns.
-pub fn value_rows(rows: usize, cols: usize) -> String {
+pub fn value_rows(d: Dialect, rows: usize, cols: usize) -> String {
     let mut s = String::with_capacity(rows * cols * 5);
     for r in 0..rows {
         if r > 0 {
@@ -15,8 +43,7 @@ pub fn value_rows(rows: usize, cols: usize) -> String {
             if c > 0 {
                 s.push(',');
             }
-            s.push('$');
-            s.push_str(&(r * cols + c + 1).to_string());
+            s.push_str(&param(d, r * cols + c + 1));
         }
         s.push(')');
     }
@@ -24,9 +51,9 @@ pub fn value_rows(rows: usize, cols: usize) -> String {
 }
 
 /// `$first,$first+1,…` (n placeholders).
-pub fn list(first: usize, n: usize) -> String {
+pub fn list(d: Dialect, first: usize, n: usize) -> String {
     (first..first + n)
-        .map(|i| format!("${i}"))
+        .map(|i| param(d, i))
         .collect::<Vec<_>>()
         .join(",")
 }
@@ -54,8 +81,10 @@ mod tests {
 
     #[test]
     fn shapes() {
-        assert_eq!(value_rows(2, 2), "($1,$2),($3,$4)");
-        assert_eq!(list(3, 2), "$3,$4");
+        assert_eq!(value_rows(Dialect::Postgres, 2, 2), "($1,$2),($3,$4)");
+        assert_eq!(value_rows(Dialect::Sqlite, 2, 2), "(?,?),(?,?)");
+        assert_eq!(list(Dialect::Postgres, 3, 2), "$3,$4");
+        assert_eq!(list(Dialect::Sqlite, 3, 2), "?,?");
         assert_eq!(pow2_chunks(13, 8), vec![8, 4, 1]);
         assert_eq!(pow2_chunks(20, 8), vec![8, 8, 4]);
         assert_eq!(padded(5), 8);

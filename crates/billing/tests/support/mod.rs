@@ -26,14 +26,22 @@ fn unique_name() -> String {
     format!("t_{h:016x}")
 }
 
+/// SQLite as `renlian` opens it: WAL, synchronous FULL (or RENLIAN_SQLITE_SYNCHRONOUS).
 pub async fn sqlite_pool(url: &str) -> AnyPool {
     sqlx::any::install_default_drivers();
+    let sync = if std::env::var("RENLIAN_SQLITE_SYNCHRONOUS")
+        .is_ok_and(|v| v.eq_ignore_ascii_case("normal"))
+    {
+        "PRAGMA synchronous = NORMAL"
+    } else {
+        "PRAGMA synchronous = FULL"
+    };
     AnyPoolOptions::new()
         .max_connections(4)
-        .after_connect(|conn, _| {
+        .after_connect(move |conn, _| {
             Box::pin(async move {
                 conn.execute("PRAGMA journal_mode = WAL").await?;
-                conn.execute("PRAGMA synchronous = FULL").await?;
+                conn.execute(sync).await?;
                 conn.execute("PRAGMA busy_timeout = 30000").await?;
                 Ok(())
             })
