@@ -2,19 +2,22 @@
 //!
 //! k-means centroids split the descriptors into lists stored contiguously; a search
 //! ranks the centroids, scans the `probes` nearest lists exactly with the same kernel
-//! as the exact search, and then every further list (up to `max_probes`) that the
-//! triangle inequality cannot rule out: a list whose centroid is at distance d from the
-//! probe and whose members lie within r of it holds nothing nearer than d − r. Written here rather than taken from a crate because
-//! the HNSW crate we tried first (`hnsw_rs` 0.3) measured slower than our exact scan
-//! on 128-d descriptors on this hardware (15 ms per search and 145 inserts/s at
-//! 50,000 faces, against 1.3 ms for a scan: every hop chases a separately allocated
-//! point behind a lock), while a flat scan over a few contiguous lists keeps the
-//! memory access pattern of the exact search. New faces are assigned to their nearest
-//! list at once; deleted ones are skipped as tombstones until the index is rebuilt.
+//! as the exact search, and then every further list (up to the larger of 128 and 18%
+//! of all lists) that the triangle inequality cannot rule out: a list whose centroid
+//! is at distance d from the probe and whose members lie within r of it holds nothing
+//! nearer than d − r.
+//!
+//! Written here rather than taken from a crate: the HNSW crate we tried first
+//! (`hnsw_rs` 0.3) measured slower than our exact scan on 128-d descriptors on this
+//! hardware (15 ms per search and 145 inserts/s at 50,000 faces, against 1.3 ms for a
+//! scan: every hop chases a separately allocated point behind a lock), while a scan
+//! over a few contiguous lists keeps the memory access pattern of the exact search.
+//! New faces join their nearest list at once; deleted ones are skipped as tombstones
+//! until the index is rebuilt.
 
 use rayon::prelude::*;
 
-use super::exact::{squared_l2, Hit, TopK};
+use super::exact::{squared_l2, Hit, TopK, PARALLEL_MIN};
 
 /// Index and search parameters. The defaults reach a top-1 recall of at least 0.99
 /// against exact search (tested in `tests/search.rs`, measured in `benches/search.rs`).
@@ -24,8 +27,10 @@ pub struct AnnParams {
     pub lists_per_sqrt: f32,
     /// Lists always scanned per search (the nearest centroids).
     pub probes: usize,
-    /// Most lists scanned per search, counting the lists the bound cannot rule out.
+    /// Most lists scanned per search, counting the lists the bound cannot rule out:
+    /// the larger of this number and `max_probe_fraction` of all lists.
     pub max_probes: usize,
+    pub max_probe_fraction: f32,
     /// Descriptors the centroids are trained on (a stride sample).
     pub train_sample: usize,
     /// Lloyd iterations.
@@ -38,6 +43,7 @@ impl Default for AnnParams {
             lists_per_sqrt: 1.0,
             probes: 16,
             max_probes: 128,
+            max_probe_fraction: 0.18,
             train_sample: 50_000,
             iterations: 8,
         }
@@ -153,31 +159,50 @@ impl Ann {
     /// The `k` nearest live slots within `max_d2`, nearest first. Exact unless more
     /// than `max_probes` lists could hold a nearer face.
     pub(crate) fn nearest(&self, query: &[f32], alive: &[bool], k: usize, max_d2: f32) -> Vec<Hit> {
-        let dim = self.dim;
         let mut order: Vec<(f32, usize)> = self
             .centroids
-            .chunks_exact(dim)
+            .chunks_exact(self.dim)
             .enumerate()
             .map(|(i, c)| (squared_l2(c, query).sqrt(), i))
             .collect();
         order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-        let mut top = TopK::new(k);
-        let mut scanned = 0;
-        for &(d, l) in &order {
+        let probes = self.params.probes.min(order.len());
+        let nearest: Vec<usize> = order[..probes].iter().map(|o| o.1).collect();
+        let first = self.scan_lists(&nearest, query, alive, k, max_d2);
+        // Further lists only where the bound leaves room for a nearer face.
+        let limit = first.worst_when_full().unwrap_or(f32::INFINITY).min(max_d2);
+        let more: Vec<usize> = order[probes..]
+            .iter()
+            .filter(|(d, l)| {
+                let bound = (d - self.lists[*l].radius).max(0.0);
+                bound * bound <= limit
+            })
+            .take(self.max_probes().saturating_sub(probes))
+            .map(|o| o.1)
+            .collect();
+        first
+            .merge(self.scan_lists(&more, query, alive, k, max_d2))
+            .into_sorted()
+    }
+
+    fn max_probes(&self) -> usize {
+        let fraction = (self.lists.len() as f32 * self.params.max_probe_fraction) as usize;
+        self.params.max_probes.max(fraction)
+    }
+
+    /// Scans whole lists, on rayon's threads when the index is large.
+    fn scan_lists(
+        &self,
+        lists: &[usize],
+        query: &[f32],
+        alive: &[bool],
+        k: usize,
+        max_d2: f32,
+    ) -> TopK {
+        let scan = |&l: &usize| {
             let list = &self.lists[l];
-            if scanned >= self.params.max_probes {
-                break;
-            }
-            if scanned >= self.params.probes {
-                let bound = (d - list.radius).max(0.0);
-                let bound2 = bound * bound;
-                let limit = top.worst_when_full().unwrap_or(f32::INFINITY).min(max_d2);
-                if bound2 > limit {
-                    continue;
-                }
-            }
-            scanned += 1;
-            for (v, &slot) in list.vectors.chunks_exact(dim).zip(&list.slots) {
+            let mut top = TopK::new(k);
+            for (v, &slot) in list.vectors.chunks_exact(self.dim).zip(&list.slots) {
                 if !alive.get(slot).copied().unwrap_or(false) {
                     continue;
                 }
@@ -186,7 +211,15 @@ impl Ann {
                     top.offer(Hit { slot, d2 });
                 }
             }
+            top
+        };
+        if self.covered >= PARALLEL_MIN {
+            lists
+                .par_iter()
+                .map(scan)
+                .reduce(|| TopK::new(k), TopK::merge)
+        } else {
+            lists.iter().map(scan).fold(TopK::new(k), TopK::merge)
         }
-        top.into_sorted()
     }
 }

@@ -10,7 +10,7 @@ use std::collections::BinaryHeap;
 use rayon::prelude::*;
 
 /// Below this many descriptors a scan stays on one thread: splitting costs more.
-const PARALLEL_MIN: usize = 32_768;
+pub(crate) const PARALLEL_MIN: usize = 32_768;
 const PARALLEL_CHUNK: usize = 16_384;
 
 /// Squared Euclidean distance.
@@ -91,7 +91,7 @@ impl TopK {
         self.heap.peek().map(|h| h.d2)
     }
 
-    fn merge(mut self, other: TopK) -> TopK {
+    pub(crate) fn merge(mut self, other: TopK) -> TopK {
         for h in other.heap {
             self.offer(h);
         }
