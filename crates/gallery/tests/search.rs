@@ -226,6 +226,17 @@ async fn two_nodes_on_one_database_see_each_others_writes() {
         let res = node_b.search(&acc, &request(&["g2"], synth.photo(&ids[25]), 5)).await.unwrap();
         let found: Vec<_> = res.results[0].persons.iter().map(|p| p.person_id.clone()).collect();
         assert_eq!(found, vec![pid("solo")]);
+
+        // A change log pruned past B's revision: B notices the gap and reloads.
+        let late = synth.identity();
+        node_a
+            .create_person(&acc, &new_person("g2", "late", Some(face(synth.photo(&late)))))
+            .await
+            .unwrap();
+        assert!(node_a.prune_change_log(Duration::ZERO).await.unwrap() >= 1);
+        let res = node_b.search(&acc, &request(&["g2"], synth.photo(&late), 5)).await.unwrap();
+        assert_eq!(res.results[0].persons[0].person_id, pid("late"));
+        assert_eq!(res.results[0].persons.len(), 2);
     });
 }
 
