@@ -183,20 +183,31 @@ fn gallery_overhead(n: usize, n_probes: usize) {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; sizes may also come as plain arguments.
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary
+    // without it, unoptimised: then it is a smoke run on small sizes.
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let (default_sizes, default_probes, default_persons) = if smoke {
+        ("2000", "20", "20")
+    } else {
+        ("10000,100000", "300", "2000")
+    };
+    // Sizes may also come as plain arguments.
     let args: Vec<usize> = std::env::args()
         .skip(1)
         .filter_map(|a| a.replace('_', "").parse().ok())
         .collect();
     let sizes = if args.is_empty() {
-        env_list("GALLERY_BENCH_SIZES", "10000,100000")
+        env_list("GALLERY_BENCH_SIZES", default_sizes)
     } else {
         args
     };
-    let n_probes = env_list("GALLERY_BENCH_PROBES", "300")
+    let n_probes = env_list("GALLERY_BENCH_PROBES", default_probes)
         .first()
         .copied()
         .unwrap_or(300);
+    if smoke {
+        println!("smoke run (not `cargo bench`): small sizes, unoptimised build");
+    }
     let config = IndexConfig::default();
     println!("gallery search benchmark — SYNTHETIC 128-d descriptors (identity + photo noise)");
     println!(
@@ -210,7 +221,7 @@ fn main() {
     );
     println!("sizes: {sizes:?}, probes per size: {n_probes}");
     println!();
-    let through = env_list("GALLERY_BENCH_GALLERY_PERSONS", "2000");
+    let through = env_list("GALLERY_BENCH_GALLERY_PERSONS", default_persons);
     if let Some(&n) = through.first() {
         if n > 0 {
             gallery_overhead(n, n_probes);
