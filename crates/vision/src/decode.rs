@@ -48,6 +48,10 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage> {
     if format == ImageFormat::Jpeg && !jpeg_has_end_after_last_scan(bytes) {
         return Err(VisionError::Truncated);
     }
+    // The png crate returns the pixels without reading the end chunk: check it is there.
+    if format == ImageFormat::Png && !png_has_end_chunk(bytes) {
+        return Err(VisionError::Truncated);
+    }
 
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut decoder_limits = image::Limits::default();
@@ -103,6 +107,14 @@ fn jpeg_has_end_after_last_scan(bytes: &[u8]) -> bool {
         return false;
     };
     bytes[last_sos..].windows(2).any(|w| w == [0xFF, 0xD9])
+}
+
+/// The IEND chunk (type then its 4-byte CRC) closes every complete PNG.
+fn png_has_end_chunk(bytes: &[u8]) -> bool {
+    bytes
+        .windows(4)
+        .rposition(|w| w == b"IEND")
+        .is_some_and(|i| bytes.len() >= i + 8)
 }
 
 fn classify(err: image::ImageError, limits: &DecodeLimits) -> VisionError {

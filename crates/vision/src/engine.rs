@@ -5,7 +5,7 @@ use image::RgbImage;
 use crate::chip::{extract_chip, face_chip_details, CHIP_PADDING, CHIP_SIZE};
 use crate::decode::{decode, DecodeLimits};
 use crate::descriptor::{Descriptor, DescriptorNet};
-use crate::detector::{DetectOptions, Detector, MmodGeometry};
+use crate::detector::{DetectOptions, Detection, Detector, MmodGeometry};
 use crate::error::{Result, VisionError};
 use crate::geometry::Rect;
 use crate::landmarks::ShapePredictor;
@@ -175,9 +175,14 @@ impl Engine {
         self.detect(&self.decode(bytes)?)
     }
 
+    /// Face boxes only (no landmarks); the most confident first.
+    pub fn detect_boxes(&self, img: &RgbImage) -> Result<Vec<Detection>> {
+        self.detector.detect(img, &self.config.detect)
+    }
+
     /// Detects faces with landmarks; the most confident first.
     pub fn detect(&self, img: &RgbImage) -> Result<Vec<Face>> {
-        let dets = self.detector.detect(img, &self.config.detect)?;
+        let dets = self.detect_boxes(img)?;
         Ok(dets
             .into_iter()
             .map(|d| self.face_at(img, d.rect, d.confidence))
