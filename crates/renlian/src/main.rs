@@ -4,6 +4,7 @@
 //! [`Command`]; this file only parses the global options and dispatches.
 
 mod cli_billing;
+mod cli_calibrate;
 mod cli_models;
 mod db;
 mod global;
@@ -26,6 +27,8 @@ enum Command {
     #[command(flatten)]
     Billing(cli_billing::Command),
     #[command(flatten)]
+    Calibrate(cli_calibrate::Command),
+    #[command(flatten)]
     Models(cli_models::Command),
 }
 
@@ -41,6 +44,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Billing(c) => cli_billing::run(c, &cli.global).await,
+        Command::Calibrate(c) => cli_calibrate::run(c, &cli.global).await,
         Command::Models(c) => cli_models::run(c, &cli.global).await,
     }
 }

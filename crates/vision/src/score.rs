@@ -76,6 +76,34 @@ impl Calibration {
         let (a, b) = (pts[i - 1], pts[i]);
         a.1 + (b.1 - a.1) * (distance - a.0) / (b.0 - a.0)
     }
+
+    /// The distance at which the table gives `score` (the inverse of [`Self::score`]);
+    /// scores above the table's top give its first distance, below its bottom its last.
+    pub fn distance(&self, score: f64) -> f64 {
+        let pts = &self.points;
+        let (first, last) = (pts[0], pts[pts.len() - 1]);
+        if score.is_nan() || score <= last.1 {
+            return last.0;
+        }
+        if score >= first.1 {
+            return first.0;
+        }
+        // Scores strictly decrease along the table.
+        let i = pts.partition_point(|p| p.1 > score);
+        let (a, b) = (pts[i - 1], pts[i]);
+        a.0 + (b.0 - a.0) * (score - a.1) / (b.1 - a.1)
+    }
+
+    /// Whether a score means "the same person" (at or above the match score).
+    pub fn is_match(&self, score: f64) -> bool {
+        score >= self.match_score
+    }
+
+    /// The false-accept rate a score stands for, as in the IAI API:
+    /// score = 10 − 10·log10(FAR), so 40/50/60 ↔ 1e-3/1e-4/1e-5.
+    pub fn far(&self, score: f64) -> f64 {
+        10f64.powf(-(score - 10.0) / 10.0)
+    }
 }
 
 #[cfg(test)]
@@ -95,6 +123,20 @@ mod tests {
             assert!(s <= prev);
             prev = s;
         }
+    }
+
+    #[test]
+    fn distance_inverts_score_and_far_keeps_the_iai_meaning() {
+        let c = Calibration::dlib_resnet_v1().unwrap();
+        for i in 0..=1000 {
+            let s = i as f64 / 10.0;
+            assert!((c.score(c.distance(s)) - s).abs() < 1e-9, "score {s}");
+        }
+        assert!((c.distance(c.match_score) - c.match_distance).abs() < 1e-12);
+        assert!(c.is_match(c.match_score));
+        assert!(!c.is_match(c.score(c.match_distance + 0.01)));
+        assert!((c.far(40.0) / 1e-3 - 1.0).abs() < 1e-12);
+        assert!((c.far(50.0) / 1e-4 - 1.0).abs() < 1e-12);
     }
 
     #[test]

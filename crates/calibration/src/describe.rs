@@ -1,0 +1,130 @@
+//! One descriptor per labelled photo: the largest face the engine finds, as the API
+//! compares the largest face of each image. Photos without a face (or that fail to
+//! decode) are kept as outcomes, reported and left out of every pair.
+//!
+//! Descriptors can be cached in a JSON file keyed by the photo's SHA-256 and the
+//! detector's minimum face size, so a set is described once and re-measured freely.
+//! The cache holds descriptors of photos that are not ours: keep it outside the
+//! repository (e.g. under ~/.cache/renlian).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use vision::{Descriptor, Engine};
+
+use crate::error::{CalibrationError, Result};
+use crate::manifest::Manifest;
+
+/// What the engine made of one photo.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum Outcome {
+    /// At least one face: the largest one's descriptor.
+    Described {
+        /// How many faces were found.
+        faces: usize,
+        /// The largest face's descriptor.
+        descriptor: Vec<f32>,
+    },
+    /// The detector found no face.
+    NoFace,
+    /// The photo could not be read or decoded.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Outcome {
+    /// The descriptor, when there is one.
+    pub fn descriptor(&self) -> Option<Descriptor> {
+        match self {
+            Outcome::Described { descriptor, .. } => Some(Descriptor(descriptor.clone())),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct Cache {
+    /// `"<sha256>/<min_face_size>"` → outcome.
+    images: BTreeMap<String, Outcome>,
+}
+
+fn describe_one(engine: &Engine, bytes: &[u8]) -> Outcome {
+    let described = engine.decode(bytes).and_then(|img| engine.embed(&img));
+    match described {
+        // `embed` puts the largest face first.
+        Ok(faces) => match faces.first() {
+            Some((_, d)) => Outcome::Described {
+                faces: faces.len(),
+                descriptor: d.0.clone(),
+            },
+            None => Outcome::NoFace,
+        },
+        Err(e) => Outcome::Failed {
+            reason: e.to_string(),
+        },
+    }
+}
+
+/// Describes every photo of the manifest on all cores, reading and updating `cache`
+/// when given. Outcomes are in manifest order.
+pub fn describe_all(
+    engine: &Engine,
+    manifest: &Manifest,
+    cache: Option<&Path>,
+) -> Result<Vec<Outcome>> {
+    let mut stored: Cache = match cache {
+        Some(p) if p.exists() => {
+            let bytes = std::fs::read(p).map_err(CalibrationError::io(p))?;
+            serde_json::from_slice(&bytes).map_err(|source| CalibrationError::Json {
+                path: p.to_path_buf(),
+                source,
+            })?
+        }
+        _ => Cache::default(),
+    };
+    let min_face = engine.config().detect.min_face_size;
+    let results: Vec<(String, Outcome)> = (0..manifest.entries.len())
+        .into_par_iter()
+        .map(|i| {
+            let path = manifest.path(i);
+            match std::fs::read(&path) {
+                Ok(bytes) => {
+                    let key = format!("{:x}/{min_face}", Sha256::digest(&bytes));
+                    let outcome = match stored.images.get(&key) {
+                        Some(o) => o.clone(),
+                        None => describe_one(engine, &bytes),
+                    };
+                    (key, outcome)
+                }
+                Err(e) => (
+                    String::new(),
+                    Outcome::Failed {
+                        reason: format!("{}: {e}", path.display()),
+                    },
+                ),
+            }
+        })
+        .collect();
+    if let Some(p) = cache {
+        for (key, outcome) in &results {
+            if !key.is_empty() {
+                stored.images.insert(key.clone(), outcome.clone());
+            }
+        }
+        if let Some(dir) = p.parent() {
+            std::fs::create_dir_all(dir).map_err(CalibrationError::io(dir))?;
+        }
+        let json = serde_json::to_vec(&stored).map_err(|source| CalibrationError::Json {
+            path: p.to_path_buf(),
+            source,
+        })?;
+        std::fs::write(p, json).map_err(CalibrationError::io(p))?;
+    }
+    Ok(results.into_iter().map(|(_, o)| o).collect())
+}
