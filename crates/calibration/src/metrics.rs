@@ -57,8 +57,17 @@ impl Rate {
             count,
             of,
             value: p,
-            low: (centre - half).max(0.0),
-            high: (centre + half).min(1.0),
+            // The ends are exact at 0 and n successes; rounding would leave 1e-18.
+            low: if count == 0 {
+                0.0
+            } else {
+                (centre - half).max(0.0)
+            },
+            high: if count >= of {
+                1.0
+            } else {
+                (centre + half).min(1.0)
+            },
         }
     }
 }

@@ -270,10 +270,14 @@ mod tests {
         assert!((t.slope - 20.0).abs() < 0.01, "{t:?}");
         let m = fit("x", "synthetic", &impostor).unwrap();
         let at = |s: f64| m.knots.iter().find(|k| k.score == s).unwrap().clone();
+        // A measured knot is the (⌊x·n⌋+1)-th closest impostor, whose CDF is (⌊x·n⌋+1)/n.
+        let quantile = |f: f64| (f.log10() + 12.0) / 20.0;
         assert_eq!(at(40.0).basis, Basis::Measured);
-        assert!((at(40.0).distance - 0.45).abs() < 2e-4);
-        assert!((at(60.0).distance - 0.35).abs() < 2e-4);
+        assert!((at(40.0).distance - quantile(101e-5)).abs() < 2e-4);
+        assert_eq!(at(50.0).basis, Basis::Measured);
+        assert!((m.match_distance - quantile(11e-5)).abs() < 2e-4);
+        // 1e-5 rests on one pair: the fit (0.35) is below it and wins.
         assert_eq!(at(60.0).basis, Basis::Extrapolated);
-        assert!((m.match_distance - 0.4).abs() < 2e-4);
+        assert!((at(60.0).distance - 0.35).abs() < 2e-4);
     }
 }
