@@ -23,11 +23,18 @@ fn main() {
     let read = |m: DlibModel| std::fs::read(store.dlib_path(m).unwrap()).unwrap();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
 
-    for (m, runs) in [(DlibModel::ShapePredictor5, 5), (DlibModel::ShapePredictor68, 2)] {
+    for (m, runs) in [
+        (DlibModel::ShapePredictor5, 5),
+        (DlibModel::ShapePredictor68, 2),
+    ] {
         let bytes = read(m);
         let d = best_of(runs, || ShapePredictor::parse(&bytes).unwrap());
         let mbps = bytes.len() as f64 / 1e6 / d.as_secs_f64();
-        println!("parse {:<40} {:>9.1} ms  ({mbps:.0} MB/s)", m.file_name(), ms(d));
+        println!(
+            "parse {:<40} {:>9.1} ms  ({mbps:.0} MB/s)",
+            m.file_name(),
+            ms(d)
+        );
     }
     for m in [DlibModel::MmodDetector, DlibModel::ResnetDescriptor] {
         let bytes = read(m);
