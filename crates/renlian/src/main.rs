@@ -6,6 +6,7 @@
 mod cli_billing;
 mod cli_calibrate;
 mod cli_models;
+mod cli_vision;
 mod db;
 mod global;
 
@@ -30,6 +31,8 @@ enum Command {
     Calibrate(cli_calibrate::Command),
     #[command(flatten)]
     Models(cli_models::Command),
+    #[command(flatten)]
+    Vision(cli_vision::Command),
 }
 
 #[tokio::main]
@@ -46,5 +49,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Billing(c) => cli_billing::run(c, &cli.global).await,
         Command::Calibrate(c) => cli_calibrate::run(c, &cli.global).await,
         Command::Models(c) => cli_models::run(c, &cli.global).await,
+        Command::Vision(c) => cli_vision::run(c, &cli.global).await,
     }
 }

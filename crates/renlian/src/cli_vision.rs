@@ -1,0 +1,228 @@
+//! Local face tools: `renlian detect`, `compare` and `embed`, on the same engine as the
+//! server. The engine is loaded once per command (models are fetched on first use).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Subcommand;
+use rayon::prelude::*;
+use serde_json::json;
+use vision::{Engine, EngineConfig, Face};
+
+use crate::GlobalOpts;
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Find the faces in a photo: boxes, confidence and 5 landmarks.
+    Detect {
+        /// JPEG, PNG or BMP file.
+        image: PathBuf,
+        #[command(flatten)]
+        engine: EngineArgs,
+        /// Print JSON: {"faces": [{"x","y","width","height","confidence","landmarks"}]}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare the largest face of two photos: distance and 0-100 score (50 = same person).
+    Compare {
+        /// First photo.
+        image_a: PathBuf,
+        /// Second photo.
+        image_b: PathBuf,
+        #[command(flatten)]
+        engine: EngineArgs,
+        /// Print JSON: {"score", "distance"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export the 128-d descriptor of every face of every photo, largest face first.
+    Embed {
+        /// JPEG, PNG or BMP files, processed in parallel on all cores.
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        #[command(flatten)]
+        engine: EngineArgs,
+        /// Print JSON: [{"image", "faces": [{"x","y","width","height","confidence","descriptor"}]}].
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Options of the face engine shared by the commands.
+#[derive(clap::Args, Debug, Clone)]
+pub struct EngineArgs {
+    /// Smallest face side to find, in pixels (80 = the detector's own window; smaller is slower).
+    #[arg(long, default_value_t = 80, value_name = "PX")]
+    min_face_size: u32,
+    /// Also place dlib's 68 landmarks. That model was trained on iBUG 300-W, whose
+    /// creators ask that it not be used commercially.
+    #[arg(long)]
+    landmarks_68: bool,
+}
+
+pub async fn run(cmd: Command, _global: &GlobalOpts) -> anyhow::Result<()> {
+    tokio::task::spawn_blocking(move || run_blocking(cmd)).await?
+}
+
+fn run_blocking(cmd: Command) -> anyhow::Result<()> {
+    match cmd {
+        Command::Detect {
+            image,
+            engine,
+            json,
+        } => {
+            let engine = load_engine(&engine)?;
+            let img = read_image(&engine, &image)?;
+            let faces = engine.detect(&img)?;
+            if json {
+                let faces: Vec<_> = faces.iter().map(face_json).collect();
+                println!("{}", json!({ "faces": faces }));
+            } else {
+                println!("{}: {} face(s)", image.display(), faces.len());
+                for f in &faces {
+                    println!(
+                        "  x={} y={} width={} height={} confidence={:.3} landmarks={:?}",
+                        f.x(),
+                        f.y(),
+                        f.width(),
+                        f.height(),
+                        f.confidence,
+                        f.landmarks
+                    );
+                }
+            }
+        }
+        Command::Compare {
+            image_a,
+            image_b,
+            engine,
+            json,
+        } => {
+            let engine = load_engine(&engine)?;
+            let describe = |path: &Path| -> anyhow::Result<vision::Descriptor> {
+                let img = read_image(&engine, path)?;
+                let (_, d) = engine
+                    .embed(&img)?
+                    .into_iter()
+                    .next()
+                    .with_context(|| format!("no face found in {}", path.display()))?;
+                Ok(d)
+            };
+            let (a, b) = rayon::join(|| describe(&image_a), || describe(&image_b));
+            let cmp = engine.compare(&a?, &b?)?;
+            if json {
+                println!(
+                    "{}",
+                    json!({ "score": cmp.score, "distance": cmp.distance })
+                );
+            } else {
+                let verdict = if cmp.score >= 50.0 {
+                    "same person"
+                } else {
+                    "different people"
+                };
+                println!(
+                    "score {:.1} (distance {:.4}): {verdict}",
+                    cmp.score, cmp.distance
+                );
+            }
+        }
+        Command::Embed {
+            images,
+            engine,
+            json,
+        } => {
+            let engine = load_engine(&engine)?;
+            let results: Vec<_> = images
+                .par_iter()
+                .map(|path| {
+                    let faces = read_image(&engine, path).and_then(|img| Ok(engine.embed(&img)?));
+                    (path, faces)
+                })
+                .collect();
+            let mut failed = 0;
+            let mut entries = Vec::new();
+            for (path, faces) in results {
+                match faces {
+                    Ok(faces) => {
+                        let faces: Vec<_> = faces
+                            .iter()
+                            .map(|(f, d)| {
+                                json!({
+                                    "x": f.x(), "y": f.y(), "width": f.width(), "height": f.height(),
+                                    "confidence": f.confidence, "descriptor": d.as_slice(),
+                                })
+                            })
+                            .collect();
+                        if !json {
+                            println!("{}: {} face(s)", path.display(), faces.len());
+                        }
+                        entries
+                            .push(json!({ "image": path.display().to_string(), "faces": faces }));
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        eprintln!("{}: {e:#}", path.display());
+                        entries.push(json!({ "image": path.display().to_string(), "error": format!("{e:#}") }));
+                    }
+                }
+            }
+            if json {
+                println!("{}", serde_json::Value::Array(entries));
+            }
+            if failed > 0 {
+                anyhow::bail!("{failed} of {} image(s) failed", images.len());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn face_json(f: &Face) -> serde_json::Value {
+    let landmarks: Vec<[i64; 2]> = f.landmarks.iter().map(|&(x, y)| [x, y]).collect();
+    let mut v = json!({
+        "x": f.x(), "y": f.y(), "width": f.width(), "height": f.height(),
+        "confidence": f.confidence, "landmarks": landmarks,
+    });
+    if let Some(l68) = &f.landmarks_68 {
+        v["landmarks_68"] = json!(l68.iter().map(|&(x, y)| [x, y]).collect::<Vec<_>>());
+    }
+    v
+}
+
+fn read_image(engine: &Engine, path: &Path) -> anyhow::Result<vision::RgbImage> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    engine
+        .decode(&bytes)
+        .with_context(|| format!("decoding {}", path.display()))
+}
+
+fn load_engine(args: &EngineArgs) -> anyhow::Result<Engine> {
+    let store = models::ModelStore::from_env()?;
+    store
+        .ensure(models::Pack::Dlib, &StderrProgress)
+        .context("obtaining the dlib model pack (try `renlian models fetch`)")?;
+    let config = EngineConfig {
+        detect: vision::DetectOptions {
+            min_face_size: args.min_face_size,
+            ..Default::default()
+        },
+        landmarks_68: args.landmarks_68,
+        ..Default::default()
+    };
+    Engine::load(&store, config).context("loading the face engine")
+}
+
+/// One line per phase on stderr: the commands' stdout stays clean for JSON.
+struct StderrProgress;
+
+impl models::Progress for StderrProgress {
+    fn begin(&self, pack: models::Pack, phase: models::Phase, total: Option<u64>) {
+        match total {
+            Some(t) => eprintln!("{}: {phase} ({:.1} MB)…", pack.name(), t as f64 / 1e6),
+            None => eprintln!("{}: {phase}…", pack.name()),
+        }
+    }
+    fn position(&self, _bytes: u64) {}
+    fn end(&self) {}
+}
