@@ -23,7 +23,9 @@ impl GlobalOpts {
         if let Some(xdg) = std::env::var_os("XDG_DATA_HOME") {
             return PathBuf::from(xdg).join("renlian");
         }
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."));
         home.join(".local/share/renlian")
     }
 

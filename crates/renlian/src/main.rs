@@ -15,7 +15,11 @@ use clap::{Parser, Subcommand};
 pub use global::GlobalOpts;
 
 #[derive(Parser)]
-#[command(name = "renlian", version, about = "Self-hostable face-recognition cloud")]
+#[command(
+    name = "renlian",
+    version,
+    about = "Self-hostable face-recognition cloud"
+)]
 struct Cli {
     #[command(flatten)]
     global: GlobalOpts,

@@ -1,0 +1,110 @@
+//! `renlian serve`: the face API server on one database pool. Loads the engine at start
+//! (fetching the models on first start, with progress on stderr), prints the address it
+//! listens on, and on SIGINT/SIGTERM stops accepting while in-flight requests finish.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use api::{AppState, ServerConfig};
+use clap::Subcommand;
+
+use crate::{cli_keys, db, GlobalOpts};
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the face API (IAI API 3.0, TC3-HMAC-SHA256) on HTTP.
+    Serve {
+        /// Address to listen on (port 0 picks a free port; the address is printed).
+        #[arg(long, default_value = "127.0.0.1:8600", value_name = "ADDR")]
+        listen: SocketAddr,
+        /// Requests per second per SecretId (0 turns the limit off).
+        #[arg(long, default_value_t = 20)]
+        rate_per_key: u32,
+        /// Let `Url` images come from loopback, private and link-local addresses.
+        #[arg(long)]
+        allow_private_urls: bool,
+        /// Smallest face side the engine finds, in pixels.
+        #[arg(long, default_value_t = 80, value_name = "PX")]
+        min_face_size: u32,
+    },
+}
+
+/// One line per phase on stderr.
+struct StderrProgress;
+
+impl models::Progress for StderrProgress {
+    fn begin(&self, pack: models::Pack, phase: models::Phase, total: Option<u64>) {
+        match total {
+            Some(t) => eprintln!("{}: {phase} ({:.1} MB)…", pack.name(), t as f64 / 1e6),
+            None => eprintln!("{}: {phase}…", pack.name()),
+        }
+    }
+    fn position(&self, _bytes: u64) {}
+    fn end(&self) {}
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    eprintln!("shutting down: finishing in-flight requests");
+}
+
+pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
+    let Command::Serve {
+        listen,
+        rate_per_key,
+        allow_private_urls,
+        min_face_size,
+    } = cmd;
+    let engine = tokio::task::spawn_blocking(move || -> anyhow::Result<vision::Engine> {
+        let store = models::ModelStore::from_env()?;
+        store
+            .ensure(models::Pack::Dlib, &StderrProgress)
+            .context("obtaining the dlib model pack")?;
+        let config = vision::EngineConfig {
+            detect: vision::DetectOptions {
+                min_face_size,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        vision::Engine::load(&store, config).context("loading the face engine")
+    })
+    .await??;
+    let pool = db::open(global).await?;
+    let billing = billing::Billing::open(pool.clone(), billing::BillingConfig::default()).await?;
+    let gallery = gallery::Gallery::open(pool.clone(), gallery::GalleryConfig::default()).await?;
+    let keys = cli_keys::open_store(global, pool.clone()).await?;
+    let mut config = ServerConfig {
+        rate_per_key,
+        ..Default::default()
+    };
+    config.urls.allow_private = allow_private_urls;
+    let state = AppState::new(pool, billing, gallery, Arc::new(engine), keys, config);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    let addr = listener.local_addr()?;
+    println!("listening on http://{addr}");
+    api::serve(listener, state, shutdown_signal()).await?;
+    Ok(())
+}

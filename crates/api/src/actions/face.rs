@@ -1,0 +1,166 @@
+//! DetectFace and CompareFace: the engine on one or two images.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use vision::{Descriptor, Engine, Face, RgbImage};
+
+use super::{Call, Fields};
+use crate::error::{ApiError, NO_FACE_IN_PHOTO};
+use crate::image::image_bytes;
+
+/// The face model version every response names: the engine's descriptor is the one
+/// model, and groups of either version are searched with it.
+pub const FACE_MODEL_VERSION: &str = "3.0";
+
+pub fn check_model_version(call: &Call<'_>) -> Result<(), ApiError> {
+    match call.str_opt("FaceModelVersion")? {
+        None | Some("2.0") | Some("3.0") => Ok(()),
+        Some(v) => Err(ApiError::new(
+            "InvalidParameterValue.FaceModelVersionIllegal",
+            format!("FaceModelVersion must be \"2.0\" or \"3.0\", got {v:?}"),
+        )),
+    }
+}
+
+pub fn no_face() -> ApiError {
+    ApiError::new(NO_FACE_IN_PHOTO, "no face was found in the image")
+}
+
+/// Runs CPU-bound engine work off the async threads.
+pub async fn on_engine<T: Send + 'static>(
+    call: &Call<'_>,
+    work: impl FnOnce(&Engine) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let engine: Arc<Engine> = Arc::clone(&call.state.engine);
+    tokio::task::spawn_blocking(move || work(&engine))
+        .await
+        .map_err(|e| ApiError::internal(format!("engine task failed: {e}")))?
+}
+
+/// Faces largest first (the API's order), as the engine found them.
+fn largest_first(mut faces: Vec<Face>) -> Vec<Face> {
+    faces.sort_by_key(|f| std::cmp::Reverse(f.rect.area()));
+    faces
+}
+
+pub fn rect_json(face: &Face) -> Value {
+    json!({ "X": face.x(), "Y": face.y(), "Width": face.width(), "Height": face.height() })
+}
+
+/// The image of `image_field`/`url_field`, decoded.
+pub async fn load_image(
+    call: &Call<'_>,
+    image_field: &str,
+    url_field: &str,
+) -> Result<Vec<u8>, ApiError> {
+    image_bytes(
+        call.str_opt(image_field)?,
+        call.str_opt(url_field)?,
+        &call.state.config.urls,
+    )
+    .await
+}
+
+/// The chosen face of an image and its descriptor (`largest`: by area, else by the
+/// detector's confidence).
+pub fn describe_one(
+    engine: &Engine,
+    bytes: &[u8],
+    largest: bool,
+) -> Result<(Face, Descriptor), ApiError> {
+    let img: RgbImage = engine.decode(bytes)?;
+    let faces = engine.detect(&img)?;
+    let face = if largest {
+        largest_first(faces).into_iter().next()
+    } else {
+        faces.into_iter().next()
+    }
+    .ok_or_else(no_face)?;
+    let descriptor = engine
+        .describe(&img, std::slice::from_ref(&face))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::internal("the engine returned no descriptor"))?;
+    Ok((face, descriptor))
+}
+
+pub async fn detect_face(call: &Call<'_>) -> Result<Fields, ApiError> {
+    let max_faces = call.int_opt("MaxFaceNum")?.unwrap_or(1);
+    if !(1..=120).contains(&max_faces) {
+        return Err(ApiError::invalid_value(format!(
+            "MaxFaceNum must be 1 to 120, got {max_faces}"
+        )));
+    }
+    match call.int_opt("MinFaceSize")? {
+        None | Some(20) | Some(34) => {}
+        Some(v) => {
+            return Err(ApiError::invalid_value(format!(
+                "MinFaceSize must be 34 or 20, got {v}"
+            )))
+        }
+    }
+    call.refuse_switch("NeedFaceAttributes", "the face attribute models")?;
+    call.refuse_switch("NeedQualityDetection", "the face quality model")?;
+    call.refuse_switch("NeedRotateDetection", "rotation search")?;
+    check_model_version(call)?;
+    let bytes = load_image(call, "Image", "Url").await?;
+    let (width, height, faces) = on_engine(call, move |engine| {
+        let img = engine.decode(&bytes)?;
+        let faces = largest_first(engine.detect(&img)?);
+        Ok((img.width(), img.height(), faces))
+    })
+    .await?;
+    if faces.is_empty() {
+        return Err(no_face());
+    }
+    let infos: Vec<Value> = faces
+        .iter()
+        .take(max_faces as usize)
+        .map(rect_json)
+        .collect();
+    let mut out = Fields::new();
+    out.insert("ImageWidth".into(), json!(width));
+    out.insert("ImageHeight".into(), json!(height));
+    out.insert("FaceInfos".into(), Value::Array(infos));
+    out.insert("FaceModelVersion".into(), json!(FACE_MODEL_VERSION));
+    Ok(out)
+}
+
+pub async fn compare_face(call: &Call<'_>) -> Result<Fields, ApiError> {
+    check_model_version(call)?;
+    match call.int_opt("QualityControl")? {
+        None | Some(0) => {}
+        Some(1..=4) => return Err(ApiError::unsupported(
+            "QualityControl needs the face quality model, which this server does not provide yet",
+        )),
+        Some(v) => {
+            return Err(ApiError::invalid_value(format!(
+                "QualityControl must be 0 to 4, got {v}"
+            )))
+        }
+    }
+    call.refuse_switch("NeedRotateDetection", "rotation search")?;
+    let largest = match call.int_opt("FaceMatchingStrategy")? {
+        None | Some(0) => false,
+        Some(1) => true,
+        Some(v) => {
+            return Err(ApiError::invalid_value(format!(
+                "FaceMatchingStrategy must be 0 or 1, got {v}"
+            )))
+        }
+    };
+    let a = load_image(call, "ImageA", "UrlA").await?;
+    let b = load_image(call, "ImageB", "UrlB").await?;
+    let score = on_engine(call, move |engine| {
+        let (_, da) = describe_one(engine, &a, largest)?;
+        let (_, db) = describe_one(engine, &b, largest)?;
+        Ok(engine.compare(&da, &db)?.score)
+    })
+    .await?;
+    let mut out = Fields::new();
+    // Two decimals, as the API reports scores.
+    out.insert("Score".into(), json!((score * 100.0).round() / 100.0));
+    out.insert("FaceModelVersion".into(), json!(FACE_MODEL_VERSION));
+    Ok(out)
+}

@@ -1,0 +1,289 @@
+//! API keys: a SecretId/SecretKey pair per account, the SecretKey stored encrypted
+//! (AES-256-GCM) under a master key that never enters the database.
+//!
+//! The master key comes from `RENLIAN_MASTER_KEY` (64 hex digits) or from a key file in
+//! the data directory, generated on first use with mode 0600.
+
+use std::path::Path;
+
+use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce};
+use rand::distributions::Alphanumeric;
+use rand::{Rng, RngCore};
+use sqlx::{AnyPool, Row};
+
+/// Everything the key store can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("no such SecretId")]
+    NotFound,
+    #[error("the key is disabled")]
+    Disabled,
+    #[error("master key: {0}")]
+    MasterKey(String),
+    #[error("a stored SecretKey cannot be decrypted (wrong master key?)")]
+    Decrypt,
+    #[error("master key file {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// The key that encrypts SecretKeys at rest.
+#[derive(Clone)]
+pub struct MasterKey([u8; 32]);
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey(..)")
+    }
+}
+
+pub const MASTER_KEY_ENV: &str = "RENLIAN_MASTER_KEY";
+pub const MASTER_KEY_FILE: &str = "master.key";
+
+impl MasterKey {
+    pub fn from_hex(s: &str) -> Result<Self, KeyError> {
+        let bytes =
+            hex::decode(s.trim()).map_err(|e| KeyError::MasterKey(format!("not hex: {e}")))?;
+        let key: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| KeyError::MasterKey("must be 32 bytes (64 hex digits)".into()))?;
+        Ok(MasterKey(key))
+    }
+
+    /// `RENLIAN_MASTER_KEY` if set, else `DATA_DIR/master.key`, created (0600) if absent.
+    pub fn from_env_or_dir(data_dir: &Path) -> Result<Self, KeyError> {
+        if let Ok(hex) = std::env::var(MASTER_KEY_ENV) {
+            return Self::from_hex(&hex);
+        }
+        Self::from_file(&data_dir.join(MASTER_KEY_FILE))
+    }
+
+    /// Reads the key file, or creates it with a fresh random key (mode 0600, never
+    /// overwriting a file another process created meanwhile).
+    pub fn from_file(path: &Path) -> Result<Self, KeyError> {
+        let io = |source| KeyError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        match std::fs::read_to_string(path) {
+            Ok(s) => return Self::from_hex(&s),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+            Err(_) => {}
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let mut key = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut key);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        match options.open(path) {
+            Ok(mut f) => {
+                use std::io::Write;
+                f.write_all(hex::encode(key).as_bytes()).map_err(io)?;
+                f.sync_all().map_err(io)?;
+                Ok(MasterKey(key))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                Self::from_hex(&std::fs::read_to_string(path).map_err(io)?)
+            }
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    fn cipher(&self) -> Aes256Gcm {
+        Aes256Gcm::new((&self.0).into())
+    }
+}
+
+/// A key as listed (never with its SecretKey).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct KeyInfo {
+    pub secret_id: String,
+    pub account: i64,
+    pub enabled: bool,
+    /// Microseconds since the epoch.
+    pub created_us: i64,
+}
+
+/// A freshly created key: the only time the SecretKey is shown.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NewKey {
+    pub secret_id: String,
+    pub secret_key: String,
+}
+
+/// What authentication needs of a key.
+#[derive(Debug, Clone)]
+pub struct ActiveKey {
+    pub account: i64,
+    pub secret_key: String,
+}
+
+/// The `api_keys` table on the shared pool.
+#[derive(Clone)]
+pub struct KeyStore {
+    pool: AnyPool,
+    master: MasterKey,
+}
+
+const SECRET_ID_PREFIX: &str = "AKID";
+
+fn random_alnum(n: usize) -> String {
+    rand::rngs::OsRng
+        .sample_iter(&Alphanumeric)
+        .take(n)
+        .map(char::from)
+        .collect()
+}
+
+fn now_us() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+impl KeyStore {
+    /// Creates the table if needed.
+    pub async fn open(pool: AnyPool, master: MasterKey) -> Result<Self, KeyError> {
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS api_keys (
+                secret_id TEXT PRIMARY KEY,
+                account BIGINT NOT NULL,
+                nonce_hex TEXT NOT NULL,
+                secret_hex TEXT NOT NULL,
+                enabled BIGINT NOT NULL,
+                created_us BIGINT NOT NULL
+            )",
+        )
+        .execute(&pool)
+        .await?;
+        Ok(KeyStore { pool, master })
+    }
+
+    /// Creates a key for `account` (the caller checks the account exists).
+    pub async fn create(&self, account: i64) -> Result<NewKey, KeyError> {
+        let secret_id = format!("{SECRET_ID_PREFIX}{}", random_alnum(32));
+        let secret_key = random_alnum(32);
+        let mut nonce = [0u8; 12];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let sealed = self
+            .master
+            .cipher()
+            .encrypt(Nonce::from_slice(&nonce), secret_key.as_bytes())
+            .map_err(|_| KeyError::MasterKey("encryption failed".into()))?;
+        sqlx::query(
+            "INSERT INTO api_keys (secret_id, account, nonce_hex, secret_hex, enabled, created_us)
+             VALUES ($1, $2, $3, $4, 1, $5)",
+        )
+        .bind(&secret_id)
+        .bind(account)
+        .bind(hex::encode(nonce))
+        .bind(hex::encode(sealed))
+        .bind(now_us())
+        .execute(&self.pool)
+        .await?;
+        Ok(NewKey {
+            secret_id,
+            secret_key,
+        })
+    }
+
+    /// The account and plain SecretKey of an enabled key.
+    pub async fn active(&self, secret_id: &str) -> Result<ActiveKey, KeyError> {
+        let row = sqlx::query(
+            "SELECT account, nonce_hex, secret_hex, enabled FROM api_keys WHERE secret_id = $1",
+        )
+        .bind(secret_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(KeyError::NotFound)?;
+        let enabled: i64 = row.try_get("enabled")?;
+        if enabled == 0 {
+            return Err(KeyError::Disabled);
+        }
+        let nonce =
+            hex::decode(row.try_get::<String, _>("nonce_hex")?).map_err(|_| KeyError::Decrypt)?;
+        let sealed =
+            hex::decode(row.try_get::<String, _>("secret_hex")?).map_err(|_| KeyError::Decrypt)?;
+        if nonce.len() != 12 {
+            return Err(KeyError::Decrypt);
+        }
+        let plain = self
+            .master
+            .cipher()
+            .decrypt(Nonce::from_slice(&nonce), sealed.as_slice())
+            .map_err(|_| KeyError::Decrypt)?;
+        Ok(ActiveKey {
+            account: row.try_get("account")?,
+            secret_key: String::from_utf8(plain).map_err(|_| KeyError::Decrypt)?,
+        })
+    }
+
+    /// Every key, or those of one account, oldest first.
+    pub async fn list(&self, account: Option<i64>) -> Result<Vec<KeyInfo>, KeyError> {
+        let rows = match account {
+            Some(a) => {
+                sqlx::query(
+                    "SELECT secret_id, account, enabled, created_us FROM api_keys
+                     WHERE account = $1 ORDER BY created_us, secret_id",
+                )
+                .bind(a)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(
+                    "SELECT secret_id, account, enabled, created_us FROM api_keys
+                     ORDER BY created_us, secret_id",
+                )
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter()
+            .map(|r| {
+                Ok(KeyInfo {
+                    secret_id: r.try_get("secret_id")?,
+                    account: r.try_get("account")?,
+                    enabled: r.try_get::<i64, _>("enabled")? != 0,
+                    created_us: r.try_get("created_us")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Disables a key; requests signed with it are refused from then on.
+    pub async fn disable(&self, secret_id: &str) -> Result<(), KeyError> {
+        let done = sqlx::query("UPDATE api_keys SET enabled = 0 WHERE secret_id = $1")
+            .bind(secret_id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(KeyError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Replaces a key by a new one of the same account: the old one is disabled.
+    pub async fn rotate(&self, secret_id: &str) -> Result<NewKey, KeyError> {
+        let row = sqlx::query("SELECT account FROM api_keys WHERE secret_id = $1")
+            .bind(secret_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(KeyError::NotFound)?;
+        let account: i64 = row.try_get("account")?;
+        let new = self.create(account).await?;
+        self.disable(secret_id).await?;
+        Ok(new)
+    }
+}

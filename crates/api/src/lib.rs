@@ -1,0 +1,25 @@
+//! The Renlian face API server: Tencent Cloud IAI API 3.0 on the wire, so the official
+//! Tencent Cloud SDKs work against a Renlian endpoint.
+//!
+//! What it is for: the HTTP side of a call — `POST /` with the API 3.0 headers, the
+//! `{"Response": …}` envelope, TC3-HMAC-SHA256 authentication against per-account API
+//! keys ([`keys`], [`auth`]), dispatch of each action to the `vision` engine and the
+//! `gallery` ([`actions`]), the one table mapping every crate's error to its IAI error
+//! code ([`error`]), and metering of each billable call through `billing` before its
+//! response leaves ([`server`]).
+//!
+//! What it is not for: face computation (`vision`), storage of groups, persons and faces
+//! (`gallery`), prices and bills (`billing`), process start-up and the CLI (`renlian`).
+
+pub mod actions;
+pub mod auth;
+pub mod error;
+pub mod image;
+pub mod keys;
+pub mod server;
+mod state;
+
+pub use error::ApiError;
+pub use keys::{KeyError, KeyInfo, KeyStore, MasterKey, NewKey};
+pub use server::{router, serve};
+pub use state::{AppState, ServerConfig};

@@ -1,0 +1,73 @@
+//! [`AppState`]: everything a request handler may use, in one explicit struct.
+
+use std::sync::Arc;
+
+use billing::Billing;
+use gallery::Gallery;
+use sqlx::AnyPool;
+use vision::Engine;
+
+use crate::auth::Authenticator;
+use crate::image::UrlPolicy;
+use crate::keys::KeyStore;
+
+/// The API versions served (both share one set of handlers; the 2018 actions are a
+/// subset with the same fields).
+pub const VERSIONS: [&str; 2] = ["2020-03-03", "2018-03-01"];
+
+/// How the server behaves.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The service name of the credential scope (`iai`, as the SDK signs it).
+    pub service: String,
+    /// Largest request body accepted. A 5 MB base64 image plus the JSON around it.
+    pub max_body_bytes: usize,
+    /// Requests per second per SecretId (token bucket, burst of the same size); 0 = off.
+    pub rate_per_key: u32,
+    /// Regions accepted in X-TC-Region; empty accepts any.
+    pub regions: Vec<String>,
+    pub urls: UrlPolicy,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            service: "iai".into(),
+            max_body_bytes: 6 * 1024 * 1024,
+            rate_per_key: 20,
+            regions: Vec::new(),
+            urls: UrlPolicy::default(),
+        }
+    }
+}
+
+/// The state shared by every request.
+pub struct AppState {
+    pub pool: AnyPool,
+    pub billing: Billing,
+    pub gallery: Gallery,
+    pub engine: Arc<Engine>,
+    pub auth: Authenticator,
+    pub config: ServerConfig,
+}
+
+impl AppState {
+    pub fn new(
+        pool: AnyPool,
+        billing: Billing,
+        gallery: Gallery,
+        engine: Arc<Engine>,
+        keys: KeyStore,
+        config: ServerConfig,
+    ) -> Arc<Self> {
+        let auth = Authenticator::new(keys, config.service.clone(), config.rate_per_key);
+        Arc::new(AppState {
+            pool,
+            billing,
+            gallery,
+            engine,
+            auth,
+            config,
+        })
+    }
+}

@@ -1,0 +1,261 @@
+//! The server end to end over HTTP on loopback: protocol and authentication errors,
+//! group/person/face actions, face actions on real photos, and metering, on SQLite and
+//! on PostgreSQL.
+
+mod common;
+
+use api::ServerConfig;
+use common::{b64, blank_png, code, fixture, Tamper};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn protocol_and_authentication_errors() {
+    on_both!(db => {
+        let s = common::start(db, ServerConfig::default()).await;
+
+        // A well-formed call succeeds.
+        let r = s.call("GetGroupList", json!({})).await;
+        assert_eq!(code(&r), "", "{r}");
+        assert_eq!(r["GroupNum"], 0);
+
+        // Signature over another body.
+        let t = Tamper { signed_body: Some("{\"Limit\": 1}".into()), ..Default::default() };
+        let r = s.call_with("GetGroupList", json!({}), &t).await;
+        assert_eq!(code(&r), "AuthFailure.SignatureFailure", "{r}");
+
+        // Wrong SecretKey.
+        let t = Tamper { secret_key: Some("x".repeat(32)), ..Default::default() };
+        assert_eq!(code(&s.call_with("GetGroupList", json!({}), &t).await), "AuthFailure.SignatureFailure");
+
+        // Unknown SecretId.
+        let t = Tamper { secret_id: Some("AKIDnotakey".into()), ..Default::default() };
+        assert_eq!(code(&s.call_with("GetGroupList", json!({}), &t).await), "AuthFailure.SecretIdNotFound");
+
+        // Beyond ±5 minutes, both ways; inside, accepted.
+        let now = chrono::Utc::now().timestamp();
+        for ts in [now - 301, now + 301] {
+            let t = Tamper { timestamp: Some(ts), ..Default::default() };
+            assert_eq!(code(&s.call_with("GetGroupList", json!({}), &t).await), "AuthFailure.SignatureExpire");
+        }
+        let t = Tamper { timestamp: Some(now - 250), ..Default::default() };
+        assert_eq!(code(&s.call_with("GetGroupList", json!({}), &t).await), "");
+
+        // The same signed request twice: the second is a replay.
+        let signed = s.sign("GetGroupList", "{\"Offset\": 0}", &Tamper::default());
+        assert_eq!(code(&s.send(&signed).await), "");
+        assert_eq!(code(&s.send(&signed).await), "AuthFailure.SignatureFailure");
+
+        // Version and action.
+        let t = Tamper { version: Some("2019-01-01".into()), ..Default::default() };
+        assert_eq!(code(&s.call_with("GetGroupList", json!({}), &t).await), "NoSuchVersion");
+        let t = Tamper { version: Some("2018-03-01".into()), ..Default::default() };
+        assert_eq!(code(&s.call_with("GetGroupList", json!({}), &t).await), "");
+        assert_eq!(code(&s.call("NoSuchAction", json!({})).await), "InvalidAction");
+        assert_eq!(code(&s.call("GetGroupInfo", json!({})).await), "MissingParameter");
+        assert_eq!(code(&s.call("GetGroupInfo", json!({"GroupId": 7})).await), "InvalidParameter");
+
+        // Models this server does not have are refused, not invented.
+        assert_eq!(code(&s.call("DetectLiveFace", json!({"Image": "x"})).await), "UnsupportedOperation");
+        let r = s.call("DetectFace", json!({"Image": b64(&blank_png()), "NeedFaceAttributes": 1})).await;
+        assert_eq!(code(&r), "UnsupportedOperation");
+
+        // Oversized body.
+        let big = json!({ "Image": "A".repeat(7 * 1024 * 1024) });
+        assert_eq!(code(&s.call("DetectFace", big).await), "RequestSizeLimitExceeded");
+
+        // A disabled key is refused.
+        s.keys.disable(&s.secret_id).await.unwrap();
+        assert_eq!(code(&s.call("GetGroupList", json!({})).await), "AuthFailure.SecretIdNotFound");
+
+        // Nothing of the above was billable.
+        assert_eq!(s.metered("DetectFace").await, 0);
+        s.stop().await;
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rate_limit_per_key() {
+    let db = common::sqlite().await;
+    let s = common::start(
+        &db,
+        ServerConfig {
+            rate_per_key: 3,
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut codes = Vec::new();
+    for _ in 0..5 {
+        codes.push(code(&s.call("GetGroupList", json!({})).await).to_string());
+    }
+    assert_eq!(&codes[..3], ["", "", ""]);
+    assert_eq!(codes[3], "RequestLimitExceeded");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn groups_persons_and_faces() {
+    on_both!(db => {
+        let s = common::start(db, ServerConfig::default()).await;
+        let obama = b64(&fixture("obama.jpg"));
+        let obama2 = b64(&fixture("obama2.jpg"));
+        let biden = b64(&fixture("biden.jpg"));
+
+        let r = s.call("CreateGroup", json!({
+            "GroupName": "staff", "GroupId": "g-1", "Tag": "t", "GroupExDescriptions": ["num"]
+        })).await;
+        assert_eq!(code(&r), "", "{r}");
+        assert_eq!(r["FaceModelVersion"], "3.0");
+        assert_eq!(code(&s.call("CreateGroup", json!({"GroupName": "x", "GroupId": "bad/id"})).await),
+            "InvalidParameterValue.GroupIdIllegal");
+        assert_eq!(code(&s.call("CreateGroup", json!({"GroupName": "y", "GroupId": "g".repeat(65)})).await),
+            "InvalidParameterValue.GroupIdTooLong");
+        assert_eq!(code(&s.call("CreateGroup", json!({"GroupName": "staff", "GroupId": "g-2"})).await),
+            "InvalidParameterValue.GroupNameAlreadyExist");
+
+        let r = s.call("GetGroupInfo", json!({"GroupId": "g-1"})).await;
+        assert_eq!(r["GroupName"], "staff");
+        assert_eq!(r["GroupExDescriptions"], json!(["num"]));
+        assert_eq!(r["Tag"], "t");
+        assert!(r["CreationTimestamp"].as_i64().unwrap() > 1_600_000_000_000);
+
+        let r = s.call("CreatePerson", json!({
+            "GroupId": "g-1", "PersonName": "Obama", "PersonId": "p-1", "Gender": 1,
+            "PersonExDescriptionInfos": [{"PersonExDescriptionIndex": 0, "PersonExDescription": "44"}],
+            "Image": obama
+        })).await;
+        assert_eq!(code(&r), "", "{r}");
+        let face_id = r["FaceId"].as_str().unwrap().to_string();
+        assert!(!face_id.is_empty());
+        assert!(r["FaceRect"]["Width"].as_i64().unwrap() > 50);
+
+        // A person without a face in the image is refused, and billed (billing.md).
+        let r = s.call("CreatePerson", json!({
+            "GroupId": "g-1", "PersonName": "Nobody", "PersonId": "p-2", "Image": b64(&blank_png())
+        })).await;
+        assert_eq!(code(&r), "InvalidParameterValue.NoFaceInPhoto");
+        assert_eq!(code(&s.call("GetPersonBaseInfo", json!({"PersonId": "p-2"})).await),
+            "InvalidParameterValue.PersonIdNotExist");
+
+        // Same person: accepted; another person: below the threshold (RetCode -1604).
+        let r = s.call("CreateFace", json!({"PersonId": "p-1", "Images": [obama2, biden]})).await;
+        assert_eq!(code(&r), "", "{r}");
+        assert_eq!(r["SucFaceNum"], 1);
+        assert_eq!(r["RetCode"], json!([0, -1604]));
+        assert_eq!(r["SucIndexes"], json!([0]));
+        let new_face = r["SucFaceIds"][0].as_str().unwrap().to_string();
+
+        let r = s.call("GetPersonBaseInfo", json!({"PersonId": "p-1"})).await;
+        assert_eq!(r["PersonName"], "Obama");
+        assert_eq!(r["Gender"], 1);
+        assert_eq!(r["FaceIds"].as_array().unwrap().len(), 2);
+
+        let r = s.call("GetPersonList", json!({"GroupId": "g-1"})).await;
+        assert_eq!(r["PersonNum"], 1);
+        assert_eq!(r["FaceNum"], 2);
+        assert_eq!(r["PersonInfos"][0]["PersonExDescriptions"], json!(["44"]));
+        let r = s.call("GetPersonListNum", json!({"GroupId": "g-1"})).await;
+        assert_eq!((r["PersonNum"].as_i64(), r["FaceNum"].as_i64()), (Some(1), Some(2)));
+
+        let r = s.call("DeleteFace", json!({"PersonId": "p-1", "FaceIds": [new_face]})).await;
+        assert_eq!(r["SucDeletedNum"], 1);
+        assert_eq!(code(&s.call("DeleteFace", json!({"PersonId": "p-1", "FaceIds": [face_id]})).await),
+            "InvalidParameterValue.DeleteFaceNumExceed");
+
+        let r = s.call("ModifyGroup", json!({"GroupId": "g-1", "GroupName": "team",
+            "GroupExDescriptionInfos": [{"GroupExDescriptionIndex": 1, "GroupExDescription": "num"}]})).await;
+        assert_eq!(code(&r), "FailedOperation.DuplicatedGroupDescription");
+        assert_eq!(code(&s.call("ModifyGroup", json!({"GroupId": "g-1", "GroupName": "team"})).await), "");
+        let r = s.call("GetGroupList", json!({"Limit": 5})).await;
+        assert_eq!(r["GroupNum"], 1);
+        assert_eq!(r["GroupInfos"][0]["GroupName"], "team");
+
+        assert_eq!(code(&s.call("DeletePersonFromGroup", json!({"GroupId": "g-1", "PersonId": "p-1"})).await), "");
+        assert_eq!(code(&s.call("DeletePerson", json!({"PersonId": "p-1"})).await),
+            "InvalidParameterValue.PersonIdNotExist");
+        assert_eq!(code(&s.call("DeleteGroup", json!({"GroupId": "g-1"})).await), "");
+        assert_eq!(code(&s.call("GetGroupInfo", json!({"GroupId": "g-1"})).await),
+            "InvalidParameterValue.GroupIdNotExist");
+
+        // Metering: CreatePerson ×2 (one NoFaceInPhoto), CreateFace ×1; group actions are free.
+        assert_eq!(s.metered("CreatePerson").await, 2);
+        assert_eq!(s.metered("CreateFace").await, 1);
+        assert_eq!(s.metered("CreateGroup").await, 0);
+        s.stop().await;
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn detect_and_compare_on_photos() {
+    on_both!(db => {
+        let s = common::start(db, ServerConfig::default()).await;
+        let obama = fixture("obama.jpg");
+        let r = s.call("DetectFace", json!({"Image": b64(&obama)})).await;
+        assert_eq!(code(&r), "", "{r}");
+        let engine = common::engine();
+        let img = engine.decode(&obama).unwrap();
+        assert_eq!(r["ImageWidth"], img.width());
+        assert_eq!(r["ImageHeight"], img.height());
+        let faces = engine.detect(&img).unwrap();
+        assert_eq!(r["FaceInfos"].as_array().unwrap().len(), 1);
+        assert_eq!(r["FaceInfos"][0]["X"], faces[0].x());
+        assert_eq!(r["FaceInfos"][0]["Width"], faces[0].width());
+
+        let r = s.call("DetectFace", json!({"Image": b64(&blank_png())})).await;
+        assert_eq!(code(&r), "InvalidParameterValue.NoFaceInPhoto");
+        let r = s.call("DetectFace", json!({"Image": b64(b"not an image at all")})).await;
+        assert_eq!(code(&r), "FailedOperation.ImageDecodeFailed");
+        let r = s.call("DetectFace", json!({"Image": "%%%"})).await;
+        assert_eq!(code(&r), "FailedOperation.ImageDecodeFailed");
+        let r = s.call("DetectFace", json!({})).await;
+        assert_eq!(code(&r), "InvalidParameterValue.ImageEmpty");
+        let r = s.call("DetectFace", json!({"Url": "http://127.0.0.1:1/x.jpg"})).await;
+        assert_eq!(code(&r), "InvalidParameterValue.UrlIllegal");
+        let r = s.call("DetectFace", json!({"Image": b64(&obama), "MaxFaceNum": 121})).await;
+        assert_eq!(code(&r), "InvalidParameterValue");
+
+        let same = s.call("CompareFace", json!({
+            "ImageA": b64(&obama), "ImageB": b64(&fixture("obama2.jpg"))
+        })).await;
+        assert_eq!(code(&same), "", "{same}");
+        let other = s.call("CompareFace", json!({
+            "ImageA": b64(&obama), "ImageB": b64(&fixture("biden.jpg"))
+        })).await;
+        let (same, other) = (same["Score"].as_f64().unwrap(), other["Score"].as_f64().unwrap());
+        assert!(same >= 50.0 && other < 50.0, "same {same}, other {other}");
+
+        // Successful calls and NoFaceInPhoto are metered; decode and validation errors are not.
+        assert_eq!(s.metered("DetectFace").await, 2);
+        assert_eq!(s.metered("CompareFace").await, 2);
+        s.stop().await;
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn calls_in_arrears_are_refused() {
+    let db = common::sqlite().await;
+    let s = common::start(&db, ServerConfig::default()).await;
+    // A settled month of postpaid calls without money puts the account in arrears.
+    let now = chrono::Utc::now();
+    let old_at = now - chrono::Duration::days(70);
+    let old = billing::Month::of(old_at, s.billing.config().default_time_zone);
+    s.billing
+        .import_usage(s.account, billing::Item::Compare, 3_510_000, old_at, "big")
+        .await
+        .unwrap();
+    s.billing.settle_month(old, now).await.unwrap();
+    let view = s.billing.account(s.account).await.unwrap();
+    assert_eq!(view.state, billing::AccountState::Arrears, "{view:?}");
+    // This month's free detection calls are used up, so the next one is postpaid-bound.
+    s.billing
+        .import_usage(s.account, billing::Item::Detect, 10_000, now, "free")
+        .await
+        .unwrap();
+    let r = s
+        .call("DetectFace", json!({"Image": b64(&fixture("obama.jpg"))}))
+        .await;
+    assert_eq!(code(&r), "ResourceUnavailable.InArrears", "{r}");
+    // Free actions still work.
+    assert_eq!(code(&s.call("GetGroupList", json!({})).await), "");
+    s.stop().await;
+}
