@@ -3,36 +3,12 @@
 //! here, every figure and output file checked.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn fixtures() -> PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/fixtures");
-    let out = Command::new(script).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
+mod face_support;
 
-fn renlian(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_renlian"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn json_of(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+use face_support::{fixtures, json_of, renlian};
 
 const OBAMA: [&str; 3] = ["obama.jpg", "obama2.jpg", "obama3.jpg"];
 
