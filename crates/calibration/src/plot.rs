@@ -59,7 +59,7 @@ pub fn roc_svg(path: &Path, title: &str, curves: &[Curve<'_>]) -> Result<()> {
     }
     for (i, c) in curves.iter().enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
-        let pts: Vec<(f64, f64)> = c.points.iter().copied().filter(|p| p.0 >= 1e-5).collect();
+        let pts = corners(c.points.iter().copied().filter(|p| p.0 >= 1e-5));
         chart
             .draw_series(LineSeries::new(pts, colour.stroke_width(2)))
             .map_err(|x| e(&x))?
@@ -75,4 +75,37 @@ pub fn roc_svg(path: &Path, title: &str, curves: &[Curve<'_>]) -> Result<()> {
         .map_err(|x| e(&x))?;
     root.present().map_err(|x| e(&x))?;
     Ok(())
+}
+
+/// The ROC is a staircase with one point per impostor pair; only the points where the
+/// TAR changes (and the last) shape the line, and they keep the SVG small.
+fn corners(points: impl Iterator<Item = (f64, f64)>) -> Vec<(f64, f64)> {
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    let mut last = None;
+    for p in points {
+        if out.last().is_none_or(|q: &(f64, f64)| q.1 != p.1) {
+            if let Some(l) = last.take() {
+                out.push(l);
+            }
+            out.push(p);
+        } else {
+            last = Some(p);
+        }
+    }
+    out.extend(last);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::corners;
+
+    #[test]
+    fn only_the_corners_of_the_staircase_are_kept() {
+        let pts = [(0.1, 0.5), (0.2, 0.5), (0.3, 0.5), (0.4, 0.7), (0.5, 0.7)];
+        assert_eq!(
+            corners(pts.into_iter()),
+            vec![(0.1, 0.5), (0.3, 0.5), (0.4, 0.7), (0.5, 0.7)]
+        );
+    }
 }
