@@ -95,28 +95,33 @@ impl TiledPyramid {
     /// Builds the canvas as planar f32 RGB (CHW), `background` where no level lies.
     /// Levels are made by bilinear resizing of the level before, as dlib does.
     pub fn canvas(&self, img: &RgbImage, background: [f32; 3]) -> Vec<f32> {
+        let mut data = vec![0f32; 3 * self.width as usize * self.height as usize];
+        self.fill_canvas(img, background, &mut data);
+        data
+    }
+
+    /// [`TiledPyramid::canvas`] written into `data` (3 × height × width values).
+    pub fn fill_canvas(&self, img: &RgbImage, background: [f32; 3], data: &mut [f32]) {
         let (w, h) = (self.width as usize, self.height as usize);
-        let mut data = vec![0f32; 3 * w * h];
         for (k, plane) in data.chunks_exact_mut(w * h).enumerate() {
             plane.fill(background[k]);
         }
         let Some(first) = self.levels.first() else {
-            return data;
+            return;
         };
         let (iw, ih) = (img.width() as usize, img.height() as usize);
         let raw = img.as_raw();
         for (k, plane) in data.chunks_exact_mut(w * h).enumerate() {
-            for y in 0..ih {
+            for (y, src) in raw.chunks_exact(iw * 3).take(ih).enumerate() {
                 let row = (first.top as usize + y) * w + first.left as usize;
-                for x in 0..iw {
-                    plane[row + x] = f32::from(raw[(y * iw + x) * 3 + k]);
+                for (out, px) in plane[row..row + iw].iter_mut().zip(src.chunks_exact(3)) {
+                    *out = f32::from(px[k]);
                 }
             }
             for pair in self.levels.windows(2) {
                 resize_bilinear(plane, w, &pair[0], &pair[1]);
             }
         }
-        data
     }
 
     /// Maps a rectangle in canvas coordinates back to the image (dlib's
