@@ -54,8 +54,9 @@ pub struct DescriptorNet {
 }
 
 impl DescriptorNet {
-    /// Loads the imported ONNX graph (input `[N,3,150,150]` raw RGB, output `[N,128]`).
-    pub fn load(onnx: &[u8]) -> Result<DescriptorNet> {
+    /// Loads the imported ONNX graph (input `[N,3,150,150]` raw RGB, output `[N,128]`),
+    /// keeping optimised plans for up to `max_plans` batch sizes.
+    pub fn load(onnx: &[u8], max_plans: usize) -> Result<DescriptorNet> {
         let side = CHIP_SIZE as usize;
         let net = Network::load(
             "resnet descriptor",
@@ -66,6 +67,7 @@ impl DescriptorNet {
                 Dim::Fixed(side),
                 Dim::Fixed(side),
             ],
+            max_plans,
         )?;
         Ok(DescriptorNet { net })
     }
@@ -75,24 +77,27 @@ impl DescriptorNet {
         if chips.is_empty() {
             return Ok(Vec::new());
         }
+        if let Some(chip) = chips
+            .iter()
+            .find(|c| c.width() != CHIP_SIZE || c.height() != CHIP_SIZE)
+        {
+            return Err(VisionError::InvalidArgument(format!(
+                "chip is {}x{}, expected {CHIP_SIZE}x{CHIP_SIZE}",
+                chip.width(),
+                chip.height()
+            )));
+        }
         let side = CHIP_SIZE as usize;
         let plane = side * side;
-        let mut data = vec![0f32; chips.len() * 3 * plane];
-        for (chip, out) in chips.iter().zip(data.chunks_exact_mut(3 * plane)) {
-            if chip.width() != CHIP_SIZE || chip.height() != CHIP_SIZE {
-                return Err(VisionError::InvalidArgument(format!(
-                    "chip is {}x{}, expected {CHIP_SIZE}x{CHIP_SIZE}",
-                    chip.width(),
-                    chip.height()
-                )));
-            }
-            for (i, px) in chip.pixels().enumerate() {
-                for k in 0..3 {
-                    out[k * plane + i] = f32::from(px.0[k]);
+        let (shape, values) = self.net.run(&[chips.len(), 3, side, side], |data| {
+            for (chip, out) in chips.iter().zip(data.chunks_exact_mut(3 * plane)) {
+                for (i, px) in chip.pixels().enumerate() {
+                    for k in 0..3 {
+                        out[k * plane + i] = f32::from(px.0[k]);
+                    }
                 }
             }
-        }
-        let (shape, values) = self.net.run(&[chips.len(), 3, side, side], data)?;
+        })?;
         if shape != [chips.len(), DESCRIPTOR_LEN] {
             return Err(VisionError::inference(
                 "resnet descriptor",

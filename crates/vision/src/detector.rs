@@ -105,7 +105,9 @@ pub struct Detector {
 
 impl Detector {
     /// Loads the imported ONNX graph (input `[1,3,H,W]` raw RGB, output `[1,1,H',W']`).
-    pub fn load(onnx: &[u8], geometry: MmodGeometry) -> Result<Detector> {
+    /// The network is optimised for each canvas size it meets (the canvas size follows
+    /// from the image size), keeping the plans of the `max_plans` most recent sizes.
+    pub fn load(onnx: &[u8], geometry: MmodGeometry, max_plans: usize) -> Result<Detector> {
         let net = Network::load(
             "mmod detector",
             onnx,
@@ -115,6 +117,7 @@ impl Detector {
                 Dim::Symbol("H"),
                 Dim::Symbol("W"),
             ],
+            max_plans,
         )?;
         Ok(Detector { net, geometry })
     }
@@ -174,9 +177,10 @@ impl Detector {
         if pyramid.levels.is_empty() {
             return Ok(Vec::new());
         }
-        let canvas = pyramid.canvas(img, self.geometry.means);
         let (h, w) = (pyramid.height as usize, pyramid.width as usize);
-        let (shape, scores) = self.net.run(&[1, 3, h, w], canvas)?;
+        let (shape, scores) = self.net.run(&[1, 3, h, w], |data| {
+            pyramid.fill_canvas(img, self.geometry.means, data)
+        })?;
         let [_, _, rows, cols] = shape[..] else {
             return Err(VisionError::inference(
                 "mmod detector",

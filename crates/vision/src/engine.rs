@@ -21,8 +21,14 @@ pub struct EngineConfig {
     /// Also place dlib's 68 landmarks. Off by default: that model was trained on the
     /// iBUG 300-W data set, whose creators ask that it not be used commercially.
     pub landmarks_68: bool,
-    /// Faces described in one network pass.
+    /// Faces described in one network pass. 1 by default: in tract a batch of 8 took
+    /// longer per face than single faces (docs/vision.md); each batch size in use keeps
+    /// its own optimised plan of the descriptor.
     pub descriptor_batch: usize,
+    /// Detector plans kept, one per canvas size (the canvas size follows from the image
+    /// size, so photos of one size share one plan). Making a plan for a new size costs
+    /// one optimisation of the detector graph; see docs/vision.md for the figures.
+    pub detector_plans: usize,
 }
 
 impl Default for EngineConfig {
@@ -31,7 +37,8 @@ impl Default for EngineConfig {
             detect: DetectOptions::default(),
             limits: DecodeLimits::default(),
             landmarks_68: false,
-            descriptor_batch: 8,
+            descriptor_batch: 1,
+            detector_plans: 8,
         }
     }
 }
@@ -141,20 +148,20 @@ impl Engine {
 
     /// Builds the engine from weights already in memory.
     pub fn from_models(models: EngineModels<'_>, config: EngineConfig) -> Result<Engine> {
-        if config.descriptor_batch == 0 {
+        if config.descriptor_batch == 0 || config.detector_plans == 0 {
             return Err(VisionError::InvalidArgument(
-                "descriptor_batch must be positive".into(),
+                "descriptor_batch and detector_plans must be positive".into(),
             ));
         }
         let geometry = MmodGeometry::from_options(models.detector_options)?;
         Ok(Engine {
-            detector: Detector::load(models.detector_onnx, geometry)?,
+            detector: Detector::load(models.detector_onnx, geometry, config.detector_plans)?,
             landmarks_5: ShapePredictor::from_model(models.landmarks_5)?,
             landmarks_68: match models.landmarks_68 {
                 Some(sp) if config.landmarks_68 => Some(ShapePredictor::from_model(sp)?),
                 _ => None,
             },
-            descriptor: DescriptorNet::load(models.descriptor_onnx)?,
+            descriptor: DescriptorNet::load(models.descriptor_onnx, config.descriptor_batch)?,
             calibration: Calibration::dlib_resnet_v1()?,
             config,
         })

@@ -95,28 +95,33 @@ impl TiledPyramid {
     /// Builds the canvas as planar f32 RGB (CHW), `background` where no level lies.
     /// Levels are made by bilinear resizing of the level before, as dlib does.
     pub fn canvas(&self, img: &RgbImage, background: [f32; 3]) -> Vec<f32> {
+        let mut data = vec![0f32; 3 * self.width as usize * self.height as usize];
+        self.fill_canvas(img, background, &mut data);
+        data
+    }
+
+    /// [`TiledPyramid::canvas`] written into `data` (3 × height × width values).
+    pub fn fill_canvas(&self, img: &RgbImage, background: [f32; 3], data: &mut [f32]) {
         let (w, h) = (self.width as usize, self.height as usize);
-        let mut data = vec![0f32; 3 * w * h];
         for (k, plane) in data.chunks_exact_mut(w * h).enumerate() {
             plane.fill(background[k]);
         }
         let Some(first) = self.levels.first() else {
-            return data;
+            return;
         };
         let (iw, ih) = (img.width() as usize, img.height() as usize);
         let raw = img.as_raw();
         for (k, plane) in data.chunks_exact_mut(w * h).enumerate() {
-            for y in 0..ih {
+            for (y, src) in raw.chunks_exact(iw * 3).take(ih).enumerate() {
                 let row = (first.top as usize + y) * w + first.left as usize;
-                for x in 0..iw {
-                    plane[row + x] = f32::from(raw[(y * iw + x) * 3 + k]);
+                for (out, px) in plane[row..row + iw].iter_mut().zip(src.chunks_exact(3)) {
+                    *out = f32::from(px[k]);
                 }
             }
             for pair in self.levels.windows(2) {
                 resize_bilinear(plane, w, &pair[0], &pair[1]);
             }
         }
-        data
     }
 
     /// Maps a rectangle in canvas coordinates back to the image (dlib's
@@ -171,21 +176,26 @@ fn resize_bilinear(plane: &mut [f32], stride: usize, src: &Rect, dst: &Rect) {
             (left, (left + 1).min(sw - 1), (x - left as f64) as f32)
         })
         .collect();
+    // The horizontal pass once per source row (each feeds up to two output rows), then
+    // the vertical one; the same operations in the same order as interpolating each
+    // pixel from its four neighbours, so the canvas is bit for bit what it was.
+    let mut horizontal = vec![0f32; sh * dw];
+    for (y, out) in horizontal.chunks_exact_mut(dw).enumerate() {
+        let row = &plane[(sy0 + y) * stride + sx0..][..sw];
+        for (o, &(left, right, lr)) in out.iter_mut().zip(&cols) {
+            *o = (1.0 - lr) * row[left] + lr * row[right];
+        }
+    }
     for r in 0..dh {
         let y = r as f64 * y_scale;
         let top = y.floor() as usize;
         let bottom = (top + 1).min(sh - 1);
         let tb = (y - top as f64) as f32;
-        let top_row = (sy0 + top) * stride + sx0;
-        let bottom_row = (sy0 + bottom) * stride + sx0;
-        let out_row = (dy0 + r) * stride + dx0;
-        for (c, &(left, right, lr)) in cols.iter().enumerate() {
-            let tl = plane[top_row + left];
-            let tr = plane[top_row + right];
-            let bl = plane[bottom_row + left];
-            let br = plane[bottom_row + right];
-            plane[out_row + c] =
-                (1.0 - tb) * ((1.0 - lr) * tl + lr * tr) + tb * ((1.0 - lr) * bl + lr * br);
+        let upper = &horizontal[top * dw..][..dw];
+        let lower = &horizontal[bottom * dw..][..dw];
+        let out = &mut plane[(dy0 + r) * stride + dx0..][..dw];
+        for ((o, &u), &l) in out.iter_mut().zip(upper).zip(lower) {
+            *o = (1.0 - tb) * u + tb * l;
         }
     }
 }
@@ -224,5 +234,42 @@ mod tests {
         let back = p.to_image(&r);
         assert!((back.left - (10.0 * 1.2 + 0.3)).abs() < 1e-9);
         assert!((back.right - (89.0 * 1.2 + 0.3)).abs() < 1e-9);
+    }
+
+    /// The canvas bit for bit as interpolating every pixel from its four neighbours.
+    #[test]
+    fn resizing_by_rows_equals_the_per_pixel_formula() {
+        let (w, h) = (80usize, 47usize);
+        let src = Rect::new(2, 3, 40, 33);
+        let dst = Rect::new(43, 4, 43 + 31, 4 + 24);
+        let mut plane: Vec<f32> = (0..w * h)
+            .map(|i| ((i * 7919) % 256) as f32 + (i % 3) as f32 * 0.25)
+            .collect();
+        let before = plane.clone();
+        resize_bilinear(&mut plane, w, &src, &dst);
+        let (sw, sh) = (src.width() as usize, src.height() as usize);
+        let (dw, dh) = (dst.width() as usize, dst.height() as usize);
+        let x_scale = (sw - 1) as f64 / (dw - 1) as f64;
+        let y_scale = (sh - 1) as f64 / (dh - 1) as f64;
+        let at = |x: usize, y: usize| before[(src.top as usize + y) * w + src.left as usize + x];
+        for r in 0..dh {
+            for c in 0..dw {
+                let (x, y) = (c as f64 * x_scale, r as f64 * y_scale);
+                let (left, top) = (x.floor() as usize, y.floor() as usize);
+                let (right, bottom) = ((left + 1).min(sw - 1), (top + 1).min(sh - 1));
+                let (lr, tb) = ((x - left as f64) as f32, (y - top as f64) as f32);
+                let want = (1.0 - tb) * ((1.0 - lr) * at(left, top) + lr * at(right, top))
+                    + tb * ((1.0 - lr) * at(left, bottom) + lr * at(right, bottom));
+                let got = plane[(dst.top as usize + r) * w + dst.left as usize + c];
+                assert_eq!(got.to_bits(), want.to_bits(), "pixel ({c}, {r})");
+            }
+        }
+        // Nothing outside the destination changed.
+        for (i, (a, b)) in plane.iter().zip(&before).enumerate() {
+            let (x, y) = ((i % w) as i64, (i / w) as i64);
+            if !dst.contains(x, y) {
+                assert_eq!(a.to_bits(), b.to_bits());
+            }
+        }
     }
 }

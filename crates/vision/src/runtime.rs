@@ -1,24 +1,41 @@
 //! The one inference runtime: tract, running the ONNX graphs the `models` crate imports.
 //!
-//! A [`Network`] is optimised once and shared by reference between threads; every call
-//! spawns its own light execution state, so concurrent calls need no lock.
+//! tract runs a graph much faster when every dimension is known when it is optimised: it
+//! then picks convolution kernels and memory layouts for the exact sizes (the MMOD
+//! detector ran about 6× slower with a symbolic height and width). So a [`Network`] keeps
+//! its graph decluttered but with symbolic input dimensions, and optimises one plan per
+//! concrete input shape on first use, keeping the most recently used few. Plans are shared
+//! by reference between threads; every call spawns its own light execution state, so
+//! concurrent calls need no lock beyond the short one around the plan cache.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tract_onnx::prelude::*;
 
 use crate::error::{Result, VisionError};
 
-/// An optimised, runnable network.
+type Plan = Arc<TypedRunnableModel>;
+
+/// A network ready to run on inputs of the shapes its symbols allow.
 #[derive(Clone)]
 pub struct Network {
     name: &'static str,
-    plan: Arc<TypedRunnableModel>,
+    /// Decluttered, not yet optimised: the template every plan is made from.
+    template: Arc<TypedModel>,
+    /// The symbolic input axes and their symbols.
+    symbols: Arc<[(usize, Symbol)]>,
+    /// Fixed input sizes, checked before a plan is looked up.
+    fixed: Arc<[Option<usize>]>,
+    plans: Arc<Mutex<PlanCache<Plan>>>,
 }
 
 impl std::fmt::Debug for Network {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Network").field("name", &self.name).finish()
+        f.debug_struct("Network")
+            .field("name", &self.name)
+            .field("cached_plans", &self.plans().len())
+            .finish()
     }
 }
 
@@ -32,49 +49,179 @@ pub enum Dim {
 }
 
 impl Network {
-    /// Loads an ONNX graph whose single input is f32 with the given shape.
-    pub fn load(name: &'static str, onnx: &[u8], input: &[Dim]) -> Result<Network> {
+    /// Loads an ONNX graph whose single input is f32 with the given shape. Up to
+    /// `max_plans` optimised plans (one per distinct input shape) are kept; a graph
+    /// without symbols has exactly one, made here.
+    pub fn load(
+        name: &'static str,
+        onnx: &[u8],
+        input: &[Dim],
+        max_plans: usize,
+    ) -> Result<Network> {
         let err = |e: TractError| VisionError::model(name, format!("{e:#}"));
         let mut model = tract_onnx::onnx()
             .model_for_read(&mut &onnx[..])
             .map_err(err)?;
+        let mut symbols = Vec::new();
         let shape: TVec<TDim> = input
             .iter()
-            .map(|d| match d {
+            .enumerate()
+            .map(|(axis, d)| match d {
                 Dim::Fixed(n) => TDim::from(*n as i64),
-                Dim::Symbol(s) => model.symbols.sym(s).into(),
+                Dim::Symbol(s) => {
+                    let sym = model.symbols.sym(s);
+                    symbols.push((axis, sym.clone()));
+                    sym.into()
+                }
             })
             .collect();
         model = model
             .with_input_fact(0, f32::fact(shape).into())
             .map_err(err)?;
-        let plan = model
-            .into_optimized()
-            .and_then(|m| m.into_runnable())
+        let template = model
+            .into_typed()
+            .and_then(|m| m.into_decluttered())
             .map_err(err)?;
-        Ok(Network { name, plan })
+        let network = Network {
+            name,
+            template: Arc::new(template),
+            symbols: symbols.into(),
+            fixed: input
+                .iter()
+                .map(|d| match d {
+                    Dim::Fixed(n) => Some(*n),
+                    Dim::Symbol(_) => None,
+                })
+                .collect(),
+            plans: Arc::new(Mutex::new(PlanCache::new(max_plans.max(1)))),
+        };
+        if network.symbols.is_empty() {
+            network.plan(&[])?;
+        }
+        Ok(network)
     }
 
-    /// Runs the network on one input tensor and returns its first output as f32.
-    pub fn run(&self, shape: &[usize], data: Vec<f32>) -> Result<(Vec<usize>, Vec<f32>)> {
-        let input =
-            Tensor::from_shape(shape, &data).map_err(|e| VisionError::inference(self.name, e))?;
-        let outputs = self
-            .plan
-            .run(tvec!(input.into()))
-            .map_err(|e| VisionError::inference(self.name, format!("{e:#}")))?;
+    /// The plan for inputs whose symbolic axes have these sizes: cached, or optimised now.
+    fn plan(&self, key: &[usize]) -> Result<Plan> {
+        if let Some(plan) = self.plans().get(key) {
+            return Ok(plan);
+        }
+        // Optimised outside the lock: two threads meeting a new shape at once both
+        // optimise it (the same result), but no caller waits on another's shape.
+        let subs: HashMap<Symbol, TDim> = self
+            .symbols
+            .iter()
+            .zip(key)
+            .map(|((_, sym), &n)| (sym.clone(), TDim::from(n as i64)))
+            .collect();
+        let plan = self
+            .template
+            .set_symbols(&subs)
+            .and_then(|m| m.into_optimized())
+            .and_then(|m| m.into_runnable())
+            .map_err(|e| VisionError::model(self.name, format!("{e:#}")))?;
+        self.plans().insert(key.to_vec(), plan.clone());
+        Ok(plan)
+    }
+
+    fn plans(&self) -> std::sync::MutexGuard<'_, PlanCache<Plan>> {
+        // The cache holds no invariant a panicking thread could break half-way.
+        self.plans.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs the network on one input of `shape`, which `fill` writes (all of it, in
+    /// row-major order), and returns the first output as f32.
+    pub fn run(
+        &self,
+        shape: &[usize],
+        fill: impl FnOnce(&mut [f32]),
+    ) -> Result<(Vec<usize>, Vec<f32>)> {
+        let fail = |e: TractError| VisionError::inference(self.name, format!("{e:#}"));
+        if shape.len() != self.fixed.len()
+            || shape
+                .iter()
+                .zip(self.fixed.iter())
+                .any(|(n, f)| f.is_some_and(|f| f != *n))
+        {
+            return Err(VisionError::inference(
+                self.name,
+                format!("input shape {shape:?}"),
+            ));
+        }
+        let key: Vec<usize> = self.symbols.iter().map(|(axis, _)| shape[*axis]).collect();
+        let plan = self.plan(&key)?;
+        // The input is written in place: a canvas is megabytes, not worth a copy.
+        let mut input = Tensor::zero::<f32>(shape).map_err(fail)?;
+        {
+            let mut view = input.try_as_plain_ram_mut().map_err(fail)?;
+            fill(view.as_slice_mut::<f32>().map_err(fail)?);
+        }
+        let outputs = plan.run(tvec!(input.into())).map_err(fail)?;
         let out = outputs
             .into_iter()
             .next()
             .ok_or_else(|| VisionError::inference(self.name, "no output"))?;
         let shape = out.shape().to_vec();
-        let plain = out
-            .try_as_plain_ram()
-            .map_err(|e| VisionError::inference(self.name, e))?;
-        let values = plain
-            .as_slice::<f32>()
-            .map_err(|e| VisionError::inference(self.name, e))?
-            .to_vec();
+        let plain = out.try_as_plain_ram().map_err(fail)?;
+        let values = plain.as_slice::<f32>().map_err(fail)?.to_vec();
         Ok((shape, values))
+    }
+}
+
+/// The most recently used plans, oldest first; a handful at most, so a list will do.
+struct PlanCache<P> {
+    capacity: usize,
+    entries: Vec<(Vec<usize>, P)>,
+}
+
+impl<P: Clone> PlanCache<P> {
+    fn new(capacity: usize) -> Self {
+        PlanCache {
+            capacity,
+            entries: Vec::new(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn get(&mut self, key: &[usize]) -> Option<P> {
+        let i = self.entries.iter().position(|(k, _)| k == key)?;
+        let entry = self.entries.remove(i);
+        let plan = entry.1.clone();
+        self.entries.push(entry);
+        Some(plan)
+    }
+
+    fn insert(&mut self, key: Vec<usize>, plan: P) {
+        self.entries.retain(|(k, _)| *k != key);
+        if self.entries.len() == self.capacity {
+            self.entries.remove(0);
+        }
+        self.entries.push((key, plan));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PlanCache;
+
+    #[test]
+    fn plan_cache_evicts_the_least_recently_used() {
+        let mut cache = PlanCache::new(2);
+        cache.insert(vec![1, 1], "a");
+        cache.insert(vec![2, 2], "b");
+        // Using "a" makes "b" the oldest, so "c" pushes "b" out.
+        assert_eq!(cache.get(&[1, 1]), Some("a"));
+        cache.insert(vec![3, 3], "c");
+        assert_eq!(cache.len(), 2);
+        assert_eq!(cache.get(&[2, 2]), None);
+        assert_eq!(cache.get(&[1, 1]), Some("a"));
+        assert_eq!(cache.get(&[3, 3]), Some("c"));
+        // Inserting a key again replaces it instead of growing the cache.
+        cache.insert(vec![3, 3], "d");
+        assert_eq!(cache.len(), 2);
+        assert_eq!(cache.get(&[3, 3]), Some("d"));
     }
 }
