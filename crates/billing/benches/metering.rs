@@ -18,6 +18,18 @@ use std::time::{Duration, Instant};
 use billing::{Billing, Item, Month, NewAccount};
 use chrono::{DateTime, Utc};
 
+/// CPU time used by this process so far (all threads, user + system), from /proc: on a
+/// shared machine the CPU per call is a steadier figure than calls per second.
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ is 100 on every Linux configuration we run on.
+    Some(Duration::from_millis(ticks * 10))
+}
+
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -63,17 +75,25 @@ async fn metering(b: &Billing, label: &str, accounts: usize, callers: u64, windo
         }));
     }
     tokio::time::sleep(window / 5).await;
-    let (t0, n0) = (Instant::now(), done.load(Ordering::Relaxed));
+    let (t0, n0, c0) = (Instant::now(), done.load(Ordering::Relaxed), process_cpu());
     tokio::time::sleep(window).await;
-    let (t1, n1) = (Instant::now(), done.load(Ordering::Relaxed));
+    let (t1, n1, c1) = (Instant::now(), done.load(Ordering::Relaxed), process_cpu());
     stop.store(true, Ordering::Relaxed);
     for t in tasks {
         t.await.unwrap();
     }
     let rate = (n1 - n0) as f64 / (t1 - t0).as_secs_f64();
+    let cpu = match (c0, c1) {
+        (Some(c0), Some(c1)) if n1 > n0 => format!(
+            "; {:.1} us CPU per call, {:.2} cores busy",
+            (c1 - c0).as_secs_f64() * 1e6 / (n1 - n0) as f64,
+            (c1 - c0).as_secs_f64() / (t1 - t0).as_secs_f64()
+        ),
+        _ => String::new(),
+    };
     println!(
         "metering {label}: {accounts} account(s), {callers} concurrent callers: {rate:.0} calls/s \
-         durable ({} calls in {:.1} s measured, {:.1} s total)",
+         durable ({} calls in {:.1} s measured, {:.1} s total{cpu})",
         n1 - n0,
         (t1 - t0).as_secs_f64(),
         start.elapsed().as_secs_f64()

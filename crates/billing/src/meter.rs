@@ -14,7 +14,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
-use sqlx::{AnyConnection, AnyPool, Row};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::account::{lock_balances, AccountState, Balance};
@@ -22,6 +23,7 @@ use crate::catalogue::{Item, FREE_CALLS_PER_MONTH, LOW_PERCENT};
 use crate::engine::Billing;
 use crate::error::BillingError;
 use crate::notice::{insert_notices, NoticeDraft, NoticeKind};
+use crate::schema::Dialect;
 use crate::sql;
 use crate::time::{parse_tz, to_micros, Month};
 
@@ -57,15 +59,17 @@ pub(crate) enum Job {
         item: Item,
         count: u64,
         at: DateTime<Utc>,
-        import_id: String,
+        /// `import:<import id>`.
+        key: String,
     },
 }
 
 impl Job {
-    fn key(&self) -> String {
+    /// The idempotency key: the RequestId, or `import:<import id>`.
+    fn key(&self) -> &str {
         match self {
-            Job::Call { request_id, .. } => request_id.clone(),
-            Job::Import { import_id, .. } => format!("{IMPORT_PREFIX}{import_id}"),
+            Job::Call { request_id, .. } => request_id,
+            Job::Import { key, .. } => key,
         }
     }
 
@@ -162,7 +166,7 @@ impl Billing {
             item,
             count,
             at,
-            import_id: import_id.to_string(),
+            key: format!("{IMPORT_PREFIX}{import_id}"),
         })
         .await
     }
@@ -186,17 +190,26 @@ pub(crate) fn spawn(pool: AnyPool, max_batch: usize) -> mpsc::Sender<Pending> {
 async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Pending>, max_batch: usize) {
     let dialect = match pool.acquire().await {
         Ok(conn) => sql::dialect(&conn),
-        Err(_) => crate::schema::Dialect::Sqlite,
+        Err(_) => Dialect::Sqlite,
     };
     let mut writer = Writer {
         dialect,
         pool,
         accounts: HashMap::new(),
     };
+    // The connection the writer keeps while records keep coming. One connection for
+    // consecutive batches keeps SQLite's page cache warm (a connection drops its whole
+    // cache whenever another connection wrote in between) and PostgreSQL's prepared
+    // statements in one session.
+    let mut conn: Option<PoolConnection<Any>> = None;
     let mut buf = Vec::with_capacity(max_batch);
     while rx.recv_many(&mut buf, max_batch).await > 0 {
         let batch = std::mem::replace(&mut buf, Vec::with_capacity(max_batch));
-        writer.process(batch).await;
+        conn = writer.process(conn, batch).await;
+        if rx.is_empty() {
+            // Idle: give the connection back to the pool until the next record arrives.
+            conn = None;
+        }
     }
 }
 
@@ -208,7 +221,7 @@ struct AccountInfo {
 }
 
 struct Writer {
-    dialect: crate::schema::Dialect,
+    dialect: Dialect,
     pool: AnyPool,
     accounts: HashMap<i64, AccountInfo>,
 }
@@ -233,13 +246,14 @@ struct PackState {
     dirty: bool,
 }
 
-struct UsageRow {
-    key: String,
+/// One row of `billing_usage`, borrowing its text from the batch.
+struct UsageRow<'a> {
+    key: &'a str,
     part: i64,
     account: i64,
     item: Item,
-    action: String,
-    month: String,
+    action: &'a str,
+    month: &'a str,
     at_us: i64,
     units: i64,
     source: &'static str,
@@ -247,30 +261,59 @@ struct UsageRow {
 }
 
 impl Writer {
-    async fn process(&mut self, batch: Vec<Pending>) {
-        if let Err(e) = self.load_accounts(&batch).await {
+    /// Consumes and answers one batch on `conn` (or a connection from the pool); returns
+    /// the connection to keep for the next batch, `None` after a failure.
+    async fn process(
+        &mut self,
+        conn: Option<PoolConnection<Any>>,
+        batch: Vec<Pending>,
+    ) -> Option<PoolConnection<Any>> {
+        let mut conn = match conn {
+            Some(conn) => conn,
+            None => match self.pool.acquire().await {
+                Ok(conn) => conn,
+                Err(e) => {
+                    let msg = e.to_string();
+                    for p in batch {
+                        let _ = p.reply.send(Err(BillingError::Storage(msg.clone())));
+                    }
+                    return None;
+                }
+            },
+        };
+        if let Err(e) = self.load_accounts(&mut conn, &batch).await {
             let msg = e.to_string();
             for p in batch {
                 let _ = p.reply.send(Err(BillingError::Storage(msg.clone())));
             }
-            return;
+            return None;
         }
-        let mut outcome = self.consume(&batch).await;
-        if let Err(e) = &outcome {
-            // Another process may have recorded one of these keys between our read and
-            // write (PostgreSQL, several nodes): a second pass sees it as a replay.
-            if crate::schema::is_unique_violation(e)
-                || is_serialization_failure(e)
-                || matches!(e, sqlx::Error::Protocol(m) if m.ends_with(KEYS_RACE))
-            {
-                outcome = self.consume(&batch).await;
+        // The first pass assumes no key of the batch is stored yet (replays are rare) and
+        // skips looking them up: the insert's row count proves it, and a batch that meets a
+        // stored key is rolled back and consumed again with the lookup, which answers the
+        // replays. Another process may also record one of these keys between our read and
+        // write (PostgreSQL, several nodes): one more pass sees it as a replay.
+        let mut outcome = self.consume(&mut conn, &batch, false).await;
+        for _ in 0..2 {
+            match &outcome {
+                Err(e)
+                    if crate::schema::is_unique_violation(e)
+                        || is_serialization_failure(e)
+                        || matches!(e, sqlx::Error::Protocol(m) if m.ends_with(KEYS_RACE)) =>
+                {
+                    outcome = self.consume(&mut conn, &batch, true).await;
+                }
+                _ => break,
             }
         }
+        // Kept only after a clean batch: after a failure the pool gets it back (and
+        // checks or replaces it), the next batch takes another.
         match outcome {
             Ok(results) => {
                 for (p, r) in batch.into_iter().zip(results) {
                     let _ = p.reply.send(r);
                 }
+                Some(conn)
             }
             Err(e) => {
                 tracing::error!(error = %e, "metering batch failed");
@@ -278,11 +321,16 @@ impl Writer {
                 for p in batch {
                     let _ = p.reply.send(Err(BillingError::Storage(msg.clone())));
                 }
+                None
             }
         }
     }
 
-    async fn load_accounts(&mut self, batch: &[Pending]) -> Result<(), BillingError> {
+    async fn load_accounts(
+        &mut self,
+        conn: &mut AnyConnection,
+        batch: &[Pending],
+    ) -> Result<(), BillingError> {
         let missing: Vec<i64> = unique(batch.iter().map(|p| p.job.account()))
             .into_iter()
             .filter(|id| !self.accounts.contains_key(id))
@@ -298,7 +346,7 @@ impl Writer {
             for i in 0..n {
                 query = query.bind(chunk[i.min(chunk.len() - 1)]);
             }
-            for row in query.fetch_all(&self.pool).await? {
+            for row in query.fetch_all(&mut *conn).await? {
                 let tz: String = row.try_get("tz")?;
                 self.accounts.insert(
                     row.try_get("id")?,
@@ -316,19 +364,28 @@ impl Writer {
     /// One transaction for the whole batch. `Err` only for storage failures; a record's own
     /// refusal (unknown account, arrears, closed month) is its entry in the result.
     #[allow(clippy::type_complexity)]
+    /// `lookup`: first look up which keys are stored (replays); without it, a stored key
+    /// makes the insert fail the batch (see [`insert_usage`]).
     async fn consume(
         &self,
+        conn: &mut AnyConnection,
         batch: &[Pending],
+        lookup: bool,
     ) -> Result<Vec<Result<Consumption, BillingError>>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = conn.begin().await?;
         let ids: Vec<i64> = unique(batch.iter().map(|p| p.job.account()))
             .into_iter()
             .filter(|id| self.accounts.contains_key(id))
             .collect();
         let balances = lock_balances(&mut tx, &ids).await.map_err(into_sqlx)?;
-        let keys: Vec<String> = unique(batch.iter().map(|p| p.job.key()));
-        let mut seen = load_existing(&mut tx, &keys).await?;
+        let stored = if lookup {
+            let keys: Vec<&str> = unique(batch.iter().map(|p| p.job.key()));
+            load_existing(&mut tx, &keys).await?
+        } else {
+            HashMap::new()
+        };
 
+        // Months are referred to by their index in `months` from here on.
         let job_months: Vec<Option<String>> = batch
             .iter()
             .map(|p| {
@@ -338,17 +395,25 @@ impl Writer {
             })
             .collect();
         let months: Vec<String> = unique(job_months.iter().flatten().cloned());
-        let mut counters = load_counters(&mut tx, &ids, &months).await?;
-        let settled = load_settled(&mut tx, &ids, &months).await?;
+        let month_refs: Vec<&str> = months.iter().map(String::as_str).collect();
+        let mut counters = load_counters(&mut tx, &ids, &month_refs).await?;
+        let settled = load_settled(&mut tx, &ids, &month_refs).await?;
         let mut packs = load_packs(&mut tx, &ids).await?;
 
         let mut rows: Vec<UsageRow> = Vec::with_capacity(batch.len());
         let mut notices: Vec<NoticeDraft> = Vec::new();
-        let mut results = Vec::with_capacity(batch.len());
-        for (p, month) in batch.iter().zip(job_months) {
+        let mut results: Vec<Result<Consumption, BillingError>> = Vec::with_capacity(batch.len());
+        // Keys consumed earlier in this batch, with the index of their result.
+        let mut fresh: HashMap<&str, usize> = HashMap::with_capacity(batch.len());
+        for (p, month) in batch.iter().zip(&job_months) {
             let job = &p.job;
             let key = job.key();
-            if let Some(done) = seen.get(&key) {
+            let done = match (stored.get(key), fresh.get(key)) {
+                (Some(done), _) => Some(done),
+                (None, Some(&i)) => results[i].as_ref().ok(),
+                (None, None) => None,
+            };
+            if let Some(done) = done {
                 results.push(Ok(Consumption {
                     replayed: true,
                     ..done.clone()
@@ -356,37 +421,44 @@ impl Writer {
                 continue;
             }
             let account = job.account();
-            let (Some(info), Some(balance), Some(month)) =
-                (self.accounts.get(&account), balances.get(&account), month)
-            else {
+            let month_index = month
+                .as_deref()
+                .and_then(|m| months.binary_search_by(|x| x.as_str().cmp(m)).ok());
+            let (Some(info), Some(balance), Some(month_index)) = (
+                self.accounts.get(&account),
+                balances.get(&account),
+                month_index,
+            ) else {
                 results.push(Err(BillingError::UnknownAccount(account)));
                 continue;
             };
-            if settled.contains(&(account, month.clone())) {
-                results.push(Err(BillingError::MonthClosed { account, month }));
+            let month = months[month_index].as_str();
+            if settled.contains(&(account, month_index)) {
+                results.push(Err(BillingError::MonthClosed {
+                    account,
+                    month: month.to_string(),
+                }));
                 continue;
             }
-            match consume_one(
+            let outcome = consume_one(
                 job,
-                &key,
-                &month,
+                month,
+                month_index,
                 *balance,
                 info,
                 &mut counters,
                 &mut packs,
                 &mut rows,
                 &mut notices,
-            ) {
-                Ok(c) => {
-                    seen.insert(key, c.clone());
-                    results.push(Ok(c));
-                }
-                Err(e) => results.push(Err(e)),
+            );
+            if outcome.is_ok() {
+                fresh.insert(key, results.len());
             }
+            results.push(outcome);
         }
 
-        insert_usage(&mut tx, &rows).await?;
-        store_counters(&mut tx, &counters).await?;
+        insert_usage(&mut tx, self.dialect, &rows).await?;
+        store_counters(&mut tx, &counters, &months).await?;
         store_packs(&mut tx, &packs).await?;
         insert_notices(&mut tx, &notices).await.map_err(into_sqlx)?;
         tx.commit().await?;
@@ -396,24 +468,22 @@ impl Writer {
 
 /// Consumes one record against the in-memory state of the batch, or refuses it untouched.
 #[allow(clippy::too_many_arguments)]
-fn consume_one(
-    job: &Job,
-    key: &str,
-    month: &str,
+fn consume_one<'a>(
+    job: &'a Job,
+    month: &'a str,
+    month_index: usize,
     balance: Balance,
     info: &AccountInfo,
-    counters: &mut HashMap<(i64, Item, String), Counter>,
+    counters: &mut HashMap<(i64, Item, usize), Counter>,
     packs: &mut HashMap<(i64, Item), Vec<PackState>>,
-    rows: &mut Vec<UsageRow>,
+    rows: &mut Vec<UsageRow<'a>>,
     notices: &mut Vec<NoticeDraft>,
 ) -> Result<Consumption, BillingError> {
     let account = job.account();
     let item = job.item();
     let at_us = to_micros(job.at());
     let units = job.units() as i64;
-    let counter = counters
-        .entry((account, item, month.to_string()))
-        .or_default();
+    let counter = counters.entry((account, item, month_index)).or_default();
     let free = units.min((FREE_CALLS_PER_MONTH as i64 - counter.free).max(0));
     let mut rest = units - free;
     let mut plan: Vec<(usize, i64)> = Vec::new();
@@ -443,12 +513,12 @@ fn consume_one(
     let mut part = 0;
     let mut row = |units: i64, source: &'static str, pack_id: Option<i64>| {
         rows.push(UsageRow {
-            key: key.to_string(),
+            key: job.key(),
             part,
             account,
             item,
-            action: job.action().to_string(),
-            month: month.to_string(),
+            action: job.action(),
+            month,
             at_us,
             units,
             source,
@@ -532,17 +602,42 @@ fn is_serialization_failure(e: &sqlx::Error) -> bool {
     }
 }
 
-/// Runs `SELECT … WHERE col IN (…) [AND col2 IN (…)]` over chunks of values.
-async fn select_in<T>(
+type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
+
+/// A value bound without copying it first (the driver makes the one copy it needs).
+trait BindValue: Copy {
+    fn bind_to<'q>(self, query: AnyQuery<'q>) -> AnyQuery<'q>
+    where
+        Self: 'q;
+}
+
+impl BindValue for i64 {
+    fn bind_to<'q>(self, query: AnyQuery<'q>) -> AnyQuery<'q>
+    where
+        Self: 'q,
+    {
+        query.bind(self)
+    }
+}
+
+impl BindValue for &str {
+    fn bind_to<'q>(self, query: AnyQuery<'q>) -> AnyQuery<'q>
+    where
+        Self: 'q,
+    {
+        query.bind(self)
+    }
+}
+
+/// Runs `SELECT … WHERE col IN (…) [AND col2 IN (…)]` over chunks of values. Values are
+/// bound by reference (`&str`, `i64`): the driver copies them once, no copy is made here.
+async fn select_in<T: BindValue>(
     conn: &mut AnyConnection,
     head: &str,
     values: &[T],
-    tail_values: &[String],
+    tail_values: &[&str],
     tail_col: Option<&str>,
-) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error>
-where
-    T: Clone + Send + Sync + 'static + for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any>,
-{
+) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
     let d = sql::dialect(conn);
     let mut out = Vec::new();
     if values.is_empty() {
@@ -561,10 +656,10 @@ where
         }
         let mut query = sqlx::query(&q);
         for i in 0..n {
-            query = query.bind(chunk[i.min(chunk.len() - 1)].clone());
+            query = chunk[i.min(chunk.len() - 1)].bind_to(query);
         }
         for i in 0..m {
-            query = query.bind(tail_values[i.min(tail_values.len() - 1)].clone());
+            query = query.bind(tail_values[i.min(tail_values.len() - 1)]);
         }
         out.extend(query.fetch_all(&mut *conn).await?);
     }
@@ -577,7 +672,7 @@ fn corrupt(what: String) -> sqlx::Error {
 
 async fn load_existing(
     conn: &mut AnyConnection,
-    keys: &[String],
+    keys: &[&str],
 ) -> Result<HashMap<String, Consumption>, sqlx::Error> {
     let rows = select_in(
         conn,
@@ -618,11 +713,18 @@ async fn load_existing(
     Ok(out)
 }
 
+/// Where a month read back from an `IN (months)` query is in the sorted `months`.
+fn month_index(months: &[&str], month: &str) -> Result<usize, sqlx::Error> {
+    months
+        .binary_search(&month)
+        .map_err(|_| corrupt(format!("month {month:?} was not asked for")))
+}
+
 async fn load_counters(
     conn: &mut AnyConnection,
     ids: &[i64],
-    months: &[String],
-) -> Result<HashMap<(i64, Item, String), Counter>, sqlx::Error> {
+    months: &[&str],
+) -> Result<HashMap<(i64, Item, usize), Counter>, sqlx::Error> {
     let rows = select_in(
         conn,
         "SELECT account_id, month, item, calls, free_units, pack_units, postpaid_units \
@@ -638,8 +740,10 @@ async fn load_counters(
         let item: Item = item
             .parse()
             .map_err(|e: BillingError| corrupt(e.to_string()))?;
+        let month: String = row.try_get("month")?;
+        let month = month_index(months, &month)?;
         out.insert(
-            (row.try_get("account_id")?, item, row.try_get("month")?),
+            (row.try_get("account_id")?, item, month),
             Counter {
                 calls: row.try_get("calls")?,
                 free: row.try_get("free_units")?,
@@ -655,8 +759,8 @@ async fn load_counters(
 async fn load_settled(
     conn: &mut AnyConnection,
     ids: &[i64],
-    months: &[String],
-) -> Result<HashSet<(i64, String)>, sqlx::Error> {
+    months: &[&str],
+) -> Result<HashSet<(i64, usize)>, sqlx::Error> {
     let rows = select_in(
         conn,
         "SELECT account_id, month FROM billing_settlements WHERE account_id",
@@ -666,7 +770,10 @@ async fn load_settled(
     )
     .await?;
     rows.iter()
-        .map(|r| Ok((r.try_get("account_id")?, r.try_get("month")?)))
+        .map(|r| {
+            let month: String = r.try_get("month")?;
+            Ok((r.try_get("account_id")?, month_index(months, &month)?))
+        })
         .collect()
 }
 
@@ -710,29 +817,42 @@ async fn load_packs(
 }
 
 /// Inserts the usage rows in statements of at most 1024 rows. The last statement is padded
-/// to a power of two by repeating its last row (ignored by `ON CONFLICT DO NOTHING`), so a
-/// batch takes one to a few round trips over a handful of cached statement shapes. If fewer
-/// rows than expected went in, a key appeared since we looked (another node): the batch
-/// fails as a unique violation and is retried, when those keys are seen as replays.
-async fn insert_usage(conn: &mut AnyConnection, rows: &[UsageRow]) -> Result<(), sqlx::Error> {
-    let d = sql::dialect(conn);
+/// to a power of two by repeating its last row (ignored as a duplicate), so a batch takes
+/// one to a few round trips over a handful of cached statement shapes. If fewer rows than
+/// expected went in, a key is stored already (a replay the batch did not look up, or a key
+/// another node recorded since we looked): the batch fails and is consumed again, when
+/// those keys are seen as replays.
+///
+/// On SQLite the statement is `INSERT OR IGNORE` rather than `ON CONFLICT … DO NOTHING`: with
+/// the latter a NOT NULL failure could still abort the statement half-way, so SQLite keeps a
+/// statement journal, copying every page the 1024-row insert touches. Nothing is lost by
+/// ignoring: any row not inserted, whatever the reason, fails the batch below.
+async fn insert_usage(
+    conn: &mut AnyConnection,
+    d: Dialect,
+    rows: &[UsageRow<'_>],
+) -> Result<(), sqlx::Error> {
+    let (verb, conflict) = match d {
+        Dialect::Sqlite => ("INSERT OR IGNORE", ""),
+        Dialect::Postgres => ("INSERT", " ON CONFLICT (usage_key, part) DO NOTHING"),
+    };
     for chunk in rows.chunks(1024) {
         let n = sql::padded(chunk.len());
         let q = format!(
-            "INSERT INTO billing_usage (usage_key, part, account_id, item, action, month, at_us, \
-             units, source, pack_id) VALUES {} ON CONFLICT (usage_key, part) DO NOTHING",
+            "{verb} INTO billing_usage (usage_key, part, account_id, item, action, month, at_us, \
+             units, source, pack_id) VALUES {}{conflict}",
             sql::value_rows(d, n, 10)
         );
         let mut query = sqlx::query(&q);
         for i in 0..n {
             let r = &chunk[i.min(chunk.len() - 1)];
             query = query
-                .bind(r.key.clone())
+                .bind(r.key)
                 .bind(r.part)
                 .bind(r.account)
                 .bind(r.item.as_str())
-                .bind(r.action.clone())
-                .bind(r.month.clone())
+                .bind(r.action)
+                .bind(r.month)
                 .bind(r.at_us)
                 .bind(r.units)
                 .bind(r.source)
@@ -752,9 +872,10 @@ async fn insert_usage(conn: &mut AnyConnection, rows: &[UsageRow]) -> Result<(),
 
 async fn store_counters(
     conn: &mut AnyConnection,
-    counters: &HashMap<(i64, Item, String), Counter>,
+    counters: &HashMap<(i64, Item, usize), Counter>,
+    months: &[String],
 ) -> Result<(), sqlx::Error> {
-    let dirty: Vec<(&(i64, Item, String), &Counter)> =
+    let dirty: Vec<(&(i64, Item, usize), &Counter)> =
         counters.iter().filter(|(_, c)| c.dirty).collect();
     let d = sql::dialect(conn);
     let mut rest = dirty.as_slice();
@@ -773,7 +894,7 @@ async fn store_counters(
         for ((account, item, month), c) in chunk {
             query = query
                 .bind(*account)
-                .bind(month.clone())
+                .bind(months[*month].as_str())
                 .bind(item.as_str())
                 .bind(c.calls)
                 .bind(c.free)

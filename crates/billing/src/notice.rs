@@ -247,6 +247,35 @@ pub struct DeliveryRound {
 }
 
 impl Billing {
+    /// Starts a task that attempts the due deliveries every `every` (the server's delivery
+    /// loop). A failed round (database unreachable) is logged and the next one tries again;
+    /// the task runs until the handle is aborted or the runtime stops. Needs a Tokio runtime.
+    pub fn spawn_notice_delivery(
+        &self,
+        senders: Senders,
+        every: Duration,
+    ) -> tokio::task::JoinHandle<()> {
+        let billing = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            // A slow round (SMTP timeouts) is not followed by a burst of catch-up rounds.
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match billing.deliver_notices(&senders, Utc::now()).await {
+                    Ok(round) if round.attempted > 0 => tracing::info!(
+                        attempted = round.attempted,
+                        delivered = round.delivered,
+                        failed = round.failed,
+                        "notice delivery round"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "notice delivery round failed"),
+                }
+            }
+        })
+    }
+
     /// An account's notices, oldest first, each with its deliveries.
     pub async fn notices(&self, account: i64) -> Result<Vec<Notice>, BillingError> {
         self.account(account).await?;

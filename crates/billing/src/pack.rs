@@ -10,6 +10,7 @@ use crate::catalogue::{Item, PackSize};
 use crate::engine::Billing;
 use crate::error::BillingError;
 use crate::money::Money;
+use crate::sql;
 use crate::time::{from_micros, one_year_after, to_micros};
 
 #[derive(Clone, Debug, Serialize)]
@@ -125,14 +126,43 @@ impl Billing {
 
     /// Records the remainder of every pack expired by `now` as voided. Returns how many
     /// packs it voided. Idempotent.
+    ///
+    /// Takes the accounts' locks first, as metering does: a late call (timed before the
+    /// expiry) may still be consuming from the pack in a metering batch, and the remainder
+    /// written off must be the one left after it, never one read while it runs.
     pub async fn expire_packs(&self, now: DateTime<Utc>) -> Result<u64, BillingError> {
-        let done = sqlx::query(
-            "UPDATE billing_packs SET voided_units = remaining, voided_us = expires_us \
-             WHERE expires_us <= $1 AND voided_us IS NULL",
-        )
-        .bind(to_micros(now))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        let now_us = to_micros(now);
+        let mut tx = self.pool.begin().await?;
+        let d = sql::dialect(&tx);
+        // One write statement that locks exactly the accounts with packs to void (and, on
+        // SQLite, takes the write lock before anything is read).
+        let q = format!(
+            "UPDATE billing_balances SET seq = seq + 1 WHERE account_id IN \
+             (SELECT account_id FROM billing_packs WHERE expires_us <= {} AND voided_us IS NULL) \
+             RETURNING account_id",
+            sql::param(d, 1)
+        );
+        let locked = sqlx::query(&q).bind(now_us).fetch_all(&mut *tx).await?;
+        let ids = locked
+            .iter()
+            .map(|r| r.try_get::<i64, _>(0))
+            .collect::<Result<Vec<i64>, _>>()?;
+        let mut voided = 0;
+        for chunk in ids.chunks(512) {
+            let n = sql::padded(chunk.len());
+            let q = format!(
+                "UPDATE billing_packs SET voided_units = remaining, voided_us = expires_us \
+                 WHERE expires_us <= {} AND voided_us IS NULL AND account_id IN ({})",
+                sql::param(d, 1),
+                sql::list(d, 2, n)
+            );
+            let mut query = sqlx::query(&q).bind(now_us);
+            for i in 0..n {
+                query = query.bind(chunk[i.min(chunk.len() - 1)]);
+            }
+            voided += query.execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(voided)
     }
 }

@@ -46,6 +46,7 @@ on_both!(
     concurrent_callers_are_each_counted_once,
     pack_purchase_needs_available_balance,
     usage_into_a_settled_month_is_refused,
+    expiry_voids_what_late_calls_left,
 );
 
 async fn month_boundary_in_billing_time_zone(b: Billing) {
@@ -684,4 +685,57 @@ async fn usage_into_a_settled_month_is_refused(b: Billing) {
     b.import_usage(a, Item::Detect, 5, t("2026-02-01T00:00:00Z"), "ok")
         .await
         .unwrap();
+}
+
+/// Late calls (timed before the expiry) racing the voiding of their pack: the remainder
+/// written off is exactly what the calls left, never a remainder read while a batch ran.
+async fn expiry_voids_what_late_calls_left(b: Billing) {
+    let a = account(&b, "late").await;
+    b.top_up(a, Money::yuan(450), t("2026-01-01T00:00:00Z"))
+        .await
+        .unwrap();
+    let pack = b
+        .buy_pack(a, Item::Detect, PackSize::M1, t("2026-01-01T00:00:00Z"))
+        .await
+        .unwrap();
+    // December's free calls used up, so the late calls below draw on the pack.
+    b.import_usage(a, Item::Detect, 10_000, t("2026-12-01T00:00:00Z"), "dec")
+        .await
+        .unwrap();
+    let late = t("2026-12-31T23:00:00Z");
+    let mut tasks = Vec::new();
+    for c in 0..32 {
+        let b = b.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut from_pack = 0;
+            for n in 0..40 {
+                let r = b
+                    .record_call(
+                        a,
+                        Item::Detect,
+                        "DetectFace",
+                        &format!("late-{c}-{n}"),
+                        late,
+                    )
+                    .await
+                    .unwrap();
+                from_pack += r.pack;
+            }
+            from_pack
+        }));
+    }
+    let mut voided = 0;
+    for _ in 0..20 {
+        voided += b.expire_packs(t("2027-01-02T00:00:00Z")).await.unwrap();
+        tokio::task::yield_now().await;
+    }
+    let mut from_pack = 0;
+    for task in tasks {
+        from_pack += task.await.unwrap();
+    }
+    assert_eq!(voided, 1);
+    let p = b.packs(a).await.unwrap().remove(0);
+    assert_eq!(p.id, pack.id);
+    assert_eq!(p.voided, Some(p.remaining));
+    assert_eq!(from_pack, 1_000_000 - p.remaining);
 }

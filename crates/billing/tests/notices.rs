@@ -113,7 +113,8 @@ async fn webhook_server() -> (u16, Arc<Mutex<Vec<String>>>) {
 
 on_both!(
     delivers_by_smtp_and_webhook_with_retry,
-    undeliverable_stays_pending
+    undeliverable_stays_pending,
+    delivery_loop_delivers_and_retries
 );
 
 async fn low_pack_notice(b: &Billing) -> i64 {
@@ -228,4 +229,56 @@ async fn undeliverable_stays_pending(b: Billing) {
         email.next_attempt_at,
         Some(later + chrono::Duration::seconds(60))
     );
+}
+
+/// The background loop alone delivers both channels, retrying the webhook after its failure.
+async fn delivery_loop_delivers_and_retries(b: Billing) {
+    let a = low_pack_notice(&b).await;
+    let (smtp_port, mail) = smtp_server().await;
+    let (hook_port, bodies) = webhook_server().await;
+    let senders = Senders {
+        smtp: Some(
+            SmtpSender::new(
+                &format!("smtp://127.0.0.1:{smtp_port}"),
+                "billing@renlian.test",
+            )
+            .unwrap(),
+        ),
+        webhook: Some(WebhookSender::new(&format!("http://127.0.0.1:{hook_port}/sms")).unwrap()),
+        first_backoff: Duration::from_millis(300),
+        max_backoff: Duration::from_secs(1),
+    };
+    let task = b.spawn_notice_delivery(senders, Duration::from_millis(100));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let notice = loop {
+        let n = b.notices(a).await.unwrap().remove(0);
+        if n.deliveries.iter().all(|d| d.state == "delivered") {
+            break n;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not delivered in 30 s: {:?}",
+            n.deliveries
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    task.abort();
+    let sms = notice
+        .deliveries
+        .iter()
+        .find(|d| d.channel == "sms")
+        .unwrap();
+    assert_eq!(sms.attempts, 2, "one failure, then the retry");
+    let email = notice
+        .deliveries
+        .iter()
+        .find(|d| d.channel == "email")
+        .unwrap();
+    assert_eq!(email.attempts, 1);
+    assert_eq!(mail.lock().unwrap().len(), 1);
+    let bodies = bodies.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 2);
+    let body: serde_json::Value = serde_json::from_str(&bodies[1]).unwrap();
+    assert_eq!(body["kind"], "pack_low");
+    assert_eq!(body["target"], "+8613800000000");
 }

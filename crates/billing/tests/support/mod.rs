@@ -43,6 +43,8 @@ pub async fn sqlite_pool(url: &str) -> AnyPool {
                 conn.execute("PRAGMA journal_mode = WAL").await?;
                 conn.execute(sync).await?;
                 conn.execute("PRAGMA busy_timeout = 30000").await?;
+                conn.execute("PRAGMA cache_size = -65536").await?;
+                conn.execute("PRAGMA wal_autocheckpoint = 16384").await?;
                 Ok(())
             })
         })
