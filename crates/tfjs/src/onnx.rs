@@ -85,6 +85,11 @@ pub fn to_onnx_proto(model: &GraphModel) -> Result<pb::ModelProto, TfjsError> {
     let mut c = Converter::new(model)?;
     for name in c.order()? {
         let node = c.nodes[name.as_str()];
+        if node.op == "Const" {
+            // Emitted on first use, in the form the user needs (filters reordered), so
+            // that no unused copy of a weight ends up in the graph.
+            continue;
+        }
         let out = c.convert(node)?;
         c.values.insert(node.name.clone(), out);
     }
@@ -405,7 +410,6 @@ impl<'m> Converter<'m> {
             Ok(c.b.node(h, op, &[&x, &y], vec![]))
         };
         match n.op.as_str() {
-            "Const" => self.value(&n.name),
             "Placeholder" => self.placeholder(n),
             "Identity" => unary(self, "Identity"),
             "Conv2D" | "_FusedConv2D" => self.conv(n, false),

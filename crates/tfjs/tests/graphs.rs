@@ -101,6 +101,9 @@ fn same_padding_bias_and_prelu_compute_what_tensorflow_defines() {
     assert_eq!(m.outputs.len(), 1);
     assert_eq!(m.outputs[0].node, "Identity");
     assert_eq!(m.inputs[0].shape, Some(vec![-1, 3, 3, 1]));
+    // Filter (reordered), bias and slope: no unused copy of a weight.
+    let proto = tfjs::to_onnx_proto(&m).unwrap();
+    assert_eq!(proto.graph.unwrap().initializer.len(), 3);
     let onnx = tfjs::to_onnx(&m).unwrap();
     let x: Vec<f32> = (1..=9).map(|v| v as f32).collect();
     // SAME with stride 2 on 3 pixels pads one pixel at the bottom and right only:
