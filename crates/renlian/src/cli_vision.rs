@@ -1,5 +1,5 @@
-//! Local face tools: `renlian detect`, `compare` and `embed`, on the same engine as the
-//! server. The engine is loaded once per command (models are fetched on first use).
+//! Local face tools: `renlian detect`, `compare`, `embed` and `liveness`, on the same
+//! engine as the server. The engine is loaded once per command (models are fetched on first use).
 
 use std::path::{Path, PathBuf};
 
@@ -43,6 +43,17 @@ pub enum Command {
         #[command(flatten)]
         engine: EngineArgs,
         /// Print JSON: [{"image", "faces": [{"x","y","width","height","confidence","descriptor"}]}].
+        #[arg(long)]
+        json: bool,
+    },
+    /// Static liveness of every face: the raw scores (0-1) of the antispoof and liveness
+    /// models on the face box (see docs/tfjs.md for what they mean and where they fail).
+    Liveness {
+        /// JPEG, PNG or BMP file.
+        image: PathBuf,
+        #[command(flatten)]
+        engine: EngineArgs,
+        /// Print JSON: {"faces": [{"x","y","width","height","confidence","antispoof","liveness"}]}.
         #[arg(long)]
         json: bool,
     },
@@ -172,6 +183,46 @@ fn run_blocking(cmd: Command) -> anyhow::Result<()> {
             }
             if failed > 0 {
                 anyhow::bail!("{failed} of {} image(s) failed", images.len());
+            }
+        }
+        Command::Liveness {
+            image,
+            engine,
+            json,
+        } => {
+            let engine = load_engine(&engine)?;
+            let store = models::ModelStore::from_env()?;
+            store
+                .ensure(models::Pack::HumanModels, &StderrProgress)
+                .context("obtaining the human-models pack (try `renlian models fetch`)")?;
+            let nets = vision::LivenessNets::load(&store).context("loading the liveness models")?;
+            let img = read_image(&engine, &image)?;
+            let faces = engine.detect(&img)?;
+            let mut entries = Vec::new();
+            for f in &faces {
+                let s = nets.score_face(&img, f.rect)?;
+                if json {
+                    entries.push(json!({
+                        "x": f.x(), "y": f.y(), "width": f.width(), "height": f.height(),
+                        "confidence": f.confidence,
+                        "antispoof": s.antispoof, "liveness": s.liveness,
+                    }));
+                } else {
+                    println!(
+                        "  x={} y={} width={} height={}: antispoof {:.3}, liveness {:.3}",
+                        f.x(),
+                        f.y(),
+                        f.width(),
+                        f.height(),
+                        s.antispoof,
+                        s.liveness
+                    );
+                }
+            }
+            if json {
+                println!("{}", json!({ "faces": entries }));
+            } else if faces.is_empty() {
+                println!("{}: no face found", image.display());
             }
         }
     }

@@ -21,6 +21,7 @@ mod engine;
 mod error;
 pub mod geometry;
 pub mod landmarks;
+pub mod liveness;
 pub mod pyramid;
 mod runtime;
 pub mod score;
@@ -32,6 +33,7 @@ pub use engine::{Comparison, Engine, EngineConfig, EngineModels, Face};
 pub use error::{Result, VisionError};
 pub use geometry::Rect;
 pub use image::RgbImage;
+pub use liveness::{LivenessNets, LivenessScores};
 pub use score::Calibration;
 
 #[cfg(test)]

@@ -1,0 +1,176 @@
+//! Static liveness scores of a face crop, from the two TensorFlow.js models of the
+//! `human-models` pack, converted to ONNX by the `tfjs` crate and run in tract.
+//!
+//! Both models take the crop resized to their input (antispoof 128×128, liveness
+//! 32×32) with RGB values scaled to 0-1, exactly as the Human library feeds them
+//! (`tf.image.resizeBilinear` without corner alignment or half-pixel centres), and both
+//! scores are the first value of the model's output, as Human reads them:
+//! - `antispoof`: a sigmoid, Human's "real" score (higher = more likely a real face);
+//! - `liveness`: the first of two softmax values, Human's "live" score.
+//!
+//! What the models were trained on, as far as their `generatedBy` fields say, and
+//! where they are known to be weak, is in `docs/tfjs.md`. These are raw model outputs,
+//! not calibrated probabilities and not the API's 0-100 score.
+
+use image::RgbImage;
+
+use crate::error::{Result, VisionError};
+use crate::geometry::Rect;
+use crate::runtime::{Dim, Network};
+
+/// The two liveness networks, loaded once.
+#[derive(Clone, Debug)]
+pub struct LivenessNets {
+    antispoof: Network,
+    liveness: Network,
+}
+
+/// Raw scores of one face crop, each in 0-1.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct LivenessScores {
+    /// The antispoof model's sigmoid output (Human's `real`).
+    pub antispoof: f32,
+    /// The liveness model's first softmax output (Human's `live`).
+    pub liveness: f32,
+}
+
+const ANTISPOOF_SIZE: usize = 128;
+const LIVENESS_SIZE: usize = 32;
+
+fn load_net(
+    store: &models::ModelStore,
+    name: &'static str,
+    file: &str,
+    size: usize,
+) -> Result<Network> {
+    let path = store
+        .human_model_path(file)
+        .map_err(|e| VisionError::model(name, e))?;
+    let graph = tfjs::GraphModel::load(&path).map_err(|e| VisionError::model(name, e))?;
+    let onnx = tfjs::to_onnx(&graph).map_err(|e| VisionError::model(name, e))?;
+    Network::load(
+        name,
+        &onnx,
+        &[
+            Dim::Fixed(1),
+            Dim::Fixed(size),
+            Dim::Fixed(size),
+            Dim::Fixed(3),
+        ],
+    )
+}
+
+impl LivenessNets {
+    /// Loads both models from the store (fetching the pack on first use).
+    pub fn load(store: &models::ModelStore) -> Result<LivenessNets> {
+        Ok(LivenessNets {
+            antispoof: load_net(store, "antispoof", "antispoof.json", ANTISPOOF_SIZE)?,
+            liveness: load_net(store, "liveness", "liveness.json", LIVENESS_SIZE)?,
+        })
+    }
+
+    /// Scores the face in `rect` (e.g. a detection's box), clipped to the image. The
+    /// crop is the box as given: the Human library crops differently (from its own
+    /// detector and mesh), so scores on the same photo are close to, not equal to, its.
+    pub fn score_face(&self, img: &RgbImage, rect: Rect) -> Result<LivenessScores> {
+        let whole = Rect::new(
+            0,
+            0,
+            i64::from(img.width()) - 1,
+            i64::from(img.height()) - 1,
+        );
+        let r = rect.intersect(&whole);
+        if r.is_empty() {
+            return Err(VisionError::InvalidArgument(format!(
+                "the face box {rect:?} lies outside the image"
+            )));
+        }
+        // Inside the image after clipping, so the casts cannot wrap.
+        let crop = image::imageops::crop_imm(
+            img,
+            r.left as u32,
+            r.top as u32,
+            r.width() as u32,
+            r.height() as u32,
+        )
+        .to_image();
+        self.score(&crop)
+    }
+
+    /// Scores one face crop (any size of at least one pixel).
+    pub fn score(&self, crop: &RgbImage) -> Result<LivenessScores> {
+        let first = |net: &Network, size: usize| -> Result<f32> {
+            let input = resize_bilinear_unit(crop, size)?;
+            let (_, out) = net.run(&[1, size, size, 3], input)?;
+            out.first()
+                .copied()
+                .ok_or_else(|| VisionError::inference("liveness", "empty output"))
+        };
+        Ok(LivenessScores {
+            antispoof: first(&self.antispoof, ANTISPOOF_SIZE)?,
+            liveness: first(&self.liveness, LIVENESS_SIZE)?,
+        })
+    }
+}
+
+/// `tf.image.resizeBilinear(img / 255, [size, size])` with TensorFlow's default
+/// (legacy) sampling: output pixel `d` reads source position `d · in / out`, clamped at
+/// the last row and column. Returns NHWC values for one image.
+pub fn resize_bilinear_unit(img: &RgbImage, size: usize) -> Result<Vec<f32>> {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    if w == 0 || h == 0 || size == 0 {
+        return Err(VisionError::InvalidArgument(
+            "cannot resize an empty image or to an empty size".into(),
+        ));
+    }
+    let px = |x: usize, y: usize, c: usize| f32::from(img.as_raw()[(y * w + x) * 3 + c]);
+    let (sy, sx) = (h as f32 / size as f32, w as f32 / size as f32);
+    let mut out = Vec::with_capacity(size * size * 3);
+    for oy in 0..size {
+        let fy = oy as f32 * sy;
+        let y0 = (fy.floor() as usize).min(h - 1);
+        let y1 = (y0 + 1).min(h - 1);
+        let dy = fy - y0 as f32;
+        for ox in 0..size {
+            let fx = ox as f32 * sx;
+            let x0 = (fx.floor() as usize).min(w - 1);
+            let x1 = (x0 + 1).min(w - 1);
+            let dx = fx - x0 as f32;
+            for c in 0..3 {
+                let top = px(x0, y0, c) + (px(x1, y0, c) - px(x0, y0, c)) * dx;
+                let bottom = px(x0, y1, c) + (px(x1, y1, c) - px(x0, y1, c)) * dx;
+                out.push((top + (bottom - top) * dy) / 255.0);
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bilinear_resize_samples_like_tensorflow() {
+        // 2×2 grey image 0, 50 / 100, 150 upscaled to 4×4: sources at 0, 0.5, 1, 1.5
+        // (clamped to the last pixel beyond 1).
+        let mut img = RgbImage::new(2, 2);
+        for (i, v) in [0u8, 50, 100, 150].into_iter().enumerate() {
+            img.put_pixel(i as u32 % 2, i as u32 / 2, image::Rgb([v, v, v]));
+        }
+        let out = resize_bilinear_unit(&img, 4).unwrap();
+        let grey: Vec<f32> = out.chunks(3).map(|p| (p[0] * 255.0).round()).collect();
+        assert_eq!(
+            grey,
+            [
+                0.0, 25.0, 50.0, 50.0, //
+                50.0, 75.0, 100.0, 100.0, //
+                100.0, 125.0, 150.0, 150.0, //
+                100.0, 125.0, 150.0, 150.0
+            ]
+        );
+        // Downscaling 2×2 → 1×1 reads the top-left pixel (no averaging).
+        assert_eq!(resize_bilinear_unit(&img, 1).unwrap(), [0.0, 0.0, 0.0]);
+        assert!(resize_bilinear_unit(&RgbImage::new(0, 3), 4).is_err());
+    }
+}
