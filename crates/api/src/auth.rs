@@ -1,19 +1,23 @@
 //! Authentication of API 3.0 requests: the TC3-HMAC-SHA256 signature exactly as the
-//! official SDKs form it, the ±5 minute clock window, replay refusal inside that window
-//! and a per-key request rate limit.
+//! official SDKs form it, the older signature v1 (HmacSHA1/HmacSHA256 with a Nonce), the
+//! ±5 minute clock window, exact replay refusal for v1 inside that window and a per-key
+//! request rate limit.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
+use base64::Engine as _;
 use hmac::{Hmac, Mac};
+use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 use crate::keys::KeyStore;
 
 type HmacSha256 = Hmac<Sha256>;
+type HmacSha1 = Hmac<Sha1>;
 
 /// How far a request's timestamp may be from the server's clock.
 pub const MAX_SKEW_SECS: i64 = 300;
@@ -147,9 +151,67 @@ pub fn canonical_request(
     ))
 }
 
-/// Remembers the signatures seen inside the clock window, so that a captured request
-/// cannot be sent again. Signatures older than the window are refused by the clock
-/// check anyway, so they are forgotten.
+/// Signature v1's string to sign: method, host, path, `?`, then every parameter but
+/// `Signature` as `key=value` (raw, not URL-encoded), sorted by key, joined by `&`. The
+/// SDKs write `_` in keys as `.`, so this does too.
+pub fn v1_string_to_sign(
+    method: &str,
+    host: &str,
+    path: &str,
+    params: &[(String, String)],
+) -> String {
+    let mut pairs: Vec<(String, &str)> = params
+        .iter()
+        .filter(|(k, _)| k != "Signature")
+        .map(|(k, v)| (k.replace('_', "."), v.as_str()))
+        .collect();
+    pairs.sort();
+    let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{method}{host}{path}?{}", query.join("&"))
+}
+
+/// Signature v1: base64 of the HMAC of the string to sign under the SecretKey.
+pub fn v1_signature(secret_key: &str, method: SignatureMethod, string_to_sign: &str) -> String {
+    let mac = match method {
+        SignatureMethod::HmacSha1 => {
+            let mut m = <HmacSha1 as Mac>::new_from_slice(secret_key.as_bytes())
+                .unwrap_or_else(|_| unreachable!());
+            m.update(string_to_sign.as_bytes());
+            m.finalize().into_bytes().to_vec()
+        }
+        SignatureMethod::HmacSha256 => hmac(secret_key.as_bytes(), string_to_sign.as_bytes()),
+    };
+    base64::engine::general_purpose::STANDARD.encode(mac)
+}
+
+/// The `SignatureMethod` parameter of signature v1 (HmacSHA1 when absent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureMethod {
+    HmacSha1,
+    HmacSha256,
+}
+
+/// A signature-v1 request: the common parameters are among `params` (Action, Version,
+/// Region, Timestamp, Nonce, SecretId, SignatureMethod, Signature).
+pub struct V1Request<'a> {
+    pub method: &'a str,
+    pub host: &'a str,
+    pub path: &'a str,
+    pub params: &'a [(String, String)],
+}
+
+/// Constant-time equality of two signatures (both are MACs).
+fn same_signature(expected: &str, given: &str) -> bool {
+    let mut mac =
+        <HmacSha256 as Mac>::new_from_slice(b"compare").unwrap_or_else(|_| unreachable!());
+    mac.update(expected.as_bytes());
+    mac.verify_slice(&hmac(b"compare", given.as_bytes()))
+        .is_ok()
+}
+
+/// Remembers the signature-v1 requests (SecretId, Nonce, Timestamp) seen inside the
+/// clock window, so that a captured request cannot be sent again. Older ones are refused
+/// by the clock check anyway, so they are forgotten.
 #[derive(Default)]
 pub struct ReplayGuard {
     seen: Mutex<HashMap<String, i64>>,
@@ -285,34 +347,89 @@ impl Authenticator {
             timestamp_text,
             &canonical,
         );
-        // Constant-time comparison: the signature is a MAC.
-        let mut mac =
-            <HmacSha256 as Mac>::new_from_slice(b"compare").unwrap_or_else(|_| unreachable!());
-        mac.update(expected.as_bytes());
-        if mac
-            .verify_slice(&hmac(b"compare", auth.signature.as_bytes()))
-            .is_err()
-        {
+        if !same_signature(&expected, auth.signature) {
             return Err(failure("the signature does not match the request"));
         }
-        if !self
-            .replay
-            .first_use(auth.signature, now, timestamp + MAX_SKEW_SECS)
-        {
-            return Err(ApiError::new(
-                "AuthFailure.SignatureFailure",
-                "this request was already received (replay refused)",
-            ));
-        }
-        if !self.rate.allow(auth.secret_id) {
-            return Err(ApiError::new(
-                "RequestLimitExceeded",
-                "too many requests for this SecretId",
-            ));
-        }
+        // No replay refusal for TC3: it has no nonce and one-second timestamps, so two
+        // identical legitimate calls in one second carry one signature. The ±5 minute
+        // window is the protection, as Tencent Cloud gives it. Signature v1 has a Nonce
+        // and gets exact replay refusal (`verify_v1`).
+        self.check_rate(auth.secret_id)?;
         Ok(Caller {
             account: key.account,
             secret_id: auth.secret_id.to_string(),
+        })
+    }
+
+    fn check_rate(&self, secret_id: &str) -> Result<(), ApiError> {
+        if self.rate.allow(secret_id) {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                "RequestLimitExceeded",
+                "too many requests for this SecretId",
+            ))
+        }
+    }
+
+    /// Verifies a signature-v1 request: clock, key, HMAC, then exact replay refusal on
+    /// (SecretId, Nonce, Timestamp) inside the window, then the rate.
+    pub async fn verify_v1(&self, req: &V1Request<'_>, now: i64) -> Result<Caller, ApiError> {
+        let param = |name: &str| {
+            req.params
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let secret_id = param("SecretId").ok_or_else(|| ApiError::missing("SecretId"))?;
+        let signature = param("Signature").ok_or_else(|| {
+            ApiError::new(
+                "AuthFailure.MissingAuthorization",
+                "the request is not signed",
+            )
+        })?;
+        let nonce = param("Nonce").ok_or_else(|| ApiError::missing("Nonce"))?;
+        let timestamp_text = param("Timestamp").ok_or_else(|| ApiError::missing("Timestamp"))?;
+        let timestamp: i64 = timestamp_text.parse().map_err(|_| {
+            ApiError::new(
+                "InvalidParameter",
+                "Timestamp must be a Unix time in seconds",
+            )
+        })?;
+        if (now - timestamp).abs() > MAX_SKEW_SECS {
+            return Err(ApiError::new(
+                "AuthFailure.SignatureExpire",
+                format!(
+                    "the request timestamp {timestamp} is more than {MAX_SKEW_SECS} s from the server time {now}"
+                ),
+            ));
+        }
+        let method = match param("SignatureMethod") {
+            None | Some("HmacSHA1") => SignatureMethod::HmacSha1,
+            Some("HmacSHA256") => SignatureMethod::HmacSha256,
+            Some(other) => {
+                return Err(ApiError::new(
+                    "InvalidParameterValue",
+                    format!("SignatureMethod must be HmacSHA1 or HmacSHA256, got {other:?}"),
+                ))
+            }
+        };
+        let key = self.keys.active(secret_id).await?;
+        let to_sign = v1_string_to_sign(req.method, req.host, req.path, req.params);
+        let expected = v1_signature(&key.secret_key, method, &to_sign);
+        if !same_signature(&expected, signature) {
+            return Err(failure("the signature does not match the request"));
+        }
+        let once = format!("{secret_id}\n{nonce}\n{timestamp}");
+        if !self.replay.first_use(&once, now, timestamp + MAX_SKEW_SECS) {
+            return Err(failure(
+                "this Nonce and Timestamp were already used (replay refused)",
+            ));
+        }
+        self.check_rate(secret_id)?;
+        Ok(Caller {
+            account: key.account,
+            secret_id: secret_id.to_string(),
         })
     }
 }
@@ -358,6 +475,49 @@ mod tests {
             "b0041067a22d27cc46dce48000dbd919ecde0525b6a22b4bbc54229c8896e323"
         );
     }
+
+    /// The string to sign and signatures of the official Python SDK's `Sign.sign` (v1)
+    /// for the same parameters.
+    #[test]
+    fn v1_signature_matches_the_python_sdk() {
+        let params: Vec<(String, String)> = [
+            ("Action", "GetGroupList"),
+            ("Nonce", "11886"),
+            ("Region", "ap-guangzhou"),
+            ("SecretId", "AKIDexample"),
+            ("SignatureMethod", "HmacSHA256"),
+            ("Timestamp", "1700000000"),
+            ("Version", "2020-03-03"),
+            ("Limit", "5"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let s = v1_string_to_sign("GET", "iai.tencentcloudapi.com", "/", &params);
+        assert_eq!(
+            s,
+            "GETiai.tencentcloudapi.com/?Action=GetGroupList&Limit=5&Nonce=11886&Region=ap-guangzhou&SecretId=AKIDexample&SignatureMethod=HmacSHA256&Timestamp=1700000000&Version=2020-03-03"
+        );
+        assert_eq!(
+            v1_signature(
+                "SecretKeyExample0123456789abcdef",
+                SignatureMethod::HmacSha256,
+                &s
+            ),
+            V1_SHA256
+        );
+        assert_eq!(
+            v1_signature(
+                "SecretKeyExample0123456789abcdef",
+                SignatureMethod::HmacSha1,
+                &s
+            ),
+            V1_SHA1
+        );
+    }
+
+    const V1_SHA256: &str = "STesRxjTBmWtFBDEmaZJsNWwPxY+xnSexrkdAp3QCPM=";
+    const V1_SHA1: &str = "uzxCIyk1ixdC41wrB0H6rrt/JJY=";
 
     #[test]
     fn replay_guard_refuses_a_second_use() {

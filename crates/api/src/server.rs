@@ -13,7 +13,7 @@ use axum::Router;
 use serde_json::{json, Map, Value};
 
 use crate::actions::{self, Call};
-use crate::auth::{Caller, SignedRequest};
+use crate::auth::{Caller, SignedRequest, V1Request};
 use crate::error::ApiError;
 use crate::state::{AppState, VERSIONS};
 
@@ -91,31 +91,23 @@ async fn answer(
                 ),
             )
         })?;
+    let now = chrono::Utc::now().timestamp();
+    // API 3.0 (TC3) carries its signature in the Authorization header; signature v1 in
+    // the parameters of a GET query or a form POST.
+    if headers.get(header::AUTHORIZATION).is_none() {
+        return answer_v1(state, method, uri, headers, &body, request_id, now).await;
+    }
     if method != Method::POST {
-        return Err(ApiError::unsupported(
-            "only POST with a TC3-HMAC-SHA256 signature is served; signature v1 (GET or form POST) is not supported yet",
+        return Err(ApiError::new(
+            "InvalidParameter",
+            "TC3-HMAC-SHA256 requests are served as POST with a JSON body",
         ));
     }
     let action =
         header_str(headers, "x-tc-action").ok_or_else(|| ApiError::missing("X-TC-Action"))?;
     let version =
         header_str(headers, "x-tc-version").ok_or_else(|| ApiError::missing("X-TC-Version"))?;
-    if !VERSIONS.contains(&version) {
-        return Err(ApiError::new(
-            "NoSuchVersion",
-            format!("version {version:?} does not exist; use one of {VERSIONS:?}"),
-        ));
-    }
-    if !state.config.regions.is_empty() {
-        let region = header_str(headers, "x-tc-region").unwrap_or_default();
-        if !state.config.regions.iter().any(|r| r == region) {
-            return Err(ApiError::new(
-                "UnsupportedRegion",
-                format!("region {region:?} is not served here"),
-            ));
-        }
-    }
-    let now = chrono::Utc::now().timestamp();
+    check_version_and_region(state, version, header_str(headers, "x-tc-region"))?;
     let signed = SignedRequest {
         method: method.as_str(),
         path: uri.path(),
@@ -146,17 +138,178 @@ async fn answer(
             ))
         }
     };
+    run_action(state, &caller, action, version, &params, false, request_id).await
+}
+
+fn check_version_and_region(
+    state: &AppState,
+    version: &str,
+    region: Option<&str>,
+) -> Result<(), ApiError> {
+    if !VERSIONS.contains(&version) {
+        return Err(ApiError::new(
+            "NoSuchVersion",
+            format!("version {version:?} does not exist; use one of {VERSIONS:?}"),
+        ));
+    }
+    if !state.config.regions.is_empty() {
+        let region = region.unwrap_or_default();
+        if !state.config.regions.iter().any(|r| r == region) {
+            return Err(ApiError::new(
+                "UnsupportedRegion",
+                format!("region {region:?} is not served here"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The common parameters of signature v1, which are not action fields.
+const V1_COMMON: [&str; 11] = [
+    "Action",
+    "Version",
+    "Region",
+    "Timestamp",
+    "Nonce",
+    "SecretId",
+    "Signature",
+    "SignatureMethod",
+    "RequestClient",
+    "Token",
+    "Language",
+];
+
+/// Signature v1: the parameters of a GET query or a form-encoded POST body.
+async fn answer_v1(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    request_id: &str,
+    now: i64,
+) -> Result<Map<String, Value>, ApiError> {
+    let raw: &[u8] = if method == Method::GET {
+        uri.query().unwrap_or("").as_bytes()
+    } else if method == Method::POST {
+        let content_type = header_str(headers, "content-type").unwrap_or_default();
+        if !content_type.starts_with("application/x-www-form-urlencoded") {
+            return Err(ApiError::new(
+                "AuthFailure.MissingAuthorization",
+                "the request is not signed: no Authorization header and no signature-v1 form",
+            ));
+        }
+        body
+    } else {
+        return Err(ApiError::new(
+            "InvalidParameter",
+            "signature v1 requests are served as GET or form POST",
+        ));
+    };
+    let params: Vec<(String, String)> = form_urlencoded::parse(raw).into_owned().collect();
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if param("Signature").is_none() {
+        return Err(ApiError::new(
+            "AuthFailure.MissingAuthorization",
+            "the request is not signed",
+        ));
+    }
+    let action = param("Action").ok_or_else(|| ApiError::missing("Action"))?;
+    let version = param("Version").ok_or_else(|| ApiError::missing("Version"))?;
+    check_version_and_region(state, version, param("Region"))?;
+    let host = header_str(headers, "host").unwrap_or_default();
+    let v1 = V1Request {
+        method: method.as_str(),
+        host,
+        path: uri.path(),
+        params: &params,
+    };
+    let caller = state.auth.verify_v1(&v1, now).await?;
+    let fields: Vec<(&str, &str)> = params
+        .iter()
+        .filter(|(k, _)| !V1_COMMON.contains(&k.as_str()))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let json = unflatten(&fields)?;
+    run_action(state, &caller, action, version, &json, true, request_id).await
+}
+
+/// Turns signature v1's flattened fields (`GroupIds.0=a`, `Infos.0.Index=1`) into the
+/// JSON object API 3.0 would carry. Values stay strings; the typed readers of a v1 call
+/// parse numbers from them.
+pub fn unflatten(fields: &[(&str, &str)]) -> Result<Map<String, Value>, ApiError> {
+    let mut root = Value::Object(Map::new());
+    for (key, value) in fields {
+        let mut node = &mut root;
+        let parts: Vec<&str> = key.split('.').collect();
+        for (i, part) in parts.iter().enumerate() {
+            let last = i + 1 == parts.len();
+            let next_is_index = parts.get(i + 1).is_some_and(|p| p.parse::<usize>().is_ok());
+            let fresh = || {
+                if last {
+                    Value::String((*value).to_string())
+                } else if next_is_index {
+                    Value::Array(Vec::new())
+                } else {
+                    Value::Object(Map::new())
+                }
+            };
+            let bad = || {
+                ApiError::new(
+                    "InvalidParameter",
+                    format!("malformed parameter name {key:?}"),
+                )
+            };
+            node = match node {
+                Value::Object(m) => m.entry(part.to_string()).or_insert_with(fresh),
+                Value::Array(items) => {
+                    let index: usize = part.parse().map_err(|_| bad())?;
+                    // The SDKs number list items from 0 without gaps.
+                    if index > items.len() || index > 1000 {
+                        return Err(bad());
+                    }
+                    if index == items.len() {
+                        items.push(fresh());
+                    }
+                    &mut items[index]
+                }
+                _ => return Err(bad()),
+            };
+        }
+    }
+    match root {
+        Value::Object(m) => Ok(m),
+        _ => Err(ApiError::internal("parameter decoding failed")),
+    }
+}
+
+async fn run_action(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    version: &str,
+    params: &Map<String, Value>,
+    lenient: bool,
+    request_id: &str,
+) -> Result<Map<String, Value>, ApiError> {
     let action_name = actions::canonical_name(action).ok_or_else(|| {
         ApiError::new("InvalidAction", format!("action {action:?} does not exist"))
     })?;
     let call = Call {
         state,
-        caller: &caller,
+        caller,
         version,
-        params: &params,
+        params,
+        lenient,
+        request_id,
     };
     let result = actions::dispatch(action_name, &call).await;
-    meter(state, &caller, action_name, request_id, result).await
+    meter(state, caller, action_name, request_id, result).await
 }
 
 /// Records a billable outcome before it is answered. A failure to record replaces the
@@ -183,4 +336,27 @@ async fn meter(
         .record_call(caller.account, item, action, request_id, chrono::Utc::now())
         .await?;
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unflattens_v1_fields() {
+        let m = unflatten(&[
+            ("GroupIds.0", "a"),
+            ("GroupIds.1", "b"),
+            ("Infos.0.Index", "1"),
+            ("Infos.0.Text", "x"),
+            ("Limit", "5"),
+        ])
+        .unwrap();
+        assert_eq!(
+            Value::Object(m),
+            json!({"GroupIds": ["a", "b"], "Infos": [{"Index": "1", "Text": "x"}], "Limit": "5"})
+        );
+        assert!(unflatten(&[("GroupIds.0", "a"), ("GroupIds.5", "b")]).is_err());
+        assert!(unflatten(&[("Limit", "5"), ("Limit.0", "b")]).is_err());
+    }
 }

@@ -5,13 +5,13 @@
 mod common;
 
 use api::ServerConfig;
-use common::{b64, blank_png, code, fixture, Tamper};
+use common::{b64, blank_png, code, small_photo, Tamper};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn protocol_and_authentication_errors() {
     on_both!(db => {
-        let s = common::start(db, ServerConfig::default()).await;
+        let s = common::start(db, common::config()).await;
 
         // A well-formed call succeeds.
         let r = s.call("GetGroupList", json!({})).await;
@@ -40,10 +40,11 @@ async fn protocol_and_authentication_errors() {
         let t = Tamper { timestamp: Some(now - 250), ..Default::default() };
         assert_eq!(code(&s.call_with("GetGroupList", json!({}), &t).await), "");
 
-        // The same signed request twice: the second is a replay.
+        // The same signed TC3 request twice in its second: both legitimate (TC3 has no
+        // nonce; the ±5 minute window is its replay protection).
         let signed = s.sign("GetGroupList", "{\"Offset\": 0}", &Tamper::default());
         assert_eq!(code(&s.send(&signed).await), "");
-        assert_eq!(code(&s.send(&signed).await), "AuthFailure.SignatureFailure");
+        assert_eq!(code(&s.send(&signed).await), "");
 
         // Version and action.
         let t = Tamper { version: Some("2019-01-01".into()), ..Default::default() };
@@ -96,10 +97,10 @@ async fn rate_limit_per_key() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn groups_persons_and_faces() {
     on_both!(db => {
-        let s = common::start(db, ServerConfig::default()).await;
-        let obama = b64(&fixture("obama.jpg"));
-        let obama2 = b64(&fixture("obama2.jpg"));
-        let biden = b64(&fixture("biden.jpg"));
+        let s = common::start(db, common::config()).await;
+        let obama = b64(&small_photo("obama.jpg"));
+        let obama2 = b64(&small_photo("obama2.jpg"));
+        let biden = b64(&small_photo("biden.jpg"));
 
         let r = s.call("CreateGroup", json!({
             "GroupName": "staff", "GroupId": "g-1", "Tag": "t", "GroupExDescriptions": ["num"]
@@ -188,8 +189,8 @@ async fn groups_persons_and_faces() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn detect_and_compare_on_photos() {
     on_both!(db => {
-        let s = common::start(db, ServerConfig::default()).await;
-        let obama = fixture("obama.jpg");
+        let s = common::start(db, common::config()).await;
+        let obama = small_photo("obama.jpg");
         let r = s.call("DetectFace", json!({"Image": b64(&obama)})).await;
         assert_eq!(code(&r), "", "{r}");
         let engine = common::engine();
@@ -215,11 +216,11 @@ async fn detect_and_compare_on_photos() {
         assert_eq!(code(&r), "InvalidParameterValue");
 
         let same = s.call("CompareFace", json!({
-            "ImageA": b64(&obama), "ImageB": b64(&fixture("obama2.jpg"))
+            "ImageA": b64(&obama), "ImageB": b64(&small_photo("obama2.jpg"))
         })).await;
         assert_eq!(code(&same), "", "{same}");
         let other = s.call("CompareFace", json!({
-            "ImageA": b64(&obama), "ImageB": b64(&fixture("biden.jpg"))
+            "ImageA": b64(&obama), "ImageB": b64(&small_photo("biden.jpg"))
         })).await;
         let (same, other) = (same["Score"].as_f64().unwrap(), other["Score"].as_f64().unwrap());
         assert!(same >= 50.0 && other < 50.0, "same {same}, other {other}");
@@ -234,7 +235,7 @@ async fn detect_and_compare_on_photos() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn calls_in_arrears_are_refused() {
     let db = common::sqlite().await;
-    let s = common::start(&db, ServerConfig::default()).await;
+    let s = common::start(&db, common::config()).await;
     // A settled month of postpaid calls without money puts the account in arrears.
     let now = chrono::Utc::now();
     let old_at = now - chrono::Duration::days(70);
@@ -252,10 +253,237 @@ async fn calls_in_arrears_are_refused() {
         .await
         .unwrap();
     let r = s
-        .call("DetectFace", json!({"Image": b64(&fixture("obama.jpg"))}))
+        .call(
+            "DetectFace",
+            json!({"Image": b64(&small_photo("obama.jpg"))}),
+        )
         .await;
     assert_eq!(code(&r), "ResourceUnavailable.InArrears", "{r}");
     // Free actions still work.
     assert_eq!(code(&s.call("GetGroupList", json!({})).await), "");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hostile_input_is_refused() {
+    let db = common::sqlite().await;
+    let s = common::start(&db, common::config()).await;
+    // URLs to this machine, private networks, metadata services, or not http(s).
+    for url in [
+        "http://127.0.0.1:1/x.jpg",
+        "http://localhost/x.jpg",
+        "http://10.1.2.3/x.jpg",
+        "http://192.168.0.1/x.jpg",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/x.jpg",
+        "http://0.0.0.0/x.jpg",
+        "file:///etc/passwd",
+        "ftp://example.com/x.jpg",
+    ] {
+        let r = s.call("DetectFace", json!({ "Url": url })).await;
+        assert_eq!(code(&r), "InvalidParameterValue.UrlIllegal", "{url}: {r}");
+    }
+    // Oversized and invalid images.
+    // Base64 text just over 5 MiB (still under the 6 MiB body limit).
+    let big = b64(&vec![0u8; 3_932_163]);
+    let r = s.call("DetectFace", json!({ "Image": big })).await;
+    assert_eq!(code(&r), "FailedOperation.ImageSizeExceed", "{r}");
+    let r = s
+        .call(
+            "DetectFace",
+            json!({ "Image": b64(&[0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]) }),
+        )
+        .await;
+    assert_eq!(code(&r), "FailedOperation.ImageDecodeFailed", "{r}");
+    // Ids with forbidden characters, and too long.
+    for id in ["a b", "a/b", "a.b", "<x>", "\u{4e2d}", "a;b"] {
+        let r = s
+            .call("CreateGroup", json!({ "GroupName": "g", "GroupId": id }))
+            .await;
+        assert_eq!(
+            code(&r),
+            "InvalidParameterValue.GroupIdIllegal",
+            "{id}: {r}"
+        );
+        let r = s.call("GetPersonBaseInfo", json!({ "PersonId": id })).await;
+        assert_eq!(
+            code(&r),
+            "InvalidParameterValue.PersonIdIllegal",
+            "{id}: {r}"
+        );
+    }
+    let r = s
+        .call("GetPersonBaseInfo", json!({ "PersonId": "p".repeat(65) }))
+        .await;
+    assert_eq!(code(&r), "InvalidParameterValue.PersonIdTooLong");
+    // Wrong JSON types.
+    let r = s.call("GetGroupList", json!({ "Limit": "5" })).await;
+    assert_eq!(code(&r), "InvalidParameter");
+    assert_eq!(s.metered("DetectFace").await, 0);
+    s.stop().await;
+}
+
+/// Twelve concurrent CreateFace calls of one face each on a person with one face: exactly
+/// four succeed (five faces at most), the others are refused and not billed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_create_face_on_one_person() {
+    on_both!(db => {
+        let s = std::sync::Arc::new(common::start(db, common::config()).await);
+        let obama = b64(&small_photo("obama.jpg"));
+        let obama2 = b64(&small_photo("obama2.jpg"));
+        let r = s.call("CreateGroup", json!({"GroupName": "g", "GroupId": "g"})).await;
+        assert_eq!(code(&r), "", "{r}");
+        let r = s.call("CreatePerson", json!({
+            "GroupId": "g", "PersonId": "p", "PersonName": "Obama", "Image": obama
+        })).await;
+        assert_eq!(code(&r), "", "{r}");
+        let mut tasks = Vec::new();
+        for _ in 0..12 {
+            let s = s.clone();
+            let image = obama2.clone();
+            tasks.push(tokio::spawn(async move {
+                s.call("CreateFace", json!({"PersonId": "p", "Images": [image]})).await
+            }));
+        }
+        let mut ok = 0;
+        for t in tasks {
+            let r = t.await.unwrap();
+            match code(&r) {
+                "" => ok += 1,
+                "InvalidParameterValue.PersonFaceNumExceed" => {}
+                other => panic!("unexpected {other}: {r}"),
+            }
+        }
+        assert_eq!(ok, 4);
+        let r = s.call("GetPersonBaseInfo", json!({"PersonId": "p"})).await;
+        assert_eq!(r["FaceIds"].as_array().unwrap().len(), 5);
+        assert_eq!(s.metered("CreateFace").await, 4);
+        let s = std::sync::Arc::into_inner(s).unwrap();
+        s.stop().await;
+    });
+}
+
+/// Two nodes on one PostgreSQL: a person enrolled through one is found by a search
+/// through the other at once (the gallery's freshness bound is zero).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_on_one_postgres() {
+    let db = common::postgres().await;
+    let a = common::start(&db, common::config()).await;
+    let b = common::second_node(&db, &a, common::config()).await;
+    let obama = b64(&small_photo("obama.jpg"));
+    let biden = b64(&small_photo("biden.jpg"));
+    assert_eq!(
+        code(
+            &a.call("CreateGroup", json!({"GroupName": "g", "GroupId": "g"}))
+                .await
+        ),
+        ""
+    );
+    let r = a
+        .call(
+            "CreatePerson",
+            json!({
+                "GroupId": "g", "PersonId": "biden", "PersonName": "Biden", "Image": biden
+            }),
+        )
+        .await;
+    assert_eq!(code(&r), "", "{r}");
+    // Node B searches first (its index loads), then A enrols another person.
+    let r = b
+        .call("SearchPersons", json!({"GroupIds": ["g"], "Image": obama}))
+        .await;
+    assert_eq!(code(&r), "", "{r}");
+    assert_eq!(r["Results"][0]["Candidates"][0]["PersonId"], "biden");
+    let r = a
+        .call(
+            "CreatePerson",
+            json!({
+                "GroupId": "g", "PersonId": "obama", "PersonName": "Obama", "Image": obama
+            }),
+        )
+        .await;
+    assert_eq!(code(&r), "", "{r}");
+    let r = b
+        .call(
+            "SearchFaces",
+            json!({"GroupIds": ["g"], "Image": b64(&small_photo("obama2.jpg"))}),
+        )
+        .await;
+    assert_eq!(code(&r), "", "{r}");
+    let top = &r["Results"][0]["Candidates"][0];
+    assert_eq!(top["PersonId"], "obama", "{r}");
+    assert!(top["Score"].as_f64().unwrap() > 50.0, "{r}");
+    assert_eq!(r["FaceNum"], 2);
+    // Metering from both nodes lands in the one database.
+    assert_eq!(a.metered("CreatePerson").await, 2);
+    assert_eq!(
+        a.metered("SearchFaces").await + a.metered("SearchPersons").await,
+        2
+    );
+    a.stop().await;
+    b.stop().await;
+    db.drop_db().await;
+}
+
+/// In arrears with no free or pack units left, CreatePerson and CreateFace are refused
+/// before anything is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn enrolment_in_arrears_writes_nothing() {
+    let db = common::sqlite().await;
+    let s = common::start(&db, common::config()).await;
+    let obama = b64(&small_photo("obama.jpg"));
+    assert_eq!(
+        code(
+            &s.call("CreateGroup", json!({"GroupName": "g", "GroupId": "g"}))
+                .await
+        ),
+        ""
+    );
+    let r = s
+        .call(
+            "CreatePerson",
+            json!({
+                "GroupId": "g", "PersonId": "p", "PersonName": "Obama", "Image": obama
+            }),
+        )
+        .await;
+    assert_eq!(code(&r), "", "{r}");
+    let now = chrono::Utc::now();
+    let old_at = now - chrono::Duration::days(70);
+    let old = billing::Month::of(old_at, s.billing.config().default_time_zone);
+    s.billing
+        .import_usage(s.account, billing::Item::Compare, 3_510_000, old_at, "big")
+        .await
+        .unwrap();
+    s.billing.settle_month(old, now).await.unwrap();
+    // The rest of this month's free enrolment calls are used up.
+    s.billing
+        .import_usage(s.account, billing::Item::Person, 9_999, now, "free")
+        .await
+        .unwrap();
+    let r = s
+        .call(
+            "CreatePerson",
+            json!({
+                "GroupId": "g", "PersonId": "q", "PersonName": "Again", "Image": obama
+            }),
+        )
+        .await;
+    assert_eq!(code(&r), "ResourceUnavailable.InArrears", "{r}");
+    assert_eq!(
+        code(&s.call("GetPersonBaseInfo", json!({"PersonId": "q"})).await),
+        "InvalidParameterValue.PersonIdNotExist"
+    );
+    let r = s
+        .call(
+            "CreateFace",
+            json!({"PersonId": "p", "Images": [b64(&small_photo("obama2.jpg"))]}),
+        )
+        .await;
+    assert_eq!(code(&r), "ResourceUnavailable.InArrears", "{r}");
+    let r = s.call("GetPersonBaseInfo", json!({"PersonId": "p"})).await;
+    assert_eq!(r["FaceIds"].as_array().unwrap().len(), 1);
+    assert_eq!(s.metered("CreatePerson").await, 1);
+    assert_eq!(s.metered("CreateFace").await, 0);
     s.stop().await;
 }

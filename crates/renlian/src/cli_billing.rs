@@ -276,7 +276,7 @@ fn quote_text(q: &Quote) -> String {
     s
 }
 
-fn config() -> anyhow::Result<BillingConfig> {
+pub(crate) fn config() -> anyhow::Result<BillingConfig> {
     let mut config = BillingConfig::default();
     if let Ok(tz) = std::env::var("RENLIAN_BILLING_TZ") {
         config.default_time_zone = billing::time::parse_tz(&tz)?;
@@ -294,7 +294,7 @@ async fn engine(global: &GlobalOpts) -> anyhow::Result<Billing> {
     Ok(Billing::open(pool, config()?).await?)
 }
 
-fn senders() -> anyhow::Result<Senders> {
+pub(crate) fn senders() -> anyhow::Result<Senders> {
     let mut senders = Senders::default();
     if let Ok(url) = std::env::var("RENLIAN_SMTP_URL") {
         let from = std::env::var("RENLIAN_SMTP_FROM")

@@ -5,7 +5,9 @@
 
 mod cli_billing;
 mod cli_calibrate;
+mod cli_keys;
 mod cli_models;
+mod cli_serve;
 mod cli_vision;
 mod db;
 mod global;
@@ -34,7 +36,11 @@ enum Command {
     #[command(flatten)]
     Calibrate(cli_calibrate::Command),
     #[command(flatten)]
+    Keys(cli_keys::Command),
+    #[command(flatten)]
     Models(cli_models::Command),
+    #[command(flatten)]
+    Serve(cli_serve::Command),
     #[command(flatten)]
     Vision(cli_vision::Command),
 }
@@ -52,7 +58,9 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Billing(c) => cli_billing::run(c, &cli.global).await,
         Command::Calibrate(c) => cli_calibrate::run(c, &cli.global).await,
+        Command::Keys(c) => cli_keys::run(c, &cli.global).await,
         Command::Models(c) => cli_models::run(c, &cli.global).await,
+        Command::Serve(c) => cli_serve::run(c, &cli.global).await,
         Command::Vision(c) => cli_vision::run(c, &cli.global).await,
     }
 }

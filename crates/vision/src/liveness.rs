@@ -57,6 +57,8 @@ fn load_net(
             Dim::Fixed(size),
             Dim::Fixed(3),
         ],
+        // The input size is fixed: one plan is all there will ever be.
+        1,
     )
 }
 
@@ -101,7 +103,7 @@ impl LivenessNets {
     pub fn score(&self, crop: &RgbImage) -> Result<LivenessScores> {
         let first = |net: &Network, size: usize| -> Result<f32> {
             let input = resize_bilinear_unit(crop, size)?;
-            let (_, out) = net.run(&[1, size, size, 3], input)?;
+            let (_, out) = net.run(&[1, size, size, 3], |dst| dst.copy_from_slice(&input))?;
             out.first()
                 .copied()
                 .ok_or_else(|| VisionError::inference("liveness", "empty output"))

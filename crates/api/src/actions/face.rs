@@ -23,6 +23,22 @@ pub fn check_model_version(call: &Call<'_>) -> Result<(), ApiError> {
     }
 }
 
+/// MinFaceSize: the API takes 34 (default) or 20; the engine's own minimum face size
+/// applies either way.
+pub fn check_min_face_size(call: &Call<'_>) -> Result<(), ApiError> {
+    match call.int_opt("MinFaceSize")? {
+        None | Some(20) | Some(34) => Ok(()),
+        Some(v) => Err(ApiError::invalid_value(format!(
+            "MinFaceSize must be 34 or 20, got {v}"
+        ))),
+    }
+}
+
+/// Scores as the API reports them: two decimals.
+pub fn round_score(score: f64) -> f64 {
+    (score * 100.0).round() / 100.0
+}
+
 pub fn no_face() -> ApiError {
     ApiError::new(NO_FACE_IN_PHOTO, "no face was found in the image")
 }
@@ -92,14 +108,7 @@ pub async fn detect_face(call: &Call<'_>) -> Result<Fields, ApiError> {
             "MaxFaceNum must be 1 to 120, got {max_faces}"
         )));
     }
-    match call.int_opt("MinFaceSize")? {
-        None | Some(20) | Some(34) => {}
-        Some(v) => {
-            return Err(ApiError::invalid_value(format!(
-                "MinFaceSize must be 34 or 20, got {v}"
-            )))
-        }
-    }
+    check_min_face_size(call)?;
     call.refuse_switch("NeedFaceAttributes", "the face attribute models")?;
     call.refuse_switch("NeedQualityDetection", "the face quality model")?;
     call.refuse_switch("NeedRotateDetection", "rotation search")?;
@@ -129,17 +138,7 @@ pub async fn detect_face(call: &Call<'_>) -> Result<Fields, ApiError> {
 
 pub async fn compare_face(call: &Call<'_>) -> Result<Fields, ApiError> {
     check_model_version(call)?;
-    match call.int_opt("QualityControl")? {
-        None | Some(0) => {}
-        Some(1..=4) => return Err(ApiError::unsupported(
-            "QualityControl needs the face quality model, which this server does not provide yet",
-        )),
-        Some(v) => {
-            return Err(ApiError::invalid_value(format!(
-                "QualityControl must be 0 to 4, got {v}"
-            )))
-        }
-    }
+    super::person::refuse_quality_control(call)?;
     call.refuse_switch("NeedRotateDetection", "rotation search")?;
     let largest = match call.int_opt("FaceMatchingStrategy")? {
         None | Some(0) => false,
@@ -159,8 +158,7 @@ pub async fn compare_face(call: &Call<'_>) -> Result<Fields, ApiError> {
     })
     .await?;
     let mut out = Fields::new();
-    // Two decimals, as the API reports scores.
-    out.insert("Score".into(), json!((score * 100.0).round() / 100.0));
+    out.insert("Score".into(), json!(round_score(score)));
     out.insert("FaceModelVersion".into(), json!(FACE_MODEL_VERSION));
     Ok(out)
 }

@@ -105,8 +105,8 @@ pub async fn modify_group(call: &Call<'_>) -> Result<Fields, ApiError> {
     {
         let index = info
             .get("GroupExDescriptionIndex")
-            .and_then(Value::as_i64)
-            .ok_or_else(|| ApiError::missing("GroupExDescriptionInfos.GroupExDescriptionIndex"))?;
+            .ok_or_else(|| ApiError::missing("GroupExDescriptionInfos.GroupExDescriptionIndex"))
+            .and_then(|v| call.int_of("GroupExDescriptionInfos.GroupExDescriptionIndex", v))?;
         let text = info
             .get("GroupExDescription")
             .and_then(Value::as_str)
@@ -127,4 +127,58 @@ pub async fn modify_group(call: &Call<'_>) -> Result<Fields, ApiError> {
         )),
         Err(e) => Err(e.into()),
     }
+}
+
+// The upgrade actions. This server has one descriptor model: groups labelled "2.0" and
+// "3.0" hold descriptors of the same model, so there is nothing to re-extract and no
+// upgrade job ever exists. The answers say so instead of inventing a job.
+
+/// UpgradeGroupFaceModelVersion: refused with the API's own code for a group that
+/// cannot be upgraded, after checking the request.
+pub async fn upgrade_group_face_model_version(call: &Call<'_>) -> Result<Fields, ApiError> {
+    let id = group_id(call)?;
+    let target = FaceModelVersion::parse(call.str_req("FaceModelVersion")?)?;
+    let group = call.state.gallery.group(&call.account()?, &id).await?;
+    Err(ApiError::new(
+        "FailedOperation.GroupCannotUpgrade",
+        format!(
+            "group {} is at FaceModelVersion {} and this server runs one face model for every version label, so there is nothing to upgrade to {}",
+            id.as_str(),
+            group.face_model_version.as_str(),
+            target.as_str()
+        ),
+    ))
+}
+
+/// GetUpgradeGroupFaceModelVersionJobList: no job was ever started (see above).
+pub async fn upgrade_job_list(call: &Call<'_>) -> Result<Fields, ApiError> {
+    // Paging fields are checked as the API checks them, though the list is empty.
+    let offset = call.int_opt("Offset")?.unwrap_or(0);
+    if offset < 0 {
+        return Err(ApiError::new(
+            "InvalidParameterValue.OffsetExceed",
+            format!("Offset must be at least 0, got {offset}"),
+        ));
+    }
+    let limit = call.int_opt("Limit")?.unwrap_or(10);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::new(
+            "InvalidParameterValue.LimitExceed",
+            format!("Limit must be 1 to 1000, got {limit}"),
+        ));
+    }
+    let mut out = Fields::new();
+    out.insert("JobInfos".into(), json!([]));
+    out.insert("JobNum".into(), json!(0));
+    Ok(out)
+}
+
+/// GetUpgradeGroupFaceModelVersionResult and RevertGroupFaceModelVersion: every JobId is
+/// unknown, since no job exists.
+pub async fn upgrade_job(call: &Call<'_>) -> Result<Fields, ApiError> {
+    let job = call.str_req("JobId")?;
+    Err(ApiError::new(
+        "FailedOperation.UpgradeJobIdNotExist",
+        format!("upgrade job {job:?} does not exist: this server runs no upgrade jobs"),
+    ))
 }

@@ -4,6 +4,7 @@
 mod face;
 mod group;
 mod person;
+mod search;
 
 use gallery::AccountId;
 use serde_json::{Map, Value};
@@ -64,6 +65,10 @@ pub struct Call<'a> {
     pub caller: &'a Caller,
     pub version: &'a str,
     pub params: &'a Map<String, Value>,
+    /// Signature v1 carries every value as text: numbers are read from strings too.
+    pub lenient: bool,
+    /// The call's RequestId (also the idempotency key of its metering record).
+    pub request_id: &'a str,
 }
 
 pub type Fields = Map<String, Value>;
@@ -91,13 +96,17 @@ impl Call<'_> {
     }
 
     pub fn int_opt(&self, name: &str) -> Result<Option<i64>, ApiError> {
-        match self.present(name) {
-            None => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_i64()
-                .map(Some)
-                .ok_or_else(|| type_error(name, "an integer")),
-            Some(_) => Err(type_error(name, "an integer")),
+        self.present(name).map(|v| self.int_of(name, v)).transpose()
+    }
+
+    /// An integer field's value (also inside objects of a list).
+    pub fn int_of(&self, name: &str, v: &Value) -> Result<i64, ApiError> {
+        match v {
+            Value::Number(n) => n.as_i64().ok_or_else(|| type_error(name, "an integer")),
+            Value::String(s) if self.lenient => {
+                s.trim().parse().map_err(|_| type_error(name, "an integer"))
+            }
+            _ => Err(type_error(name, "an integer")),
         }
     }
 
@@ -106,6 +115,13 @@ impl Call<'_> {
             None => Ok(None),
             Some(Value::Number(n)) => n
                 .as_f64()
+                .map(Some)
+                .ok_or_else(|| type_error(name, "a number")),
+            Some(Value::String(s)) if self.lenient => s
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite())
                 .map(Some)
                 .ok_or_else(|| type_error(name, "a number")),
             Some(_) => Err(type_error(name, "a number")),
@@ -133,6 +149,26 @@ impl Call<'_> {
             Some(Value::Array(items)) if items.iter().all(Value::is_object) => Ok(Some(items)),
             Some(_) => Err(type_error(name, "a list of objects")),
         }
+    }
+
+    /// Records this call's metering now, for actions that must undo a gallery write
+    /// when metering refuses. The server's own record after the action is then an
+    /// idempotent replay of the same RequestId (nothing is counted twice).
+    pub async fn meter_now(&self, action: &str) -> Result<(), ApiError> {
+        let Some(item) = billing::Item::for_action(action) else {
+            return Ok(());
+        };
+        self.state
+            .billing
+            .record_call(
+                self.caller.account,
+                item,
+                action,
+                self.request_id,
+                chrono::Utc::now(),
+            )
+            .await?;
+        Ok(())
     }
 
     /// A 0/1 switch; 1 asks for something this server does not do yet (`what`).
@@ -168,6 +204,20 @@ pub async fn dispatch(action: &'static str, call: &Call<'_>) -> Result<Fields, A
         "GetPersonBaseInfo" => person::get_person_base_info(call).await,
         "CreateFace" => person::create_face(call).await,
         "DeleteFace" => person::delete_face(call).await,
+        "CopyPerson" => person::copy_person(call).await,
+        "GetPersonGroupInfo" => person::get_person_group_info(call).await,
+        "ModifyPersonBaseInfo" => person::modify_person_base_info(call).await,
+        "ModifyPersonGroupInfo" => person::modify_person_group_info(call).await,
+        "SearchFaces" => search::search_faces(call).await,
+        "SearchFacesReturnsByGroup" => search::search_faces_returns_by_group(call).await,
+        "SearchPersons" => search::search_persons(call).await,
+        "SearchPersonsReturnsByGroup" => search::search_persons_returns_by_group(call).await,
+        "VerifyFace" | "VerifyPerson" => search::verify(call).await,
+        "UpgradeGroupFaceModelVersion" => group::upgrade_group_face_model_version(call).await,
+        "GetUpgradeGroupFaceModelVersionJobList" => group::upgrade_job_list(call).await,
+        "GetUpgradeGroupFaceModelVersionResult" | "RevertGroupFaceModelVersion" => {
+            group::upgrade_job(call).await
+        }
         "AnalyzeDenseLandmarks" | "AnalyzeFace" => Err(ApiError::unsupported(format!(
             "{action} needs the 90-point landmark model, which this server does not provide yet"
         ))),

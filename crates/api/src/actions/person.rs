@@ -2,41 +2,63 @@
 //! GetPersonList, GetPersonListNum, GetPersonBaseInfo, CreateFace, DeleteFace.
 
 use gallery::{
-    Descriptor, FaceId, FaceRect, Gender, NewFace, NewPerson, PersonDescription, PersonId,
+    Descriptor, FaceId, FaceRect, Gender, GroupId, NewFace, NewPerson, PersonDescription, PersonId,
+    SearchRequest, Strategy,
 };
 use serde_json::{json, Value};
 
 use super::face::{check_model_version, describe_one, load_image, on_engine, rect_json};
 use super::group::group_id;
 use super::{Call, Fields};
+use crate::admission;
 use crate::error::{ApiError, NO_FACE_IN_PHOTO};
 use crate::image::image_bytes;
 
-fn person_id(call: &Call<'_>) -> Result<PersonId, ApiError> {
+pub(super) fn person_id(call: &Call<'_>) -> Result<PersonId, ApiError> {
     Ok(PersonId::new(call.str_req("PersonId")?)?)
 }
 
 fn new_face(face: &vision::Face, d: vision::Descriptor) -> Result<NewFace, ApiError> {
     Ok(NewFace {
         descriptor: Descriptor::new(d.0)?,
-        rect: FaceRect {
-            x: face.x(),
-            y: face.y(),
-            width: face.width(),
-            height: face.height(),
-        },
+        rect: face_rect(face),
     })
 }
 
-fn refuse_quality_control(call: &Call<'_>) -> Result<(), ApiError> {
+/// PersonExDescriptionInfos: (index, value) pairs of the group's description fields.
+fn person_descriptions(call: &Call<'_>) -> Result<Vec<PersonDescription>, ApiError> {
+    let mut out = Vec::new();
+    for info in call
+        .objects_opt("PersonExDescriptionInfos")?
+        .into_iter()
+        .flatten()
+    {
+        let index = info
+            .get("PersonExDescriptionIndex")
+            .ok_or_else(|| ApiError::missing("PersonExDescriptionInfos.PersonExDescriptionIndex"))
+            .and_then(|v| call.int_of("PersonExDescriptionInfos.PersonExDescriptionIndex", v))?;
+        let value = info
+            .get("PersonExDescription")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ApiError::missing("PersonExDescriptionInfos.PersonExDescription"))?;
+        out.push(PersonDescription {
+            index,
+            value: value.to_string(),
+        });
+    }
+    Ok(out)
+}
+
+pub(super) fn refuse_quality_control(call: &Call<'_>) -> Result<(), ApiError> {
     match call.int_opt("QualityControl")? {
         None | Some(0) => Ok(()),
         Some(1..=4) => Err(ApiError::unsupported(
             "QualityControl needs the face quality model, which this server does not provide yet",
         )),
-        Some(v) => Err(ApiError::invalid_value(format!(
-            "QualityControl must be 0 to 4, got {v}"
-        ))),
+        Some(v) => Err(ApiError::new(
+            "InvalidParameterValue.QualityControlIllegal",
+            format!("QualityControl must be 0 to 4, got {v}"),
+        )),
     }
 }
 
@@ -45,59 +67,72 @@ pub async fn create_person(call: &Call<'_>) -> Result<Fields, ApiError> {
     let name = call.str_req("PersonName")?.to_string();
     let person = person_id(call)?;
     let gender = Gender::from_code(call.int_opt("Gender")?.unwrap_or(0))?;
-    let mut ex_descriptions = Vec::new();
-    for info in call
-        .objects_opt("PersonExDescriptionInfos")?
-        .into_iter()
-        .flatten()
-    {
-        let index = info
-            .get("PersonExDescriptionIndex")
-            .and_then(Value::as_i64)
-            .ok_or_else(|| {
-                ApiError::missing("PersonExDescriptionInfos.PersonExDescriptionIndex")
-            })?;
-        let value = info
-            .get("PersonExDescription")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ApiError::missing("PersonExDescriptionInfos.PersonExDescription"))?;
-        ex_descriptions.push(PersonDescription {
-            index,
-            value: value.to_string(),
-        });
-    }
-    match call.int_opt("UniquePersonControl")? {
-        None | Some(0) => {}
-        Some(1..=4) => {
-            return Err(ApiError::unsupported(
-                "UniquePersonControl is not implemented by this server yet",
+    let ex_descriptions = person_descriptions(call)?;
+    let unique = match call.int_opt("UniquePersonControl")? {
+        None | Some(0) => None,
+        Some(level @ 1..=4) => Some(level),
+        Some(v) => {
+            return Err(ApiError::new(
+                "InvalidParameterValue.UniquePersonControlIllegal",
+                format!("UniquePersonControl must be 0 to 4, got {v}"),
             ))
         }
-        Some(v) => {
-            return Err(ApiError::invalid_value(format!(
-                "UniquePersonControl must be 0 to 4, got {v}"
-            )))
-        }
-    }
+    };
     refuse_quality_control(call)?;
     call.refuse_switch("NeedRotateDetection", "rotation search")?;
+    let account = call.account()?;
+    // The group must exist before the image work is paid for.
+    let face_model_version = call
+        .state
+        .gallery
+        .group(&account, &group)
+        .await?
+        .face_model_version;
     let bytes = load_image(call, "Image", "Url").await?;
     let (face, descriptor) =
         on_engine(call, move |engine| describe_one(engine, &bytes, true)).await?;
     let rect = rect_json(&face);
+    let descriptor = Descriptor::new(descriptor.0)?;
+    if let Some(level) = unique {
+        if let Some(similar) = similar_person(call, &account, &group, &descriptor, level).await? {
+            // Not created: the API answers with the person it resembles.
+            let mut out = Fields::new();
+            out.insert("FaceId".into(), json!(""));
+            out.insert("FaceRect".into(), rect);
+            out.insert("SimilarPersonId".into(), json!(similar.as_str()));
+            out.insert(
+                "FaceModelVersion".into(),
+                json!(face_model_version.as_str()),
+            );
+            return Ok(out);
+        }
+    }
+    admission::check(
+        &call.state.billing,
+        call.caller.account,
+        billing::Item::Person,
+        chrono::Utc::now(),
+    )
+    .await?;
     let new = NewPerson {
         group_id: group,
-        person_id: person,
+        person_id: person.clone(),
         name,
         gender,
         ex_descriptions,
-        face: Some(new_face(&face, descriptor)?),
+        face: Some(NewFace {
+            descriptor,
+            rect: face_rect(&face),
+        }),
     };
-    let created = call
-        .state
-        .gallery
-        .create_person(&call.account()?, &new)
-        .await?;
+    let created = call.state.gallery.create_person(&account, &new).await?;
+    if let Err(e) = call.meter_now("CreatePerson").await {
+        // Metering refused after the pre-check passed (a race): undo the write.
+        if let Err(undo) = call.state.gallery.delete_person(&account, &person).await {
+            tracing::error!(error = %undo, "undoing an unbilled CreatePerson failed");
+        }
+        return Err(e);
+    }
     let mut out = Fields::new();
     out.insert(
         "FaceId".into(),
@@ -110,6 +145,65 @@ pub async fn create_person(call: &Call<'_>) -> Result<Fields, ApiError> {
         json!(created.face_model_version.as_str()),
     );
     Ok(out)
+}
+
+/// UniquePersonControl 1-4 asks whether the group already holds the same person at a
+/// false-accept rate of 1e-2, 1e-3, 1e-4 or 1e-5 (the API's levels); the rate becomes a
+/// score through the calibration's FAR scale, then a distance through its table.
+async fn similar_person(
+    call: &Call<'_>,
+    account: &gallery::AccountId,
+    group: &GroupId,
+    descriptor: &Descriptor,
+    level: i64,
+) -> Result<Option<PersonId>, ApiError> {
+    let far = 10f64.powi(-(1 + level as i32));
+    let calibration = call.state.engine.calibration();
+    let score = score_for_far(calibration, far);
+    let req = SearchRequest {
+        group_ids: vec![group.clone()],
+        probes: vec![descriptor.clone()],
+        max_person_num: 1,
+        by_group: false,
+        max_distance: Some(calibration.distance(score) as f32),
+        need_person_info: false,
+        strategy: Strategy::Auto,
+    };
+    match call.state.gallery.search(account, &req).await {
+        Ok(resp) => Ok(resp
+            .results
+            .into_iter()
+            .next()
+            .and_then(|r| r.persons.into_iter().next())
+            .map(|p| p.person_id)),
+        // An empty group holds nobody similar.
+        Err(gallery::GalleryError::NoFaceInGroups) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The score whose false-accept rate (by the calibration's `far`) is `far`: `far` falls
+/// as the score rises, so bisect.
+fn score_for_far(calibration: &vision::Calibration, far: f64) -> f64 {
+    let (mut lo, mut hi) = (0.0f64, 100.0f64);
+    for _ in 0..60 {
+        let mid = (lo + hi) / 2.0;
+        if calibration.far(mid) > far {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    hi
+}
+
+fn face_rect(face: &vision::Face) -> FaceRect {
+    FaceRect {
+        x: face.x(),
+        y: face.y(),
+        width: face.width(),
+        height: face.height(),
+    }
 }
 
 pub async fn delete_person(call: &Call<'_>) -> Result<Fields, ApiError> {
@@ -306,10 +400,31 @@ pub async fn create_face(call: &Call<'_>) -> Result<Fields, ApiError> {
     let ids = if new_faces.is_empty() {
         Vec::new()
     } else {
-        call.state
+        admission::check(
+            &call.state.billing,
+            call.caller.account,
+            billing::Item::Person,
+            chrono::Utc::now(),
+        )
+        .await?;
+        let ids = call
+            .state
             .gallery
             .create_faces(&account, &person, &new_faces)
-            .await?
+            .await?;
+        if let Err(e) = call.meter_now("CreateFace").await {
+            // Metering refused after the pre-check passed (a race): undo the write.
+            if let Err(undo) = call
+                .state
+                .gallery
+                .delete_faces(&account, &person, &ids)
+                .await
+            {
+                tracing::error!(error = %undo, "undoing an unbilled CreateFace failed");
+            }
+            return Err(e);
+        }
+        ids
     };
     let mut out = Fields::new();
     out.insert("SucFaceNum".into(), json!(ids.len()));
@@ -344,4 +459,80 @@ pub async fn delete_face(call: &Call<'_>) -> Result<Fields, ApiError> {
         json!(deleted.iter().map(FaceId::as_str).collect::<Vec<_>>()),
     );
     Ok(out)
+}
+
+pub async fn copy_person(call: &Call<'_>) -> Result<Fields, ApiError> {
+    let person = person_id(call)?;
+    let groups = call
+        .str_list_opt("GroupIds")?
+        .ok_or_else(|| ApiError::missing("GroupIds"))?
+        .into_iter()
+        .map(GroupId::new)
+        .collect::<Result<Vec<_>, _>>()?;
+    let added = call
+        .state
+        .gallery
+        .copy_person(&call.account()?, &person, &groups)
+        .await?;
+    let mut out = Fields::new();
+    out.insert("SucGroupNum".into(), json!(added.len()));
+    out.insert(
+        "SucGroupIds".into(),
+        json!(added.iter().map(GroupId::as_str).collect::<Vec<_>>()),
+    );
+    Ok(out)
+}
+
+pub async fn get_person_group_info(call: &Call<'_>) -> Result<Fields, ApiError> {
+    let person = person_id(call)?;
+    let (listed, version) = call
+        .state
+        .gallery
+        .person_groups(
+            &call.account()?,
+            &person,
+            call.int_opt("Offset")?,
+            call.int_opt("Limit")?,
+        )
+        .await?;
+    let infos: Vec<Value> = listed
+        .items
+        .iter()
+        .map(|g| {
+            json!({
+                "GroupId": g.group_id.as_str(),
+                "PersonExDescriptions": g.ex_descriptions,
+            })
+        })
+        .collect();
+    let mut out = Fields::new();
+    out.insert("PersonGroupInfos".into(), Value::Array(infos));
+    out.insert("GroupNum".into(), json!(listed.total));
+    out.insert("FaceModelVersion".into(), json!(version.as_str()));
+    Ok(out)
+}
+
+pub async fn modify_person_base_info(call: &Call<'_>) -> Result<Fields, ApiError> {
+    let person = person_id(call)?;
+    let name = call.str_opt("PersonName")?;
+    let gender = call.int_opt("Gender")?.map(Gender::from_code).transpose()?;
+    call.state
+        .gallery
+        .modify_person_base_info(&call.account()?, &person, name, gender)
+        .await?;
+    Ok(Fields::new())
+}
+
+pub async fn modify_person_group_info(call: &Call<'_>) -> Result<Fields, ApiError> {
+    let group = group_id(call)?;
+    let person = person_id(call)?;
+    if call.objects_opt("PersonExDescriptionInfos")?.is_none() {
+        return Err(ApiError::missing("PersonExDescriptionInfos"));
+    }
+    let values = person_descriptions(call)?;
+    call.state
+        .gallery
+        .modify_person_group_info(&call.account()?, &group, &person, &values)
+        .await?;
+    Ok(Fields::new())
 }

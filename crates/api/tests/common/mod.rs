@@ -130,6 +130,24 @@ pub fn blank_png() -> Vec<u8> {
     out.into_inner()
 }
 
+/// A fixture photo scaled down to 320 px wide, as PNG (the CPU detector is slow on
+/// large photos).
+pub fn small_photo(name: &str) -> Vec<u8> {
+    let img = image::load_from_memory(&fixture(name)).unwrap();
+    let small = img.resize(320, 10_000, image::imageops::FilterType::Triangle);
+    let mut out = std::io::Cursor::new(Vec::new());
+    small.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// The configuration the tests use: no rate limit (the rate test sets its own).
+pub fn config() -> ServerConfig {
+    ServerConfig {
+        rate_per_key: 0,
+        ..Default::default()
+    }
+}
+
 pub struct Server {
     pub addr: SocketAddr,
     pub account: i64,
@@ -164,6 +182,54 @@ pub async fn start(db: &Db, config: ServerConfig) -> Server {
     let master = MasterKey::from_hex(&"ab".repeat(32)).unwrap();
     let keys = KeyStore::open(pool.clone(), master).await.unwrap();
     let key = keys.create(account).await.unwrap();
+    launch(
+        pool,
+        billing,
+        gallery,
+        keys,
+        config,
+        account,
+        key.secret_id,
+        key.secret_key,
+    )
+    .await
+}
+
+/// Another node on the same database, serving the same account with the same key.
+pub async fn second_node(db: &Db, first: &Server, config: ServerConfig) -> Server {
+    let pool = db.pool().await;
+    let billing = billing::Billing::open(pool.clone(), billing::BillingConfig::default())
+        .await
+        .unwrap();
+    let gallery = gallery::Gallery::open(pool.clone(), gallery::GalleryConfig::default())
+        .await
+        .unwrap();
+    let master = MasterKey::from_hex(&"ab".repeat(32)).unwrap();
+    let keys = KeyStore::open(pool.clone(), master).await.unwrap();
+    launch(
+        pool,
+        billing,
+        gallery,
+        keys,
+        config,
+        first.account,
+        first.secret_id.clone(),
+        first.secret_key.clone(),
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn launch(
+    pool: AnyPool,
+    billing: billing::Billing,
+    gallery: gallery::Gallery,
+    keys: KeyStore,
+    config: ServerConfig,
+    account: i64,
+    secret_id: String,
+    secret_key: String,
+) -> Server {
     let state = AppState::new(
         pool.clone(),
         billing.clone(),
@@ -181,8 +247,8 @@ pub async fn start(db: &Db, config: ServerConfig) -> Server {
     Server {
         addr,
         account,
-        secret_id: key.secret_id,
-        secret_key: key.secret_key,
+        secret_id,
+        secret_key,
         pool,
         billing,
         keys,

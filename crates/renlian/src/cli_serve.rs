@@ -11,6 +11,9 @@ use clap::Subcommand;
 
 use crate::{cli_keys, db, GlobalOpts};
 
+/// How often pending notices (pack low/exhausted) are delivered or retried.
+const NOTICE_ROUND: std::time::Duration = std::time::Duration::from_secs(30);
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Serve the face API (IAI API 3.0, TC3-HMAC-SHA256) on HTTP.
@@ -91,7 +94,10 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
     })
     .await??;
     let pool = db::open(global).await?;
-    let billing = billing::Billing::open(pool.clone(), billing::BillingConfig::default()).await?;
+    // The same settings (time zone, settlement day) and notice senders as the billing
+    // commands, so a bill previewed on the CLI is the bill the server meters into.
+    let billing = billing::Billing::open(pool.clone(), crate::cli_billing::config()?).await?;
+    let _delivery = billing.spawn_notice_delivery(crate::cli_billing::senders()?, NOTICE_ROUND);
     let gallery = gallery::Gallery::open(pool.clone(), gallery::GalleryConfig::default()).await?;
     let keys = cli_keys::open_store(global, pool.clone()).await?;
     let mut config = ServerConfig {
