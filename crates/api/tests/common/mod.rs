@@ -331,6 +331,23 @@ impl Server {
     }
 
     /// Calls an action with a correct signature; returns the `Response` object.
+    /// Like [`Self::call`], but a transport error (the server may answer an oversized body
+    /// before reading all of it and close the connection while the client still writes) is
+    /// `None` instead of a panic.
+    pub async fn try_call(&self, action: &str, params: &Value) -> Option<Value> {
+        let signed = self.sign(action, &params.to_string(), &Tamper::default());
+        let mut req = self
+            .http
+            .post(format!("http://{}/", self.addr))
+            .body(signed.body.clone());
+        for (k, v) in &signed.headers {
+            req = req.header(k, v);
+        }
+        let resp = req.send().await.ok()?;
+        let v: Value = resp.json().await.ok()?;
+        Some(v["Response"].clone())
+    }
+
     pub async fn call(&self, action: &str, params: Value) -> Value {
         self.call_with(action, params, &Tamper::default()).await
     }
