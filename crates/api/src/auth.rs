@@ -24,11 +24,27 @@ pub const MAX_SKEW_SECS: i64 = 300;
 
 const ALGORITHM: &str = "TC3-HMAC-SHA256";
 
+/// The service a TC3 credential scope names for the account's own billing actions
+/// (the face actions are signed for the configured service, `iai`).
+pub const BILLING_SERVICE: &str = "billing";
+
+/// Which set of actions a request was signed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// The face actions (scope service `iai`, or whatever the server is configured with).
+    Face,
+    /// The account's own billing (scope service `billing`).
+    Billing,
+}
+
 /// Who signed a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub account: i64,
     pub secret_id: String,
+    /// The service of the TC3 credential scope; `None` for signature v1, which names no
+    /// service (its action name alone decides).
+    pub service: Option<Service>,
 }
 
 /// The parts of a request the signature covers.
@@ -321,12 +337,16 @@ impl Authenticator {
         if auth.date != date {
             return Err(failure("the credential date does not match X-TC-Timestamp"));
         }
-        if auth.service != self.service {
+        let service = if auth.service == self.service {
+            Service::Face
+        } else if auth.service == BILLING_SERVICE {
+            Service::Billing
+        } else {
             return Err(failure(format!(
-                "the credential scope names service {:?}, this endpoint is {:?}",
+                "the credential scope names service {:?}, this endpoint serves {:?} and {BILLING_SERVICE:?}",
                 auth.service, self.service
             )));
-        }
+        };
         if !auth
             .signed_headers
             .split(';')
@@ -358,6 +378,7 @@ impl Authenticator {
         Ok(Caller {
             account: key.account,
             secret_id: auth.secret_id.to_string(),
+            service: Some(service),
         })
     }
 
@@ -430,6 +451,7 @@ impl Authenticator {
         Ok(Caller {
             account: key.account,
             secret_id: secret_id.to_string(),
+            service: None,
         })
     }
 }

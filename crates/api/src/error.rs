@@ -51,6 +51,9 @@ impl ApiError {
 
 pub const NO_FACE_IN_PHOTO: &str = "InvalidParameterValue.NoFaceInPhoto";
 
+/// BuyResourcePack refused: the available balance (balance − frozen) is below the price.
+pub const INSUFFICIENT_BALANCE: &str = "FailedOperation.InsufficientBalance";
+
 impl From<GalleryError> for ApiError {
     fn from(e: GalleryError) -> Self {
         use GalleryError as G;
@@ -172,6 +175,13 @@ impl From<BillingError> for ApiError {
                 ApiError::new("AuthFailure.UnauthorizedOperation", e.to_string())
             }
             BillingError::MonthClosed { .. } => ApiError::new("FailedOperation", e.to_string()),
+            // Names and values a billing action was given (item, pack size, month).
+            BillingError::UnknownName { .. } | BillingError::OutOfRange(_) => {
+                ApiError::new("InvalidParameterValue", e.to_string())
+            }
+            BillingError::InsufficientBalance { .. } => {
+                ApiError::new(INSUFFICIENT_BALANCE, e.to_string())
+            }
             other => {
                 // The call was not recorded, so it must not be answered as a success.
                 tracing::error!(error = %other, "metering failure");
@@ -254,6 +264,15 @@ mod tests {
         assert_eq!(
             ApiError::from(BillingError::WriterGone).code,
             "InternalError"
+        );
+        let short = BillingError::InsufficientBalance {
+            needed: billing::Money::yuan(200),
+            available: billing::Money::yuan(1),
+        };
+        assert_eq!(ApiError::from(short).code, INSUFFICIENT_BALANCE);
+        assert_eq!(
+            ApiError::from("2026-13".parse::<billing::Month>().unwrap_err()).code,
+            "InvalidParameterValue"
         );
     }
 }

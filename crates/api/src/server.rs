@@ -13,9 +13,9 @@ use axum::Router;
 use serde_json::{json, Map, Value};
 
 use crate::actions::{self, Call};
-use crate::auth::{Caller, SignedRequest, V1Request};
+use crate::auth::{Caller, Service, SignedRequest, V1Request, BILLING_SERVICE};
 use crate::error::ApiError;
-use crate::state::{AppState, VERSIONS};
+use crate::state::{AppState, BILLING_VERSIONS, VERSIONS};
 
 /// The router: every request goes to one handler, whatever its path (the SDKs use `/`).
 pub fn router(state: Arc<AppState>) -> Router {
@@ -107,7 +107,7 @@ async fn answer(
         header_str(headers, "x-tc-action").ok_or_else(|| ApiError::missing("X-TC-Action"))?;
     let version =
         header_str(headers, "x-tc-version").ok_or_else(|| ApiError::missing("X-TC-Version"))?;
-    check_version_and_region(state, version, header_str(headers, "x-tc-region"))?;
+    check_region(state, header_str(headers, "x-tc-region"))?;
     let signed = SignedRequest {
         method: method.as_str(),
         path: uri.path(),
@@ -141,17 +141,22 @@ async fn answer(
     run_action(state, &caller, action, version, &params, false, request_id).await
 }
 
-fn check_version_and_region(
-    state: &AppState,
-    version: &str,
-    region: Option<&str>,
-) -> Result<(), ApiError> {
-    if !VERSIONS.contains(&version) {
+/// The version is checked once the action's service is known (each has its own).
+fn check_version(service: Service, version: &str) -> Result<(), ApiError> {
+    let versions: &[&str] = match service {
+        Service::Face => &VERSIONS,
+        Service::Billing => &BILLING_VERSIONS,
+    };
+    if !versions.contains(&version) {
         return Err(ApiError::new(
             "NoSuchVersion",
-            format!("version {version:?} does not exist; use one of {VERSIONS:?}"),
+            format!("version {version:?} does not exist; use one of {versions:?}"),
         ));
     }
+    Ok(())
+}
+
+fn check_region(state: &AppState, region: Option<&str>) -> Result<(), ApiError> {
     if !state.config.regions.is_empty() {
         let region = region.unwrap_or_default();
         if !state.config.regions.iter().any(|r| r == region) {
@@ -221,7 +226,7 @@ async fn answer_v1(
     }
     let action = param("Action").ok_or_else(|| ApiError::missing("Action"))?;
     let version = param("Version").ok_or_else(|| ApiError::missing("Version"))?;
-    check_version_and_region(state, version, param("Region"))?;
+    check_region(state, param("Region"))?;
     let host = header_str(headers, "host").unwrap_or_default();
     let v1 = V1Request {
         method: method.as_str(),
@@ -297,9 +302,34 @@ async fn run_action(
     lenient: bool,
     request_id: &str,
 ) -> Result<Map<String, Value>, ApiError> {
-    let action_name = actions::canonical_name(action).ok_or_else(|| {
-        ApiError::new("InvalidAction", format!("action {action:?} does not exist"))
-    })?;
+    // The action name says which service it belongs to (the two sets are disjoint); a
+    // TC3 request must also have been signed for that service.
+    let (service, action_name) = if let Some(name) = actions::canonical_name(action) {
+        (Service::Face, name)
+    } else if let Some(name) = actions::account::canonical_name(action) {
+        (Service::Billing, name)
+    } else {
+        return Err(ApiError::new(
+            "InvalidAction",
+            format!("action {action:?} does not exist"),
+        ));
+    };
+    if let Some(signed_for) = caller.service {
+        if signed_for != service {
+            return Err(ApiError::new(
+                "InvalidAction",
+                format!(
+                    "action {action:?} does not exist in the service this request was signed for; \
+                     it belongs to service {:?}",
+                    match service {
+                        Service::Face => state.config.service.as_str(),
+                        Service::Billing => BILLING_SERVICE,
+                    }
+                ),
+            ));
+        }
+    }
+    check_version(service, version)?;
     let call = Call {
         state,
         caller,
@@ -308,6 +338,10 @@ async fn run_action(
         lenient,
         request_id,
     };
+    if service == Service::Billing {
+        // The account's own billing is never metered.
+        return actions::account::dispatch(action_name, &call).await;
+    }
     let result = actions::dispatch(action_name, &call).await;
     meter(state, caller, action_name, request_id, result).await
 }

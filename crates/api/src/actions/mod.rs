@@ -1,6 +1,7 @@
 //! Action dispatch: the action name of X-TC-Action to its handler, and the typed reading
 //! of request fields (absent → `MissingParameter`, wrong JSON type → `InvalidParameter`).
 
+pub mod account;
 mod face;
 mod group;
 mod person;

@@ -267,6 +267,19 @@ pub struct Tamper {
     pub version: Option<String>,
     /// Sign this body, send the real one.
     pub signed_body: Option<String>,
+    /// The credential scope's service (`iai` when `None`).
+    pub service: Option<String>,
+}
+
+impl Tamper {
+    /// A correct call of the `billing` service (its scope and version).
+    pub fn billing() -> Tamper {
+        Tamper {
+            service: Some("billing".into()),
+            version: Some("2018-07-09".into()),
+            ..Default::default()
+        }
+    }
 }
 
 pub struct Signed {
@@ -291,9 +304,10 @@ impl Server {
         );
         let secret_key = t.secret_key.as_deref().unwrap_or(&self.secret_key);
         let secret_id = t.secret_id.as_deref().unwrap_or(&self.secret_id);
-        let sig = api::auth::tc3_signature(secret_key, &date, "iai", &ts.to_string(), &canonical);
+        let service = t.service.as_deref().unwrap_or("iai");
+        let sig = api::auth::tc3_signature(secret_key, &date, service, &ts.to_string(), &canonical);
         let auth = format!(
-            "TC3-HMAC-SHA256 Credential={secret_id}/{date}/iai/tc3_request, SignedHeaders=content-type;host, Signature={sig}"
+            "TC3-HMAC-SHA256 Credential={secret_id}/{date}/{service}/tc3_request, SignedHeaders=content-type;host, Signature={sig}"
         );
         Signed {
             body: body.to_string(),
