@@ -213,3 +213,67 @@ async fn short_balance_and_isolation() {
         s.stop().await;
     });
 }
+
+/// A signature-v1 GET (no service in the signature: the action name decides).
+async fn v1_get(s: &common::Server, action: &str, version: &str, fields: &[(&str, &str)]) -> Value {
+    let mut params: Vec<(String, String)> = [
+        ("Action", action),
+        ("Version", version),
+        ("Region", "ap-guangzhou"),
+        ("SecretId", s.secret_id.as_str()),
+        ("SignatureMethod", "HmacSHA256"),
+    ]
+    .iter()
+    .chain(fields)
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    params.push((
+        "Timestamp".into(),
+        chrono::Utc::now().timestamp().to_string(),
+    ));
+    params.push(("Nonce".into(), next_nonce()));
+    let host = s.addr.to_string();
+    let to_sign = api::auth::v1_string_to_sign("GET", &host, "/", &params);
+    let sig = api::auth::v1_signature(
+        &s.secret_key,
+        api::auth::SignatureMethod::HmacSha256,
+        &to_sign,
+    );
+    params.push(("Signature".into(), sig));
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&params)
+        .finish();
+    let v: Value = s
+        .http
+        .get(format!("http://{host}/?{query}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["Response"].clone()
+}
+
+fn next_nonce() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(1);
+    (N.fetch_add(1, Ordering::Relaxed) + 1000).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn billing_over_signature_v1() {
+    on_both!(db => {
+        let s = common::start(db, common::config()).await;
+        s.billing.top_up(s.account, Money::yuan(5000), chrono::Utc::now()).await.unwrap();
+        let r = v1_get(&s, "BuyResourcePack", "2018-07-09", &[("Item", "search"), ("Size", "1m")]).await;
+        assert_eq!(code(&r), "", "{r}");
+        assert_eq!(r["ResourcePack"]["Price"], "3100.00");
+        let r = v1_get(&s, "DescribeAccountBalance", "2018-07-09", &[]).await;
+        assert_eq!(r["Balance"], "1900.00", "{r}");
+        // The billing service's version, not the face API's.
+        let r = v1_get(&s, "DescribeAccountBalance", "2020-03-03", &[]).await;
+        assert_eq!(code(&r), "NoSuchVersion", "{r}");
+        s.stop().await;
+    });
+}
