@@ -317,20 +317,7 @@ impl Authenticator {
         let auth = parse_authorization(authorization)?;
         let timestamp_text =
             header("x-tc-timestamp").ok_or_else(|| ApiError::missing("X-TC-Timestamp"))?;
-        let timestamp: i64 = timestamp_text.parse().map_err(|_| {
-            ApiError::new(
-                "InvalidParameter",
-                "X-TC-Timestamp must be a Unix time in seconds",
-            )
-        })?;
-        if (now - timestamp).abs() > MAX_SKEW_SECS {
-            return Err(ApiError::new(
-                "AuthFailure.SignatureExpire",
-                format!(
-                    "the request timestamp {timestamp} is more than {MAX_SKEW_SECS} s from the server time {now}"
-                ),
-            ));
-        }
+        let timestamp = checked_timestamp("X-TC-Timestamp", timestamp_text, now)?;
         let date = chrono::DateTime::from_timestamp(timestamp, 0)
             .map(|t| t.format("%Y-%m-%d").to_string())
             .unwrap_or_default();
@@ -411,20 +398,7 @@ impl Authenticator {
         })?;
         let nonce = param("Nonce").ok_or_else(|| ApiError::missing("Nonce"))?;
         let timestamp_text = param("Timestamp").ok_or_else(|| ApiError::missing("Timestamp"))?;
-        let timestamp: i64 = timestamp_text.parse().map_err(|_| {
-            ApiError::new(
-                "InvalidParameter",
-                "Timestamp must be a Unix time in seconds",
-            )
-        })?;
-        if (now - timestamp).abs() > MAX_SKEW_SECS {
-            return Err(ApiError::new(
-                "AuthFailure.SignatureExpire",
-                format!(
-                    "the request timestamp {timestamp} is more than {MAX_SKEW_SECS} s from the server time {now}"
-                ),
-            ));
-        }
+        let timestamp = checked_timestamp("Timestamp", timestamp_text, now)?;
         let method = match param("SignatureMethod") {
             None | Some("HmacSHA1") => SignatureMethod::HmacSha1,
             Some("HmacSHA256") => SignatureMethod::HmacSha256,
@@ -458,6 +432,26 @@ impl Authenticator {
 
 /// How long a replayed signature is remembered at most.
 pub const REPLAY_WINDOW: Duration = Duration::from_secs(2 * MAX_SKEW_SECS as u64);
+
+/// Parses a request's Unix timestamp (`field` names it in the error) and refuses it when it
+/// is more than [`MAX_SKEW_SECS`] from `now`: the clock check both signatures share.
+fn checked_timestamp(field: &str, text: &str, now: i64) -> Result<i64, ApiError> {
+    let timestamp: i64 = text.parse().map_err(|_| {
+        ApiError::new(
+            "InvalidParameter",
+            format!("{field} must be a Unix time in seconds"),
+        )
+    })?;
+    if (now - timestamp).abs() > MAX_SKEW_SECS {
+        return Err(ApiError::new(
+            "AuthFailure.SignatureExpire",
+            format!(
+                "the request timestamp {timestamp} is more than {MAX_SKEW_SECS} s from the server time {now}"
+            ),
+        ));
+    }
+    Ok(timestamp)
+}
 
 #[cfg(test)]
 mod tests {
