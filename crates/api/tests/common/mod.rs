@@ -325,7 +325,8 @@ impl Server {
         }
     }
 
-    pub async fn send(&self, signed: &Signed) -> Value {
+    /// Posts a signed request to the server.
+    async fn post(&self, signed: &Signed) -> reqwest::Result<reqwest::Response> {
         let mut req = self
             .http
             .post(format!("http://{}/", self.addr))
@@ -333,7 +334,11 @@ impl Server {
         for (k, v) in &signed.headers {
             req = req.header(k, v);
         }
-        let resp = req.send().await.unwrap();
+        req.send().await
+    }
+
+    pub async fn send(&self, signed: &Signed) -> Value {
+        let resp = self.post(signed).await.unwrap();
         assert_eq!(resp.status(), 200);
         let v: Value = resp.json().await.unwrap();
         let r = v["Response"].clone();
@@ -344,24 +349,17 @@ impl Server {
         r
     }
 
-    /// Calls an action with a correct signature; returns the `Response` object.
     /// Like [`Self::call`], but a transport error (the server may answer an oversized body
     /// before reading all of it and close the connection while the client still writes) is
     /// `None` instead of a panic.
     pub async fn try_call(&self, action: &str, params: &Value) -> Option<Value> {
         let signed = self.sign(action, &params.to_string(), &Tamper::default());
-        let mut req = self
-            .http
-            .post(format!("http://{}/", self.addr))
-            .body(signed.body.clone());
-        for (k, v) in &signed.headers {
-            req = req.header(k, v);
-        }
-        let resp = req.send().await.ok()?;
+        let resp = self.post(&signed).await.ok()?;
         let v: Value = resp.json().await.ok()?;
         Some(v["Response"].clone())
     }
 
+    /// Calls an action with a correct signature; returns the `Response` object.
     pub async fn call(&self, action: &str, params: Value) -> Value {
         self.call_with(action, params, &Tamper::default()).await
     }
