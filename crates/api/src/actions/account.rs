@@ -49,6 +49,17 @@ fn time(t: DateTime<Utc>) -> Value {
     Value::String(t.to_rfc3339_opts(SecondsFormat::Secs, true))
 }
 
+/// A bill line's usage: what DescribeUsage gives per item and DescribeBills extends.
+fn usage_fields(l: &billing::BillLine) -> Fields {
+    fields(json!({
+        "Item": l.item.as_str(),
+        "Calls": l.calls,
+        "Free": l.free,
+        "Pack": l.pack,
+        "Postpaid": l.postpaid,
+    }))
+}
+
 fn fields(v: Value) -> Fields {
     match v {
         Value::Object(m) => m,
@@ -150,15 +161,7 @@ async fn describe_usage(call: &Call<'_>) -> Result<Fields, ApiError> {
     let usage: Vec<Value> = bill
         .lines
         .iter()
-        .map(|l| {
-            json!({
-                "Item": l.item.as_str(),
-                "Calls": l.calls,
-                "Free": l.free,
-                "Pack": l.pack,
-                "Postpaid": l.postpaid,
-            })
-        })
+        .map(|l| Value::Object(usage_fields(l)))
         .collect();
     Ok(fields(json!({
         "Month": bill.month,
@@ -173,16 +176,14 @@ async fn describe_bills(call: &Call<'_>) -> Result<Fields, ApiError> {
         .lines
         .iter()
         .map(|l| {
-            json!({
-                "Item": l.item.as_str(),
-                "Calls": l.calls,
-                "Free": l.free,
-                "Pack": l.pack,
-                "Postpaid": l.postpaid,
-                "Tier": l.tier,
-                "UnitPrice": l.unit_price.normalize().to_string(),
-                "Amount": money(l.amount),
-            })
+            let mut line = usage_fields(l);
+            line.insert("Tier".into(), json!(l.tier));
+            line.insert(
+                "UnitPrice".into(),
+                json!(l.unit_price.normalize().to_string()),
+            );
+            line.insert("Amount".into(), money(l.amount));
+            Value::Object(line)
         })
         .collect();
     let purchases: Vec<Value> = bill
