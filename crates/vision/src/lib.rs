@@ -25,6 +25,7 @@ pub mod liveness;
 pub mod pyramid;
 mod runtime;
 pub mod score;
+pub mod shape;
 
 pub use decode::{decode, DecodeLimits};
 pub use descriptor::{Descriptor, DESCRIPTOR_LEN};
@@ -35,6 +36,7 @@ pub use geometry::Rect;
 pub use image::RgbImage;
 pub use liveness::{LivenessNets, LivenessScores};
 pub use score::Calibration;
+pub use shape::{DenseShape, FaceShape90, HeadPose, Point};
 
 #[cfg(test)]
 mod tests {
