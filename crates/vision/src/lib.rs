@@ -22,6 +22,7 @@ mod error;
 pub mod geometry;
 pub mod landmarks;
 pub mod liveness;
+pub mod mesh;
 pub mod pyramid;
 mod runtime;
 pub mod score;
@@ -35,6 +36,7 @@ pub use error::{Result, VisionError};
 pub use geometry::Rect;
 pub use image::RgbImage;
 pub use liveness::{LivenessNets, LivenessScores};
+pub use mesh::{FaceMesh, MeshNets};
 pub use score::Calibration;
 pub use shape::{DenseShape, FaceShape90, HeadPose, Point};
 
