@@ -5,7 +5,7 @@ use std::sync::Arc;
 use billing::Billing;
 use gallery::Gallery;
 use sqlx::AnyPool;
-use vision::Engine;
+use vision::{Analyzer, Engine};
 
 use crate::auth::Authenticator;
 use crate::image::UrlPolicy;
@@ -51,6 +51,8 @@ pub struct AppState {
     pub billing: Billing,
     pub gallery: Gallery,
     pub engine: Arc<Engine>,
+    /// The analysis networks (liveness), beside the engine.
+    pub analyzer: Arc<Analyzer>,
     pub auth: Authenticator,
     pub config: ServerConfig,
 }
@@ -61,6 +63,7 @@ impl AppState {
         billing: Billing,
         gallery: Gallery,
         engine: Arc<Engine>,
+        analyzer: Arc<Analyzer>,
         keys: KeyStore,
         config: ServerConfig,
     ) -> Arc<Self> {
@@ -70,6 +73,7 @@ impl AppState {
             billing,
             gallery,
             engine,
+            analyzer,
             auth,
             config,
         })

@@ -1,6 +1,7 @@
-//! `renlian serve`: the face API server on one database pool. Loads the engine at start
-//! (fetching the models on first start, with progress on stderr), prints the address it
-//! listens on, and on SIGINT/SIGTERM stops accepting while in-flight requests finish.
+//! `renlian serve`: the face API server on one database pool. Loads the engine and the
+//! analysis models at start (fetching both packs on first start, with progress on
+//! stderr), prints the address it listens on, and on SIGINT/SIGTERM stops accepting
+//! while in-flight requests finish.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -78,11 +79,14 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
         allow_private_urls,
         min_face_size,
     } = cmd;
-    let engine = tokio::task::spawn_blocking(move || -> anyhow::Result<vision::Engine> {
+    let (engine, analyzer) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let store = models::ModelStore::from_env()?;
         store
             .ensure(models::Pack::Dlib, &StderrProgress)
             .context("obtaining the dlib model pack")?;
+        store
+            .ensure(models::Pack::HumanModels, &StderrProgress)
+            .context("obtaining the human-models pack")?;
         let config = vision::EngineConfig {
             detect: vision::DetectOptions {
                 min_face_size,
@@ -90,7 +94,10 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
             },
             ..Default::default()
         };
-        vision::Engine::load(&store, config).context("loading the face engine")
+        let engine = vision::Engine::load(&store, config).context("loading the face engine")?;
+        let analyzer =
+            vision::Analyzer::load(&store).context("loading the face analysis models")?;
+        Ok((engine, analyzer))
     })
     .await??;
     let pool = db::open(global).await?;
@@ -105,7 +112,15 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
         ..Default::default()
     };
     config.urls.allow_private = allow_private_urls;
-    let state = AppState::new(pool, billing, gallery, Arc::new(engine), keys, config);
+    let state = AppState::new(
+        pool,
+        billing,
+        gallery,
+        Arc::new(engine),
+        Arc::new(analyzer),
+        keys,
+        config,
+    );
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;

@@ -13,6 +13,7 @@
 //!
 //! Entry point: [`Engine`], loaded once, `Send + Sync`.
 
+pub mod analysis;
 pub mod chip;
 pub mod decode;
 pub mod descriptor;
@@ -28,6 +29,7 @@ mod runtime;
 pub mod score;
 pub mod shape;
 
+pub use analysis::Analyzer;
 pub use decode::{decode, DecodeLimits};
 pub use descriptor::{Descriptor, DESCRIPTOR_LEN};
 pub use detector::{DetectOptions, Detection};
@@ -46,5 +48,6 @@ mod tests {
     fn engine_is_send_and_sync() {
         fn check<T: Send + Sync>() {}
         check::<super::Engine>();
+        check::<super::Analyzer>();
     }
 }

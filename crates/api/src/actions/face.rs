@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use vision::{Descriptor, Engine, Face, RgbImage};
+use vision::{Analyzer, Descriptor, Engine, Face, RgbImage};
 
 use super::{Call, Fields};
 use crate::error::{ApiError, NO_FACE_IN_PHOTO};
@@ -52,6 +52,20 @@ pub async fn on_engine<T: Send + 'static>(
     tokio::task::spawn_blocking(move || work(&engine))
         .await
         .map_err(|e| ApiError::internal(format!("engine task failed: {e}")))?
+}
+
+/// Runs CPU-bound work that needs the analysis networks as well as the engine off the
+/// async threads.
+#[allow(dead_code)] // the analysis actions use it (next commit)
+pub async fn on_analyzer<T: Send + 'static>(
+    call: &Call<'_>,
+    work: impl FnOnce(&Engine, &Analyzer) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let engine: Arc<Engine> = Arc::clone(&call.state.engine);
+    let analyzer: Arc<Analyzer> = Arc::clone(&call.state.analyzer);
+    tokio::task::spawn_blocking(move || work(&engine, &analyzer))
+        .await
+        .map_err(|e| ApiError::internal(format!("analysis task failed: {e}")))?
 }
 
 /// Faces largest first (the API's order), as the engine found them.

@@ -12,7 +12,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::{AnyPool, Row};
-use vision::Engine;
+use vision::{Analyzer, Engine};
 
 pub enum Db {
     Sqlite(tempfile::TempDir),
@@ -92,6 +92,21 @@ pub fn engine() -> Arc<Engine> {
                 .ensure(models::Pack::Dlib, &models::NoProgress)
                 .unwrap();
             Arc::new(Engine::load(&store, vision::EngineConfig::default()).unwrap())
+        })
+        .clone()
+}
+
+/// The analysis networks, loaded once per test binary (the human-models pack fetched
+/// into the cache if absent).
+pub fn analyzer() -> Arc<Analyzer> {
+    static ANALYZER: OnceLock<Arc<Analyzer>> = OnceLock::new();
+    ANALYZER
+        .get_or_init(|| {
+            let store = models::ModelStore::from_env().unwrap();
+            store
+                .ensure(models::Pack::HumanModels, &models::NoProgress)
+                .unwrap();
+            Arc::new(Analyzer::load(&store).unwrap())
         })
         .clone()
 }
@@ -235,6 +250,7 @@ async fn launch(
         billing.clone(),
         gallery,
         engine(),
+        analyzer(),
         keys.clone(),
         config,
     );

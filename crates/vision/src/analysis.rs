@@ -1,0 +1,25 @@
+//! [`Analyzer`]: the face-analysis networks beyond detection and description (static
+//! liveness today), loaded once beside the [`crate::Engine`] and shared by every request.
+//!
+//! It is a plain struct of loaded networks with public fields: each pipeline is used
+//! on its own, on the faces the engine found.
+
+use crate::error::Result;
+use crate::liveness::LivenessNets;
+
+/// The analysis networks, loaded once; `Send + Sync`.
+#[derive(Clone, Debug)]
+pub struct Analyzer {
+    /// Static liveness (antispoof and liveness models).
+    pub liveness: LivenessNets,
+}
+
+impl Analyzer {
+    /// Loads every analysis network from the store. The `human-models` pack must be
+    /// present or fetchable (`ModelStore::ensure(Pack::HumanModels, ..)` shows progress).
+    pub fn load(store: &models::ModelStore) -> Result<Analyzer> {
+        Ok(Analyzer {
+            liveness: LivenessNets::load(store)?,
+        })
+    }
+}
