@@ -1,17 +1,20 @@
 //! [`Analyzer`]: the face-analysis networks beyond detection and description (static
-//! liveness today), loaded once beside the [`crate::Engine`] and shared by every request.
+//! liveness, the face mesh), loaded once beside the [`crate::Engine`] and shared by every request.
 //!
 //! It is a plain struct of loaded networks with public fields: each pipeline is used
 //! on its own, on the faces the engine found.
 
 use crate::error::Result;
 use crate::liveness::LivenessNets;
+use crate::mesh::MeshNets;
 
 /// The analysis networks, loaded once; `Send + Sync`.
 #[derive(Clone, Debug)]
 pub struct Analyzer {
     /// Static liveness (antispoof and liveness models).
     pub liveness: LivenessNets,
+    /// The 468-point face mesh and iris (landmarks, head pose, eye state).
+    pub mesh: MeshNets,
 }
 
 impl Analyzer {
@@ -20,6 +23,7 @@ impl Analyzer {
     pub fn load(store: &models::ModelStore) -> Result<Analyzer> {
         Ok(Analyzer {
             liveness: LivenessNets::load(store)?,
+            mesh: MeshNets::load(store)?,
         })
     }
 }

@@ -4,6 +4,7 @@
 pub mod account;
 mod face;
 mod group;
+mod landmarks;
 mod person;
 mod search;
 
@@ -219,9 +220,8 @@ pub async fn dispatch(action: &'static str, call: &Call<'_>) -> Result<Fields, A
         "GetUpgradeGroupFaceModelVersionResult" | "RevertGroupFaceModelVersion" => {
             group::upgrade_job(call).await
         }
-        "AnalyzeDenseLandmarks" | "AnalyzeFace" => Err(ApiError::unsupported(format!(
-            "{action} needs the 90-point landmark model, which this server does not provide yet"
-        ))),
+        "AnalyzeFace" => landmarks::analyze_face(call).await,
+        "AnalyzeDenseLandmarks" => landmarks::analyze_dense_landmarks(call).await,
         "DetectFaceAttributes" => Err(ApiError::unsupported(
             "DetectFaceAttributes needs the attribute models, which this server does not provide yet",
         )),

@@ -1,0 +1,182 @@
+//! The analysis actions over HTTP on loopback (SQLite): AnalyzeFace's 90 points and
+//! AnalyzeDenseLandmarks on real photos, their geometry, limits, errors and metering.
+
+mod common;
+
+use common::{b64, blank_png, code, fixture};
+use serde_json::{json, Value};
+
+fn xy(p: &Value) -> (f64, f64) {
+    (
+        p["X"].as_f64().expect("X is a number"),
+        p["Y"].as_f64().expect("Y is a number"),
+    )
+}
+
+fn centroid(points: &Value) -> (f64, f64) {
+    let ps = points.as_array().expect("a list of points");
+    assert!(!ps.is_empty());
+    let n = ps.len() as f64;
+    let (sx, sy) = ps
+        .iter()
+        .map(xy)
+        .fold((0.0, 0.0), |a, p| (a.0 + p.0, a.1 + p.1));
+    (sx / n, sy / n)
+}
+
+fn bounds(points: &Value) -> (f64, f64, f64, f64) {
+    let ps: Vec<(f64, f64)> = points.as_array().unwrap().iter().map(xy).collect();
+    let min_x = ps.iter().map(|p| p.0).fold(f64::MAX, f64::min);
+    let max_x = ps.iter().map(|p| p.0).fold(f64::MIN, f64::max);
+    let min_y = ps.iter().map(|p| p.1).fold(f64::MAX, f64::min);
+    let max_y = ps.iter().map(|p| p.1).fold(f64::MIN, f64::max);
+    (min_x, max_x, min_y, max_y)
+}
+
+/// The geometry every 90-point shape of an upright face must have.
+fn check_shape(shape: &Value) {
+    for (region, n) in [
+        ("FaceProfile", 21),
+        ("LeftEye", 8),
+        ("RightEye", 8),
+        ("LeftEyeBrow", 8),
+        ("RightEyeBrow", 8),
+        ("Mouth", 22),
+        ("Nose", 13),
+        ("LeftPupil", 1),
+        ("RightPupil", 1),
+    ] {
+        let got = shape[region].as_array().map(Vec::len);
+        assert_eq!(got, Some(n), "{region}: {shape}");
+    }
+    // Pupils inside their eyes' bounds; brows above the eyes; nose between eyes and
+    // mouth; the profile spans wider than the eyes.
+    for (eye, pupil, brow) in [
+        ("LeftEye", "LeftPupil", "LeftEyeBrow"),
+        ("RightEye", "RightPupil", "RightEyeBrow"),
+    ] {
+        let (x0, x1, y0, y1) = bounds(&shape[eye]);
+        let (px, py) = xy(&shape[pupil][0]);
+        assert!(
+            x0 <= px && px <= x1 && y0 - 1.0 <= py && py <= y1 + 1.0,
+            "{pupil} outside {eye}: {shape}"
+        );
+        assert!(
+            centroid(&shape[brow]).1 < centroid(&shape[eye]).1,
+            "{brow} below {eye}"
+        );
+    }
+    let eyes_y = (centroid(&shape["LeftEye"]).1 + centroid(&shape["RightEye"]).1) / 2.0;
+    let nose = centroid(&shape["Nose"]);
+    let mouth = centroid(&shape["Mouth"]);
+    assert!(
+        eyes_y < nose.1 && nose.1 < mouth.1,
+        "eyes {eyes_y}, nose {nose:?}, mouth {mouth:?}"
+    );
+    let (fx0, fx1, _, fy1) = bounds(&shape["FaceProfile"]);
+    let (ex0, _, _, _) = bounds(&shape["LeftEye"]);
+    let (_, ex1, _, _) = bounds(&shape["RightEye"]);
+    let (l, r) = (ex0.min(ex1), ex0.max(ex1));
+    assert!(
+        fx0 < l && r < fx1,
+        "profile x {fx0}..{fx1} does not surround the eyes {l}..{r}"
+    );
+    assert!(
+        fy1 > mouth.1,
+        "the profile's lowest point is above the mouth"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn analyze_face_and_dense_landmarks() {
+    let db = common::sqlite().await;
+    let s = common::start(&db, common::config()).await;
+    let obama = b64(&fixture("obama.jpg"));
+
+    // One face, 90 points in their regions.
+    let r = s
+        .call("AnalyzeFace", json!({ "Image": obama, "Mode": 1 }))
+        .await;
+    assert_eq!(code(&r), "", "{r}");
+    assert!(r["ImageWidth"].as_u64().unwrap() > 0);
+    let shapes = r["FaceShapeSet"].as_array().unwrap();
+    assert_eq!(shapes.len(), 1, "{r}");
+    check_shape(&shapes[0]);
+    assert_eq!(r["FaceModelVersion"], "3.0");
+
+    // Mode 0 on a photo with one face gives the same face.
+    let all = s
+        .call("AnalyzeFace", json!({ "Image": obama, "Mode": 0 }))
+        .await;
+    assert_eq!(
+        all["FaceShapeSet"].as_array().map(Vec::len),
+        Some(1),
+        "{all}"
+    );
+    assert_eq!(all["FaceShapeSet"][0], shapes[0], "same photo, same points");
+
+    // Dense landmarks: every region present, the box is the detector's.
+    let d = s
+        .call("AnalyzeDenseLandmarks", json!({ "Image": obama }))
+        .await;
+    assert_eq!(code(&d), "", "{d}");
+    let dense = &d["DenseFaceShapeSet"][0];
+    for region in [
+        "LeftEye",
+        "RightEye",
+        "LeftEyeBrow",
+        "RightEyeBrow",
+        "MouthOutside",
+        "MouthInside",
+        "Nose",
+        "LeftPupil",
+        "RightPupil",
+        "CentralAxis",
+        "Chin",
+        "LeftEyeBags",
+        "RightEyeBags",
+        "Forehead",
+    ] {
+        let n = dense[region].as_array().map(Vec::len).unwrap_or(0);
+        assert!(n > 0, "{region} empty: {dense}");
+    }
+    assert!(dense["Width"].as_i64().unwrap() > 50, "{dense}");
+    let (x0, x1, _, _) = bounds(&dense["MouthOutside"]);
+    let (ix0, ix1, _, _) = bounds(&dense["MouthInside"]);
+    assert!(x0 <= ix0 && ix1 <= x1, "inner lips wider than the outer");
+
+    // Errors: a bad Mode, a wrong model version, no face, bad image.
+    let r = s
+        .call("AnalyzeFace", json!({ "Image": obama, "Mode": 2 }))
+        .await;
+    assert_eq!(code(&r), "InvalidParameterValue", "{r}");
+    let r = s
+        .call(
+            "AnalyzeDenseLandmarks",
+            json!({ "Image": obama, "FaceModelVersion": "2.0" }),
+        )
+        .await;
+    assert_eq!(
+        code(&r),
+        "InvalidParameterValue.FaceModelVersionIllegal",
+        "{r}"
+    );
+    let r = s
+        .call("AnalyzeFace", json!({ "Image": b64(&blank_png()) }))
+        .await;
+    assert_eq!(code(&r), "InvalidParameterValue.NoFaceInPhoto", "{r}");
+    let r = s
+        .call("AnalyzeFace", json!({ "Image": "not base64 !" }))
+        .await;
+    assert!(
+        code(&r).starts_with("FailedOperation.Image") || code(&r).starts_with("InvalidParameter"),
+        "{r}"
+    );
+
+    // Billed once per successful call, and for the photo without a face (billing.md);
+    // refused parameters and undecodable images are not billed.
+    assert_eq!(s.metered("AnalyzeFace").await, 3);
+    assert_eq!(s.metered("AnalyzeDenseLandmarks").await, 1);
+    s.stop().await;
+    db.drop_db().await;
+}
