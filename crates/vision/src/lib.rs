@@ -23,6 +23,7 @@ mod error;
 pub mod geometry;
 pub mod landmarks;
 pub mod liveness;
+mod liveness_score;
 pub mod pyramid;
 mod runtime;
 pub mod score;
@@ -36,7 +37,7 @@ pub use engine::{Comparison, Engine, EngineConfig, EngineModels, Face};
 pub use error::{Result, VisionError};
 pub use geometry::Rect;
 pub use image::RgbImage;
-pub use liveness::{LivenessNets, LivenessScores};
+pub use liveness::{Liveness, LivenessCalibration, LivenessNets, LivenessScores};
 pub use score::Calibration;
 pub use shape::{DenseShape, FaceShape90, HeadPose, Point};
 

@@ -56,7 +56,6 @@ pub async fn on_engine<T: Send + 'static>(
 
 /// Runs CPU-bound work that needs the analysis networks as well as the engine off the
 /// async threads.
-#[allow(dead_code)] // the analysis actions use it (next commit)
 pub async fn on_analyzer<T: Send + 'static>(
     call: &Call<'_>,
     work: impl FnOnce(&Engine, &Analyzer) -> Result<T, ApiError> + Send + 'static,
