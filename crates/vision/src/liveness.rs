@@ -40,8 +40,10 @@ pub struct LivenessScores {
     pub liveness: f32,
 }
 
-const ANTISPOOF_SIZE: usize = 128;
-const LIVENESS_SIZE: usize = 32;
+/// The antispoof model's input side.
+pub const ANTISPOOF_SIZE: usize = 128;
+/// The liveness model's input side.
+pub const LIVENESS_SIZE: usize = 32;
 
 fn load_net(
     store: &models::ModelStore,
