@@ -29,15 +29,17 @@ fn sdk_python() -> PathBuf {
 }
 
 /// The fixture photos scaled down to 320 px wide (the CPU detector is slow on large
-/// photos), and a blank image, as PNG files in `dir`.
+/// photos), one at 640 px (DetectLiveFaceAccurate asks for a face over 100×100), and a
+/// blank image, as PNG files in `dir`.
 fn write_photos(dir: &Path) {
-    for (name, out) in [
-        ("obama.jpg", "obama.png"),
-        ("obama2.jpg", "obama2.png"),
-        ("biden.jpg", "biden.png"),
+    for (name, out, width) in [
+        ("obama.jpg", "obama.png", 320),
+        ("obama2.jpg", "obama2.png", 320),
+        ("biden.jpg", "biden.png", 320),
+        ("obama.jpg", "obama640.png", 640),
     ] {
         let img = image::load_from_memory(&fixture(name)).unwrap();
-        let small = img.resize(320, 10_000, image::imageops::FilterType::Triangle);
+        let small = img.resize(width, 10_000, image::imageops::FilterType::Triangle);
         small.save(dir.join(out)).unwrap();
     }
     std::fs::write(dir.join("blank.png"), common::blank_png()).unwrap();

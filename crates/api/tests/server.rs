@@ -56,7 +56,7 @@ async fn protocol_and_authentication_errors() {
         assert_eq!(code(&s.call("GetGroupInfo", json!({"GroupId": 7})).await), "InvalidParameter");
 
         // Models this server does not have are refused, not invented.
-        assert_eq!(code(&s.call("DetectLiveFace", json!({"Image": "x"})).await), "UnsupportedOperation");
+        assert_eq!(code(&s.call("CompareMaskFace", json!({"ImageA": "x", "ImageB": "x"})).await), "UnsupportedOperation");
         let r = s.call("DetectFace", json!({"Image": b64(&blank_png()), "NeedFaceAttributes": 1})).await;
         assert_eq!(code(&r), "UnsupportedOperation");
 

@@ -47,13 +47,14 @@ pub enum Command {
         json: bool,
     },
     /// Static liveness of every face: the raw scores (0-1) of the antispoof and liveness
-    /// models on the face box (see docs/tfjs.md for what they mean and where they fail).
+    /// models on the face box, and the API's 0-100 Score and IsLiveness (score ≥ 40) from
+    /// the averaged crops (docs/liveness.md says what they are worth).
     Liveness {
         /// JPEG, PNG or BMP file.
         image: PathBuf,
         #[command(flatten)]
         engine: EngineArgs,
-        /// Print JSON: {"faces": [{"x","y","width","height","confidence","antispoof","liveness"}]}.
+        /// Print JSON: {"faces": [{"x","y","width","height","confidence","antispoof","liveness","Score","IsLiveness"}]}.
         #[arg(long)]
         json: bool,
     },
@@ -216,15 +217,19 @@ fn run_blocking(cmd: Command) -> anyhow::Result<()> {
             let mut entries = Vec::new();
             for f in &faces {
                 let s = nets.score_face(&img, f.rect)?;
+                let a = nets.assess(&img, f.rect)?;
+                let score = (a.score * 100.0).round() / 100.0;
+                let live = a.score >= vision::liveness::RECOMMENDED_THRESHOLD;
                 if json {
                     entries.push(json!({
                         "x": f.x(), "y": f.y(), "width": f.width(), "height": f.height(),
                         "confidence": f.confidence,
                         "antispoof": s.antispoof, "liveness": s.liveness,
+                        "Score": score, "IsLiveness": live,
                     }));
                 } else {
                     println!(
-                        "  x={} y={} width={} height={}: antispoof {:.3}, liveness {:.3}",
+                        "  x={} y={} width={} height={}: antispoof {:.3}, liveness {:.3}; Score {score:.2}, IsLiveness {live}",
                         f.x(),
                         f.y(),
                         f.width(),

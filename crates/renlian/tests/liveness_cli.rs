@@ -7,7 +7,7 @@ mod face_support;
 use face_support::{fixtures, json_of, renlian};
 
 #[test]
-fn liveness_scores_every_detected_face_between_0_and_1() {
+fn liveness_scores_every_detected_face() {
     for (photo, faces) in [("obama.jpg", 1), ("biden.jpg", 1)] {
         let path = fixtures().join(photo).display().to_string();
         let v: Value = json_of(&renlian(&["liveness", &path, "--json"]));
@@ -19,6 +19,14 @@ fn liveness_scores_every_detected_face_between_0_and_1() {
                 let s = f[key].as_f64().unwrap();
                 assert!((0.0..=1.0).contains(&s), "{photo}: {key} = {s}");
             }
+            // The API's score and its verdict at the recommended threshold (40).
+            let score = f["Score"].as_f64().unwrap();
+            assert!((0.0..=100.0).contains(&score), "{photo}: {f}");
+            assert_eq!(
+                f["IsLiveness"].as_bool().unwrap(),
+                score >= 40.0,
+                "{photo}: {f}"
+            );
         }
     }
 }

@@ -9,8 +9,9 @@
 //! - `liveness`: the first of two softmax values, Human's "live" score.
 //!
 //! What the models were trained on, as far as their `generatedBy` fields say, and
-//! where they are known to be weak, is in `docs/tfjs.md`. These are raw model outputs,
-//! not calibrated probabilities and not the API's 0-100 score.
+//! where they are known to be weak, is in `docs/tfjs.md`. [`LivenessNets::score`] gives
+//! the raw model outputs, not calibrated probabilities; [`LivenessNets::assess`] gives the
+//! API's 0-100 score through the table of `liveness_score` (docs/liveness.md).
 
 use image::RgbImage;
 
@@ -18,11 +19,16 @@ use crate::error::{Result, VisionError};
 use crate::geometry::Rect;
 use crate::runtime::{Dim, Network};
 
+pub use crate::liveness_score::{
+    CropSpec, Liveness, LivenessCalibration, RECOMMENDED_THRESHOLD, THRESHOLDS,
+};
+
 /// The two liveness networks, loaded once.
 #[derive(Clone, Debug)]
 pub struct LivenessNets {
     antispoof: Network,
     liveness: Network,
+    calibration: LivenessCalibration,
 }
 
 /// Raw scores of one face crop, each in 0-1.
@@ -34,8 +40,10 @@ pub struct LivenessScores {
     pub liveness: f32,
 }
 
-const ANTISPOOF_SIZE: usize = 128;
-const LIVENESS_SIZE: usize = 32;
+/// The antispoof model's input side.
+pub const ANTISPOOF_SIZE: usize = 128;
+/// The liveness model's input side.
+pub const LIVENESS_SIZE: usize = 32;
 
 fn load_net(
     store: &models::ModelStore,
@@ -68,6 +76,7 @@ impl LivenessNets {
         Ok(LivenessNets {
             antispoof: load_net(store, "antispoof", "antispoof.json", ANTISPOOF_SIZE)?,
             liveness: load_net(store, "liveness", "liveness.json", LIVENESS_SIZE)?,
+            calibration: LivenessCalibration::v1()?,
         })
     }
 
@@ -75,28 +84,35 @@ impl LivenessNets {
     /// crop is the box as given: the Human library crops differently (from its own
     /// detector and mesh), so scores on the same photo are close to, not equal to, its.
     pub fn score_face(&self, img: &RgbImage, rect: Rect) -> Result<LivenessScores> {
-        let whole = Rect::new(
-            0,
-            0,
-            i64::from(img.width()) - 1,
-            i64::from(img.height()) - 1,
-        );
-        let r = rect.intersect(&whole);
-        if r.is_empty() {
-            return Err(VisionError::InvalidArgument(format!(
-                "the face box {rect:?} lies outside the image"
-            )));
+        self.score(&face_crop(img, rect, 1.0, false)?)
+    }
+
+    /// The face's liveness as the API reports it: the raw scores averaged over the
+    /// calibration's crops of `rect`, combined and mapped to 0-100 by its table.
+    pub fn assess(&self, img: &RgbImage, rect: Rect) -> Result<Liveness> {
+        let c = &self.calibration;
+        let (mut antispoof, mut liveness) = (0.0f64, 0.0f64);
+        for crop in &c.crops {
+            let s = self.score(&face_crop(img, rect, crop.scale, crop.mirror)?)?;
+            antispoof += f64::from(s.antispoof);
+            liveness += f64::from(s.liveness);
         }
-        // Inside the image after clipping, so the casts cannot wrap.
-        let crop = image::imageops::crop_imm(
-            img,
-            r.left as u32,
-            r.top as u32,
-            r.width() as u32,
-            r.height() as u32,
-        )
-        .to_image();
-        self.score(&crop)
+        let n = c.crops.len() as f64;
+        let raw = LivenessScores {
+            antispoof: (antispoof / n) as f32,
+            liveness: (liveness / n) as f32,
+        };
+        let combined = c.combine(raw);
+        Ok(Liveness {
+            raw,
+            combined,
+            score: c.score(combined),
+        })
+    }
+
+    /// The table that maps raw scores to the API's 0-100 score.
+    pub fn calibration(&self) -> &LivenessCalibration {
+        &self.calibration
     }
 
     /// Scores one face crop (any size of at least one pixel).
@@ -113,6 +129,44 @@ impl LivenessNets {
             liveness: first(&self.liveness, LIVENESS_SIZE)?,
         })
     }
+}
+
+/// The crop of `rect` grown by `scale` about its centre (1.0: the box itself), clipped
+/// to the image, mirrored left-right when `mirror`.
+pub fn face_crop(img: &RgbImage, rect: Rect, scale: f64, mirror: bool) -> Result<RgbImage> {
+    if !(scale.is_finite() && scale > 0.0) {
+        return Err(VisionError::InvalidArgument(format!(
+            "crop scale must be positive, got {scale}"
+        )));
+    }
+    let grow = |lo: i64, hi: i64| -> (i64, i64) {
+        let extra = ((hi - lo + 1) as f64 * (scale - 1.0) / 2.0).round() as i64;
+        (lo - extra, hi + extra)
+    };
+    let (left, right) = grow(rect.left, rect.right);
+    let (top, bottom) = grow(rect.top, rect.bottom);
+    let grown = Rect::new(left, top, right, bottom);
+    let whole = Rect::sized(i64::from(img.width()), i64::from(img.height()));
+    let r = grown.intersect(&whole);
+    if r.is_empty() {
+        return Err(VisionError::InvalidArgument(format!(
+            "the face box {rect:?} lies outside the image"
+        )));
+    }
+    // Inside the image after clipping, so the casts cannot wrap.
+    let crop = image::imageops::crop_imm(
+        img,
+        r.left as u32,
+        r.top as u32,
+        r.width() as u32,
+        r.height() as u32,
+    )
+    .to_image();
+    Ok(if mirror {
+        image::imageops::flip_horizontal(&crop)
+    } else {
+        crop
+    })
 }
 
 /// `tf.image.resizeBilinear(img / 255, [size, size])` with TensorFlow's default
@@ -174,5 +228,28 @@ mod tests {
         // Downscaling 2×2 → 1×1 reads the top-left pixel (no averaging).
         assert_eq!(resize_bilinear_unit(&img, 1).unwrap(), [0.0, 0.0, 0.0]);
         assert!(resize_bilinear_unit(&RgbImage::new(0, 3), 4).is_err());
+    }
+
+    #[test]
+    fn face_crops_grow_about_the_centre_clip_and_mirror() {
+        // Pixel value = x + 10·y, on a 10×10 image.
+        let img = RgbImage::from_fn(10, 10, |x, y| {
+            let v = (x + 10 * y) as u8;
+            image::Rgb([v, v, v])
+        });
+        let r = Rect::new(2, 2, 5, 5);
+        let c = face_crop(&img, r, 1.0, false).unwrap();
+        assert_eq!((c.width(), c.height(), c.get_pixel(0, 0)[0]), (4, 4, 22));
+        // 1.5 × 4 px: one more pixel each side.
+        let c = face_crop(&img, r, 1.5, false).unwrap();
+        assert_eq!((c.width(), c.height(), c.get_pixel(0, 0)[0]), (6, 6, 11));
+        let m = face_crop(&img, r, 1.0, true).unwrap();
+        assert_eq!((m.get_pixel(0, 0)[0], m.get_pixel(3, 0)[0]), (25, 22));
+        // Grown past the border: clipped to the image.
+        let c = face_crop(&img, Rect::new(0, 0, 3, 3), 2.0, false).unwrap();
+        assert_eq!((c.width(), c.height(), c.get_pixel(0, 0)[0]), (6, 6, 0));
+        assert!(face_crop(&img, Rect::new(20, 20, 30, 30), 1.0, false).is_err());
+        assert!(face_crop(&img, r, 0.0, false).is_err());
+        assert!(face_crop(&img, r, f64::NAN, false).is_err());
     }
 }

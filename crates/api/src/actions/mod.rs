@@ -5,6 +5,7 @@ pub mod account;
 mod face;
 mod group;
 mod landmarks;
+mod liveness;
 mod person;
 mod search;
 
@@ -225,9 +226,8 @@ pub async fn dispatch(action: &'static str, call: &Call<'_>) -> Result<Fields, A
         "DetectFaceAttributes" => Err(ApiError::unsupported(
             "DetectFaceAttributes needs the attribute models, which this server does not provide yet",
         )),
-        "DetectLiveFace" | "DetectLiveFaceAccurate" => Err(ApiError::unsupported(format!(
-            "{action} needs the liveness model, which this server does not provide yet"
-        ))),
+        "DetectLiveFace" => liveness::detect_live_face(call).await,
+        "DetectLiveFaceAccurate" => liveness::detect_live_face_accurate(call).await,
         // Its score has its own scale (same person at 70); the engine is calibrated
         // for CompareFace's (same person at 50), and no second table exists yet.
         "DetectFaceSimilarity" => Err(ApiError::unsupported(
