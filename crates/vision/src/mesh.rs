@@ -306,7 +306,10 @@ impl MeshNets {
         let left = eye_points(&left_eye, &iris_output[..IRIS_VALUES]);
         let right = eye_points(&right_eye, &iris_output[IRIS_VALUES..]);
         let left_iris = refine_eye(&mut points, &left, &LEFT_EYE_LOWER, &LEFT_EYE_UPPER);
-        let right_iris = refine_eye(&mut points, &right, &RIGHT_EYE_LOWER, &RIGHT_EYE_UPPER);
+        let mut right_iris = refine_eye(&mut points, &right, &RIGHT_EYE_LOWER, &RIGHT_EYE_UPPER);
+        // The model orders the iris edge as its crop's right, top, left, bottom; in the
+        // mirrored crop its "right" is the image's left.
+        right_iris.swap(1, 3);
         let mesh = FaceMesh {
             points,
             left_iris,

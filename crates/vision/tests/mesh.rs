@@ -328,6 +328,15 @@ fn fixture_shapes_have_their_regions_in_place() {
             assert!(a.abs() <= 20.0, "{name}: {pose:?}");
         }
         assert!(mesh.eyes_open(), "{name}: eyes {l} {rr}");
+        // Iris edges in the documented order: centre, image right, above, image left,
+        // below.
+        for iris in [&mesh.left_iris, &mesh.right_iris] {
+            let [c, r, t, l, b] = *iris;
+            assert!(
+                r[0] > c[0] && l[0] < c[0] && t[1] < c[1] && b[1] > c[1],
+                "{name}: {iris:?}"
+            );
+        }
         let d = mesh.dense();
         assert_eq!(d.left_pupil.len(), 5);
         assert!(inside(d.left_pupil[0], &d.left_eye) && inside(d.right_pupil[0], &d.right_eye));
