@@ -748,6 +748,81 @@ mod tests {
         }
     }
 
+    /// A mesh whose forehead top, chin and cheeks are a unit face (x right, y down, z
+    /// away from the camera) turned by `f`.
+    fn turned_face(f: impl Fn([f64; 3]) -> [f64; 3]) -> FaceMesh {
+        let mut points = vec![[0.0f32; 3]; MESH_POINTS];
+        for (i, p) in [
+            (10, [0.0, -1.0, 0.0]),
+            (152, [0.0, 1.0, 0.0]),
+            (234, [-1.0, 0.0, 0.0]),
+            (454, [1.0, 0.0, 0.0]),
+        ] {
+            points[i] = f(p).map(|v| (100.0 * v) as f32);
+        }
+        FaceMesh {
+            points,
+            left_iris: [[0.0; 3]; 5],
+            right_iris: [[0.0; 3]; 5],
+            confidence: 1.0,
+        }
+    }
+
+    #[test]
+    fn head_pose_signs_follow_the_documented_conventions() {
+        let a = 25f64.to_radians();
+        let (s, c) = a.sin_cos();
+        // Turned to the image's right: the nose (0, 0, -1) moves right, the image-right
+        // cheek recedes.
+        let yaw = turned_face(|[x, y, z]| [x * c - z * s, y, x * s + z * c]).head_pose();
+        // Looking down: the forehead comes towards the camera, the nose moves down.
+        let pitch = turned_face(|[x, y, z]| [x, y * c - z * s, y * s + z * c]).head_pose();
+        // Turned clockwise in the image (y down): the image-right cheek moves down.
+        let roll = turned_face(|[x, y, z]| [x * c - y * s, x * s + y * c, z]).head_pose();
+        let near = |v: f32, want: f32| (v - want).abs() < 1e-3;
+        assert!(
+            near(yaw.yaw, 25.0) && near(yaw.pitch, 0.0) && near(yaw.roll, 0.0),
+            "{yaw:?}"
+        );
+        assert!(
+            near(pitch.pitch, 25.0) && near(pitch.yaw, 0.0) && near(pitch.roll, 0.0),
+            "{pitch:?}"
+        );
+        assert!(
+            near(roll.roll, 25.0) && near(roll.yaw, 0.0) && near(roll.pitch, 0.0),
+            "{roll:?}"
+        );
+    }
+
+    #[test]
+    fn eye_openness_is_lid_opening_over_eye_width_and_one_closed_eye_closes_both() {
+        let mut mesh = turned_face(|p| p);
+        // Image-left eye 30 wide and 9 open (ratio 0.3), the other 30 wide and 3 open.
+        let set = |m: &mut FaceMesh, i: usize, x: f32, y: f32| m.points[i] = [x, y, 0.0];
+        for (eye, open) in [
+            ((33, 133, [(160, 144), (159, 145), (158, 153)]), 9.0),
+            ((263, 362, [(387, 373), (386, 374), (385, 380)]), 3.0),
+        ] {
+            let ((a, b, lids), h) = (eye, open);
+            set(&mut mesh, a, 0.0, 0.0);
+            set(&mut mesh, b, 30.0, 0.0);
+            for (k, (up, down)) in lids.into_iter().enumerate() {
+                let x = 7.5 * (k + 1) as f32;
+                set(&mut mesh, up, x, -h / 2.0);
+                set(&mut mesh, down, x, h / 2.0);
+            }
+        }
+        let (l, r) = mesh.eye_openness();
+        assert!((l - 0.3).abs() < 1e-6 && (r - 0.1).abs() < 1e-6, "{l} {r}");
+        assert!(!mesh.eyes_open());
+        // Open the second eye to 0.2: both open.
+        for (up, down) in [(387, 373), (386, 374), (385, 380)] {
+            mesh.points[up][1] = -3.0;
+            mesh.points[down][1] = 3.0;
+        }
+        assert!(mesh.eyes_open(), "{:?}", mesh.eye_openness());
+    }
+
     #[test]
     fn a_levelled_square_crop_maps_its_centre_and_corners() {
         let a = Affine::square([100.0, 50.0], 96.0, 0.0, 192);
