@@ -13,6 +13,7 @@
 //!
 //! Entry point: [`Engine`], loaded once, `Send + Sync`.
 
+pub mod attributes;
 pub mod chip;
 pub mod decode;
 pub mod descriptor;
@@ -23,10 +24,12 @@ pub mod geometry;
 pub mod landmarks;
 pub mod liveness;
 pub mod pyramid;
+pub mod quality;
 mod runtime;
 pub mod score;
 pub mod shape;
 
+pub use attributes::{AttributeNets, Attributes};
 pub use decode::{decode, DecodeLimits};
 pub use descriptor::{Descriptor, DESCRIPTOR_LEN};
 pub use detector::{DetectOptions, Detection};
@@ -35,6 +38,7 @@ pub use error::{Result, VisionError};
 pub use geometry::Rect;
 pub use image::RgbImage;
 pub use liveness::{LivenessNets, LivenessScores};
+pub use quality::{Completeness, Quality};
 pub use score::Calibration;
 pub use shape::{DenseShape, FaceShape90, HeadPose, Point};
 

@@ -136,6 +136,19 @@ impl Network {
         shape: &[usize],
         fill: impl FnOnce(&mut [f32]),
     ) -> Result<(Vec<usize>, Vec<f32>)> {
+        self.run_all(shape, fill)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| VisionError::inference(self.name, "no output"))
+    }
+
+    /// Like [`Network::run`], but returns every output (shape and f32 values) in the
+    /// graph's output order.
+    pub fn run_all(
+        &self,
+        shape: &[usize],
+        fill: impl FnOnce(&mut [f32]),
+    ) -> Result<Vec<(Vec<usize>, Vec<f32>)>> {
         let fail = |e: TractError| VisionError::inference(self.name, format!("{e:#}"));
         if shape.len() != self.fixed.len()
             || shape
@@ -157,14 +170,14 @@ impl Network {
             fill(view.as_slice_mut::<f32>().map_err(fail)?);
         }
         let outputs = plan.run(tvec!(input.into())).map_err(fail)?;
-        let out = outputs
-            .into_iter()
-            .next()
-            .ok_or_else(|| VisionError::inference(self.name, "no output"))?;
-        let shape = out.shape().to_vec();
-        let plain = out.try_as_plain_ram().map_err(fail)?;
-        let values = plain.as_slice::<f32>().map_err(fail)?.to_vec();
-        Ok((shape, values))
+        outputs
+            .iter()
+            .map(|out| {
+                let plain = out.try_as_plain_ram().map_err(fail)?;
+                let values = plain.as_slice::<f32>().map_err(fail)?.to_vec();
+                Ok((out.shape().to_vec(), values))
+            })
+            .collect()
     }
 }
 
