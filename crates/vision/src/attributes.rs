@@ -28,6 +28,7 @@ use image::RgbImage;
 use crate::engine::Face;
 use crate::error::{Result, VisionError};
 use crate::runtime::{Dim, Network};
+use crate::shape::FaceShape90;
 
 /// Side of the face square every model reads from (Human's face-mesh input size).
 pub const FACE_SIZE: usize = 192;
@@ -297,6 +298,26 @@ pub fn age_human(dist: &[f32]) -> f32 {
     }
 }
 
+/// How open the mouth is: the inner-lip gap over the mouth width, from the 90-point
+/// mouth in its documented order (outer lips 0-11: image-left corner 0, lower lip 1-5,
+/// right corner 6, upper lip 7-11; inner lips 12-21: left corner 12, lower 13-16,
+/// right corner 17, upper 18-21). The gap is the mean distance of the two inner-lip
+/// pairs nearest the middle (14-20, 15-19), the width that of the outer corners (0-6).
+/// 0 for closed lips; independent of face size and in-plane rotation. 0 as well when
+/// the shape has fewer than 22 mouth points or no mouth width.
+pub fn mouth_open(shape: &FaceShape90) -> f32 {
+    let m = &shape.mouth;
+    if m.len() < 22 {
+        return 0.0;
+    }
+    let dist = |a: usize, b: usize| (m[a].x - m[b].x).hypot(m[a].y - m[b].y);
+    let width = dist(0, 6);
+    if !width.is_finite() || width <= 0.0 {
+        return 0.0;
+    }
+    (dist(14, 20) + dist(15, 19)) / 2.0 / width
+}
+
 /// An image as f32 values, row-major, channels interleaved.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Planar {
@@ -520,6 +541,36 @@ mod tests {
         assert_eq!(a.smile, 50.0);
         assert_eq!(a.age, 1.5);
         assert_eq!(a.gender_male, 0.75);
+    }
+
+    #[test]
+    fn mouth_open_is_the_inner_gap_over_the_width() {
+        use crate::shape::Point;
+        // A mouth 40 wide; inner lips at y = 50 ± gap / 2.
+        let mouth = |gap: f32| -> Vec<Point> {
+            let mut m = vec![Point::new(0.0, 50.0); 22];
+            m[0] = Point::new(0.0, 50.0);
+            m[6] = Point::new(40.0, 50.0);
+            for (lower, upper, x) in [(14, 20, 15.0), (15, 19, 25.0)] {
+                m[lower] = Point::new(x, 50.0 + gap / 2.0);
+                m[upper] = Point::new(x, 50.0 - gap / 2.0);
+            }
+            m
+        };
+        let shape = |m: Vec<Point>| FaceShape90 {
+            face_profile: vec![],
+            left_eye: vec![],
+            right_eye: vec![],
+            left_eye_brow: vec![],
+            right_eye_brow: vec![],
+            mouth: m,
+            nose: vec![],
+            left_pupil: Point::new(0.0, 0.0),
+            right_pupil: Point::new(0.0, 0.0),
+        };
+        assert_eq!(mouth_open(&shape(mouth(0.0))), 0.0);
+        assert!((mouth_open(&shape(mouth(10.0))) - 0.25).abs() < 1e-6);
+        assert_eq!(mouth_open(&shape(vec![])), 0.0);
     }
 
     #[test]

@@ -346,17 +346,27 @@ mod tests {
 
     #[test]
     fn sharpness_ignores_exposure_and_drops_with_blur() {
+        let ratio = |img: &RgbImage| laplacian_ratio(&luma(img));
+        let sharp = ratio(&textured(128, 128, 1.0));
+        let dim = ratio(&textured(128, 128, 0.5));
+        // Halving every value halves both spreads; only rounding to whole grey levels differs.
+        assert!((dim / sharp - 1.0).abs() < 0.02, "{dim} vs {sharp}");
+        let soft = ratio(&image::imageops::blur(&textured(128, 128, 1.0), 2.0));
+        let softer = ratio(&image::imageops::blur(&textured(128, 128, 1.0), 4.0));
+        assert!(softer < soft && soft < sharp, "{softer} < {soft} < {sharp}");
+        // Mapped: ln ratio −7.5 → 0 and −3 → 100, linearly.
         let shape = synthetic_shape(0.0, 0.0, 128.0);
         let face = Rect::new(0, 0, 127, 127);
-        let bright = assess(&textured(128, 128, 1.0), face, &shape);
-        let dim = assess(&textured(128, 128, 0.5), face, &shape);
-        assert!(
-            bright.sharpness.abs_diff(dim.sharpness) <= 2,
-            "{bright:?} {dim:?}"
+        let q = assess(
+            &image::imageops::blur(&textured(128, 128, 1.0), 4.0),
+            face,
+            &shape,
         );
-        let blurred = image::imageops::blur(&textured(128, 128, 1.0), 3.0);
-        let soft = assess(&blurred, face, &shape);
-        assert!(soft.sharpness < bright.sharpness, "{soft:?} vs {bright:?}");
+        let want = (softer.ln() + 7.5) / 4.5 * 100.0;
+        assert!(
+            (q.sharpness as f32 - want.clamp(0.0, 100.0)).abs() <= 0.5,
+            "{q:?}, {want}"
+        );
     }
 
     fn quality(sharpness: u32, brightness: u32, c: Completeness) -> Quality {
