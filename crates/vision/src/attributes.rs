@@ -27,6 +27,7 @@ use image::RgbImage;
 
 use crate::engine::Face;
 use crate::error::{Result, VisionError};
+use crate::geometry::Rect;
 use crate::runtime::{Dim, Network};
 use crate::shape::FaceShape90;
 
@@ -161,40 +162,25 @@ impl AttributeNets {
 
     /// The models' outputs for a face square ([`face_square`]).
     pub fn raw_square(&self, square: &Planar) -> Result<RawAttributes> {
-        if square.channels != 3 {
-            return Err(VisionError::InvalidArgument(
-                "the face square must be RGB".into(),
-            ));
-        }
-        // faceres: 224×224, 0-255.
-        let faceres_in = resize_bilinear(square, FACERES_SIZE, FACERES_SIZE)?;
+        let inputs = ModelInputs::new(square)?;
         let outs = self
             .faceres
             .run_all(&[1, FACERES_SIZE, FACERES_SIZE, 3], |dst| {
-                for (d, s) in dst.iter_mut().zip(&faceres_in.data) {
-                    *d = s * 255.0;
-                }
+                dst.copy_from_slice(&inputs.faceres.data)
             })?;
         let age_distribution = output_of_len(&outs, 100, "faceres")?.to_vec();
         let gender_male = output_of_len(&outs, 1, "faceres")?[0];
-
-        // emotion: 64×64 grey, (g − 0.5)·2.
-        let small = resize_bilinear(square, EMOTION_SIZE, EMOTION_SIZE)?;
         let (_, probs) = self
             .emotion
             .run(&[1, EMOTION_SIZE, EMOTION_SIZE, 1], |dst| {
-                for (d, p) in dst.iter_mut().zip(small.data.chunks_exact(3)) {
-                    let grey = 0.2989 * p[0] + 0.587 * p[1] + 0.114 * p[2];
-                    *d = (grey - 0.5) * 2.0;
-                }
+                dst.copy_from_slice(&inputs.emotion.data)
             })?;
         let emotion: [f32; 7] = probs
             .as_slice()
             .try_into()
             .map_err(|_| VisionError::inference("emotion", "expected 7 outputs"))?;
-
         let gear = match &self.gear {
-            Some(net) => Some(run_gear(net, square)?),
+            Some(net) => Some(run_gear(net, &ModelInputs::gear(square)?)?),
             None => None,
         };
         Ok(RawAttributes {
@@ -206,9 +192,7 @@ impl AttributeNets {
     }
 }
 
-fn run_gear(net: &Network, square: &Planar) -> Result<GearEstimate> {
-    // Human's empirical box of the face square: top, left, bottom, right.
-    let input = crop_and_resize(square, [0.0, 0.1, 0.9, 0.9], GEAR_SIZE, GEAR_SIZE)?;
+fn run_gear(net: &Network, input: &Planar) -> Result<GearEstimate> {
     let outs = net.run_all(&[1, GEAR_SIZE, GEAR_SIZE, 3], |dst| {
         dst.copy_from_slice(&input.data)
     })?;
@@ -238,6 +222,48 @@ fn gear_age(buckets: &[f32]) -> f32 {
         age += p * (a - age);
     }
     age
+}
+
+/// The models' input tensors made from one face square, as Human makes them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelInputs {
+    /// 224×224×3, 0-255.
+    pub faceres: Planar,
+    /// 64×64×1, grey scaled to −1…1.
+    pub emotion: Planar,
+}
+
+impl ModelInputs {
+    /// faceres' and emotion's inputs from a face square ([`face_square`]).
+    pub fn new(square: &Planar) -> Result<ModelInputs> {
+        if square.channels != 3 {
+            return Err(VisionError::InvalidArgument(
+                "the face square must be RGB".into(),
+            ));
+        }
+        let mut faceres = resize_bilinear(square, FACERES_SIZE, FACERES_SIZE)?;
+        for v in &mut faceres.data {
+            *v *= 255.0;
+        }
+        let small = resize_bilinear(square, EMOTION_SIZE, EMOTION_SIZE)?;
+        let emotion = Planar {
+            width: EMOTION_SIZE,
+            height: EMOTION_SIZE,
+            channels: 1,
+            data: small
+                .data
+                .chunks_exact(3)
+                .map(|p| (0.2989 * p[0] + 0.587 * p[1] + 0.114 * p[2] - 0.5) * 2.0)
+                .collect(),
+        };
+        Ok(ModelInputs { faceres, emotion })
+    }
+
+    /// gear's input: Human's empirical box of the face square (top 0, left 0.1,
+    /// bottom 0.9, right 0.9) at 198×198, values 0-1.
+    pub fn gear(square: &Planar) -> Result<Planar> {
+        crop_and_resize(square, [0.0, 0.1, 0.9, 0.9], GEAR_SIZE, GEAR_SIZE)
+    }
 }
 
 /// The output whose last dimension has `len` values (the outputs differ in size).
@@ -351,6 +377,23 @@ impl Planar {
     }
 }
 
+/// The square cut from dlib's box `r` as `[x1, y1, x2, y2]` in pixels: centred on the
+/// box, its larger side times `scale`, corners rounded as Human's `squarifyBox` does.
+pub fn square_box(r: Rect, scale: f32) -> [f32; 4] {
+    // dlib's box is inclusive: pixels left..=right cover left..right + 1.
+    let cx = (r.left + r.right + 1) as f32 / 2.0;
+    let cy = (r.top + r.bottom + 1) as f32 / 2.0;
+    let half = r.width().max(r.height()) as f32 * scale / 2.0;
+    // JavaScript's Math.round: halves go up, also below zero.
+    let round = |v: f32| (v + 0.5).floor();
+    [
+        round(cx - half),
+        round(cy - half),
+        round(cx + half),
+        round(cy + half),
+    ]
+}
+
 /// The face square the attribute models read: dlib's box made square (its larger
 /// side), enlarged `scale` times around its centre, cut out with `cropAndResize` to
 /// [`FACE_SIZE`]² RGB values in 0-1 (0 where the square leaves the image).
@@ -365,13 +408,8 @@ pub fn face_square(img: &RgbImage, face: &Face, scale: f32) -> Result<Planar> {
             "the face box {r:?} is empty"
         )));
     }
-    // dlib's box is inclusive: pixels left..=right cover left..right + 1.
-    let cx = (r.left + r.right + 1) as f32 / 2.0;
-    let cy = (r.top + r.bottom + 1) as f32 / 2.0;
-    let half = r.width().max(r.height()) as f32 * scale / 2.0;
-    // Human rounds the square's corners to pixels and normalises by the image size.
-    let (x1, y1) = ((cx - half).round(), (cy - half).round());
-    let (x2, y2) = ((cx + half).round(), (cy + half).round());
+    let [x1, y1, x2, y2] = square_box(r, scale);
+    // Human normalises the corners by the image size (not size − 1).
     let norm_box = [y1 / h as f32, x1 / w as f32, y2 / h as f32, x2 / w as f32];
     let raw = img.as_raw();
     crop_and_resize_with((w, h, 3), norm_box, (FACE_SIZE, FACE_SIZE), |x, y, c| {

@@ -10,7 +10,9 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use vision::attributes::{age_human, age_mean, face_square, AttributeNets};
+use vision::attributes::{
+    age_human, age_mean, face_square, square_box, AttributeNets, ModelInputs, Planar,
+};
 use vision::quality::{assess, laplacian_ratio, luma, meets};
 use vision::{Engine, EngineConfig, Face, FaceShape90, Point, RgbImage};
 
@@ -158,6 +160,91 @@ fn fixture_attributes_are_in_range_and_men_read_male() {
         }
         // No state between calls.
         assert_eq!(e.nets.estimate(&img, &face).unwrap(), a);
+    }
+}
+
+fn tfjs_dir() -> PathBuf {
+    let out = Command::new(root().join("scripts/tfjs-env"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+/// The largest |a − b| over the largest |b|; the shapes must agree.
+fn relative_difference(name: &str, ours: &Planar, theirs: &[f32]) -> f32 {
+    assert_eq!(ours.data.len(), theirs.len(), "{name}: sizes differ");
+    let scale = theirs.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let diff = ours
+        .data
+        .iter()
+        .zip(theirs)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(scale > 0.0, "{name}: the reference is all zero");
+    diff / scale
+}
+
+/// Our face square and model inputs against Human's own preprocessing run in
+/// TensorFlow.js (tests/reference/human_attribute_inputs.js) on the same photo and
+/// square, including a square that reaches outside the photo.
+#[test]
+fn model_inputs_match_humans_preprocessing_in_tfjs() {
+    let e = env();
+    let tfjs = tfjs_dir();
+    for (name, scale) in [
+        ("obama.jpg", 1.4),
+        ("astronaut.png", 1.4),
+        ("biden.jpg", 3.0),
+    ] {
+        let img = photo(name);
+        let face = largest(&e.engine, &img).unwrap();
+        let [x1, y1, x2, y2] = square_box(face.rect, scale);
+        let dir = tempfile::tempdir().unwrap();
+        let rgb = dir.path().join("image.rgb");
+        std::fs::write(&rgb, img.as_raw()).unwrap();
+        let out = Command::new("node")
+            .arg(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/reference/human_attribute_inputs.js"),
+            )
+            .arg(&rgb)
+            .arg(img.width().to_string())
+            .arg(img.height().to_string())
+            .arg(format!("{x1},{y1},{x2},{y2}"))
+            .arg(dir.path())
+            .env("NODE_PATH", tfjs.join("node_modules"))
+            .output()
+            .expect("running node (Node.js is needed for the tfjs reference)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let read = |file: &str| -> Vec<f32> {
+            std::fs::read(dir.path().join(file))
+                .unwrap()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect()
+        };
+        let square = face_square(&img, &face, scale).unwrap();
+        let inputs = ModelInputs::new(&square).unwrap();
+        let gear = ModelInputs::gear(&square).unwrap();
+        let outside = x1 < 0.0 || y1 < 0.0 || x2 > img.width() as f32 || y2 > img.height() as f32;
+        for (what, ours, file) in [
+            ("square", &square, "square.f32"),
+            ("faceres", &inputs.faceres, "faceres.f32"),
+            ("emotion", &inputs.emotion, "emotion.f32"),
+            ("gear", &gear, "gear.f32"),
+        ] {
+            let rel = relative_difference(what, ours, &read(file));
+            println!("{name} ×{scale} (square {x1},{y1}-{x2},{y2}, outside the photo: {outside}): {what} relative difference {rel:.2e}");
+            assert!(rel <= 1e-4, "{name} {what}: {rel:.2e}");
+        }
     }
 }
 
