@@ -14,6 +14,7 @@
 //! Entry point: [`Engine`], loaded once, `Send + Sync`.
 
 pub mod analysis;
+pub mod attributes;
 pub mod chip;
 pub mod decode;
 pub mod descriptor;
@@ -26,11 +27,13 @@ pub mod liveness;
 mod liveness_score;
 pub mod mesh;
 pub mod pyramid;
+pub mod quality;
 mod runtime;
 pub mod score;
 pub mod shape;
 
 pub use analysis::Analyzer;
+pub use attributes::{AttributeNets, Attributes};
 pub use decode::{decode, DecodeLimits};
 pub use descriptor::{Descriptor, DESCRIPTOR_LEN};
 pub use detector::{DetectOptions, Detection};
@@ -40,6 +43,7 @@ pub use geometry::Rect;
 pub use image::RgbImage;
 pub use liveness::{Liveness, LivenessCalibration, LivenessNets, LivenessScores};
 pub use mesh::{FaceMesh, MeshNets};
+pub use quality::{Completeness, Quality};
 pub use score::Calibration;
 pub use shape::{DenseShape, FaceShape90, HeadPose, Point};
 
