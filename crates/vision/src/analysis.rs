@@ -1,9 +1,10 @@
 //! [`Analyzer`]: the face-analysis networks beyond detection and description (static
-//! liveness, the face mesh), loaded once beside the [`crate::Engine`] and shared by every request.
+//! liveness, the face mesh, attributes), loaded once beside the [`crate::Engine`] and shared by every request.
 //!
 //! It is a plain struct of loaded networks with public fields: each pipeline is used
 //! on its own, on the faces the engine found.
 
+use crate::attributes::AttributeNets;
 use crate::error::Result;
 use crate::liveness::LivenessNets;
 use crate::mesh::MeshNets;
@@ -15,6 +16,8 @@ pub struct Analyzer {
     pub liveness: LivenessNets,
     /// The 468-point face mesh and iris (landmarks, head pose, eye state).
     pub mesh: MeshNets,
+    /// Age, gender and expression (faceres and emotion models).
+    pub attributes: AttributeNets,
 }
 
 impl Analyzer {
@@ -24,6 +27,7 @@ impl Analyzer {
         Ok(Analyzer {
             liveness: LivenessNets::load(store)?,
             mesh: MeshNets::load(store)?,
+            attributes: AttributeNets::load(store)?,
         })
     }
 }

@@ -43,17 +43,6 @@ pub fn no_face() -> ApiError {
     ApiError::new(NO_FACE_IN_PHOTO, "no face was found in the image")
 }
 
-/// Runs CPU-bound engine work off the async threads.
-pub async fn on_engine<T: Send + 'static>(
-    call: &Call<'_>,
-    work: impl FnOnce(&Engine) -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let engine: Arc<Engine> = Arc::clone(&call.state.engine);
-    tokio::task::spawn_blocking(move || work(&engine))
-        .await
-        .map_err(|e| ApiError::internal(format!("engine task failed: {e}")))?
-}
-
 /// Runs CPU-bound work that needs the analysis networks as well as the engine off the
 /// async threads.
 pub async fn on_analyzer<T: Send + 'static>(
@@ -92,11 +81,14 @@ pub async fn load_image(
 }
 
 /// The chosen face of an image and its descriptor (`largest`: by area, else by the
-/// detector's confidence).
+/// detector's confidence), refused with FaceQualityNotQualified when it fails
+/// QualityControl `quality` (0: no check).
 pub fn describe_one(
     engine: &Engine,
+    analyzer: &Analyzer,
     bytes: &[u8],
     largest: bool,
+    quality: u8,
 ) -> Result<(Face, Descriptor), ApiError> {
     let img: RgbImage = engine.decode(bytes)?;
     let faces = engine.detect(&img)?;
@@ -106,6 +98,9 @@ pub fn describe_one(
         faces.into_iter().next()
     }
     .ok_or_else(no_face)?;
+    if !super::attributes::face_qualifies(analyzer, &img, &face, quality)? {
+        return Err(super::attributes::not_qualified(quality));
+    }
     let descriptor = engine
         .describe(&img, std::slice::from_ref(&face))?
         .into_iter()
@@ -122,15 +117,19 @@ pub async fn detect_face(call: &Call<'_>) -> Result<Fields, ApiError> {
         )));
     }
     check_min_face_size(call)?;
-    call.refuse_switch("NeedFaceAttributes", "the face attribute models")?;
-    call.refuse_switch("NeedQualityDetection", "the face quality model")?;
+    // Any value but 1 means "no" for these two (IAI's rule).
+    let attributes = call.int_opt("NeedFaceAttributes")? == Some(1);
+    let quality = call.int_opt("NeedQualityDetection")? == Some(1);
     call.refuse_switch("NeedRotateDetection", "rotation search")?;
     check_model_version(call)?;
     let bytes = load_image(call, "Image", "Url").await?;
-    let (width, height, faces) = on_engine(call, move |engine| {
+    let (width, height, faces, analysed) = on_analyzer(call, move |engine, analyzer| {
         let img = engine.decode(&bytes)?;
-        let faces = largest_first(engine.detect(&img)?);
-        Ok((img.width(), img.height(), faces))
+        let mut faces = largest_first(engine.detect(&img)?);
+        faces.truncate(max_faces as usize);
+        let analysed =
+            super::attributes::analyse_faces(analyzer, &img, &faces, attributes, quality)?;
+        Ok((img.width(), img.height(), faces, analysed))
     })
     .await?;
     if faces.is_empty() {
@@ -138,8 +137,16 @@ pub async fn detect_face(call: &Call<'_>) -> Result<Fields, ApiError> {
     }
     let infos: Vec<Value> = faces
         .iter()
-        .take(max_faces as usize)
-        .map(rect_json)
+        .zip(&analysed)
+        .map(|(face, a)| {
+            let mut info = rect_json(face);
+            info["FaceAttributesInfo"] = super::attributes::attributes_json(a.attributes.as_ref());
+            info["FaceQualityInfo"] = a
+                .quality
+                .as_ref()
+                .map_or(Value::Null, super::attributes::quality_json);
+            info
+        })
         .collect();
     let mut out = Fields::new();
     out.insert("ImageWidth".into(), json!(width));
@@ -151,7 +158,7 @@ pub async fn detect_face(call: &Call<'_>) -> Result<Fields, ApiError> {
 
 pub async fn compare_face(call: &Call<'_>) -> Result<Fields, ApiError> {
     check_model_version(call)?;
-    super::person::refuse_quality_control(call)?;
+    let quality = super::attributes::quality_control(call)?;
     call.refuse_switch("NeedRotateDetection", "rotation search")?;
     let largest = match call.int_opt("FaceMatchingStrategy")? {
         None | Some(0) => false,
@@ -164,9 +171,9 @@ pub async fn compare_face(call: &Call<'_>) -> Result<Fields, ApiError> {
     };
     let a = load_image(call, "ImageA", "UrlA").await?;
     let b = load_image(call, "ImageB", "UrlB").await?;
-    let score = on_engine(call, move |engine| {
-        let (_, da) = describe_one(engine, &a, largest)?;
-        let (_, db) = describe_one(engine, &b, largest)?;
+    let score = on_analyzer(call, move |engine, analyzer| {
+        let (_, da) = describe_one(engine, analyzer, &a, largest, quality)?;
+        let (_, db) = describe_one(engine, analyzer, &b, largest, quality)?;
         Ok(engine.compare(&da, &db)?.score)
     })
     .await?;

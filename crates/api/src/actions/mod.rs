@@ -2,6 +2,7 @@
 //! of request fields (absent → `MissingParameter`, wrong JSON type → `InvalidParameter`).
 
 pub mod account;
+mod attributes;
 mod face;
 mod group;
 mod landmarks;
@@ -223,9 +224,7 @@ pub async fn dispatch(action: &'static str, call: &Call<'_>) -> Result<Fields, A
         }
         "AnalyzeFace" => landmarks::analyze_face(call).await,
         "AnalyzeDenseLandmarks" => landmarks::analyze_dense_landmarks(call).await,
-        "DetectFaceAttributes" => Err(ApiError::unsupported(
-            "DetectFaceAttributes needs the attribute models, which this server does not provide yet",
-        )),
+        "DetectFaceAttributes" => attributes::detect_face_attributes(call).await,
         "DetectLiveFace" => liveness::detect_live_face(call).await,
         "DetectLiveFaceAccurate" => liveness::detect_live_face_accurate(call).await,
         // Its score has its own scale (same person at 70); the engine is calibrated

@@ -7,7 +7,8 @@ use gallery::{
 };
 use serde_json::{json, Value};
 
-use super::face::{check_model_version, describe_one, load_image, on_engine, rect_json};
+use super::attributes::{quality_control, QUALITY_NOT_QUALIFIED};
+use super::face::{check_model_version, describe_one, load_image, on_analyzer, rect_json};
 use super::group::group_id;
 use super::{Call, Fields};
 use crate::admission;
@@ -49,19 +50,6 @@ fn person_descriptions(call: &Call<'_>) -> Result<Vec<PersonDescription>, ApiErr
     Ok(out)
 }
 
-pub(super) fn refuse_quality_control(call: &Call<'_>) -> Result<(), ApiError> {
-    match call.int_opt("QualityControl")? {
-        None | Some(0) => Ok(()),
-        Some(1..=4) => Err(ApiError::unsupported(
-            "QualityControl needs the face quality model, which this server does not provide yet",
-        )),
-        Some(v) => Err(ApiError::new(
-            "InvalidParameterValue.QualityControlIllegal",
-            format!("QualityControl must be 0 to 4, got {v}"),
-        )),
-    }
-}
-
 pub async fn create_person(call: &Call<'_>) -> Result<Fields, ApiError> {
     let group = group_id(call)?;
     let name = call.str_req("PersonName")?.to_string();
@@ -78,7 +66,7 @@ pub async fn create_person(call: &Call<'_>) -> Result<Fields, ApiError> {
             ))
         }
     };
-    refuse_quality_control(call)?;
+    let quality = quality_control(call)?;
     call.refuse_switch("NeedRotateDetection", "rotation search")?;
     let account = call.account()?;
     // The group must exist before the image work is paid for.
@@ -89,8 +77,10 @@ pub async fn create_person(call: &Call<'_>) -> Result<Fields, ApiError> {
         .await?
         .face_model_version;
     let bytes = load_image(call, "Image", "Url").await?;
-    let (face, descriptor) =
-        on_engine(call, move |engine| describe_one(engine, &bytes, true)).await?;
+    let (face, descriptor) = on_analyzer(call, move |engine, analyzer| {
+        describe_one(engine, analyzer, &bytes, true, quality)
+    })
+    .await?;
     let rect = rect_json(&face);
     let descriptor = Descriptor::new(descriptor.0)?;
     if let Some(level) = unique {
@@ -293,12 +283,13 @@ pub async fn get_person_base_info(call: &Call<'_>) -> Result<Fields, ApiError> {
 const RET_NO_FACE: i64 = -1101;
 const RET_DECODE: i64 = -1102;
 const RET_SIZE: i64 = -1109;
+const RET_QUALITY: i64 = -1601;
 const RET_BELOW_THRESHOLD: i64 = -1604;
 
 pub async fn create_face(call: &Call<'_>) -> Result<Fields, ApiError> {
     let person = person_id(call)?;
     let account = call.account()?;
-    refuse_quality_control(call)?;
+    let quality = quality_control(call)?;
     call.refuse_switch("NeedRotateDetection", "rotation search")?;
     check_model_version(call)?;
     let threshold = call.float_opt("FaceMatchThreshold")?.unwrap_or(60.0);
@@ -345,14 +336,15 @@ pub async fn create_face(call: &Call<'_>) -> Result<Fields, ApiError> {
         .into_iter()
         .map(|f| vision::Descriptor(f.descriptor.as_slice().to_vec()))
         .collect();
-    let outcomes = on_engine(call, move |engine| {
+    let outcomes = on_analyzer(call, move |engine, analyzer| {
         let mut outcomes = Vec::with_capacity(inputs.len());
         for input in inputs {
             let outcome = match input {
                 Err(e) if e.code == "FailedOperation.ImageSizeExceed" => Err(RET_SIZE),
                 Err(_) => Err(RET_DECODE),
-                Ok(bytes) => match describe_one(engine, &bytes, true) {
+                Ok(bytes) => match describe_one(engine, analyzer, &bytes, true, quality) {
                     Err(e) if e.code == NO_FACE_IN_PHOTO => Err(RET_NO_FACE),
+                    Err(e) if e.code == QUALITY_NOT_QUALIFIED => Err(RET_QUALITY),
                     Err(e) if e.code.contains("Resolution") || e.code.contains("Size") => {
                         Err(RET_SIZE)
                     }

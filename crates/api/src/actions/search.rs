@@ -8,8 +8,9 @@ use gallery::{Descriptor, GroupId, PersonHit, PersonId, SearchRequest, SearchRes
 use serde_json::{json, Value};
 use vision::Face;
 
-use super::face::{check_min_face_size, load_image, no_face, on_engine, rect_json, round_score};
-use super::person::{person_id, refuse_quality_control};
+use super::attributes::{face_qualifies, not_qualified, quality_control};
+use super::face::{check_min_face_size, load_image, no_face, on_analyzer, rect_json, round_score};
+use super::person::person_id;
 use super::{Call, Fields};
 use crate::error::ApiError;
 
@@ -28,24 +29,51 @@ enum Kind {
     Persons,
 }
 
+/// One probe face of a search image: its descriptor, or None when it failed
+/// QualityControl (its result then carries RetCode -1601 and no candidates).
+type Probe = (Face, Option<Descriptor>);
+
+/// RetCode of a probe face that failed QualityControl.
+const RET_QUALITY: i64 = -1601;
+
 /// The probe faces of the image (largest first, at most `max_faces`) and descriptors.
-async fn probes(call: &Call<'_>, max_faces: usize) -> Result<Vec<(Face, Descriptor)>, ApiError> {
+/// When every face fails QualityControl there is nothing to search: the call fails
+/// with FaceQualityNotQualified.
+async fn probes(call: &Call<'_>, max_faces: usize, quality: u8) -> Result<Vec<Probe>, ApiError> {
     let bytes = load_image(call, "Image", "Url").await?;
-    let found = on_engine(call, move |engine| {
+    let found = on_analyzer(call, move |engine, analyzer| {
         let img = engine.decode(&bytes)?;
         let mut faces = engine.detect(&img)?;
         faces.sort_by_key(|f| std::cmp::Reverse(f.rect.area()));
         faces.truncate(max_faces);
-        let descriptors = engine.describe(&img, &faces)?;
-        Ok(faces.into_iter().zip(descriptors).collect::<Vec<_>>())
+        let mut passed = Vec::with_capacity(faces.len());
+        for f in &faces {
+            passed.push(face_qualifies(analyzer, &img, f, quality)?);
+        }
+        let kept: Vec<Face> = faces
+            .iter()
+            .zip(&passed)
+            .filter(|(_, ok)| **ok)
+            .map(|(f, _)| f.clone())
+            .collect();
+        let mut descriptors = engine.describe(&img, &kept)?.into_iter();
+        let mut out = Vec::with_capacity(faces.len());
+        for (f, ok) in faces.into_iter().zip(passed) {
+            let d = if ok { descriptors.next() } else { None };
+            out.push((f, d));
+        }
+        Ok(out)
     })
     .await?;
     if found.is_empty() {
         return Err(no_face());
     }
+    if found.iter().all(|(_, d)| d.is_none()) {
+        return Err(not_qualified(quality));
+    }
     found
         .into_iter()
-        .map(|(f, d)| Ok((f, Descriptor::new(d.0)?)))
+        .map(|(f, d)| Ok((f, d.map(|d| Descriptor::new(d.0)).transpose()?)))
         .collect()
 }
 
@@ -138,7 +166,7 @@ async fn search(call: &Call<'_>, kind: Kind, by_group: bool) -> Result<Fields, A
         ));
     }
     let need_person_info = switch(call, "NeedPersonInfo")?;
-    refuse_quality_control(call)?;
+    let quality = quality_control(call)?;
     call.refuse_switch("NeedRotateDetection", "rotation search")?;
     let max_distance = max_distance(call)?;
     let account = call.account()?;
@@ -146,10 +174,10 @@ async fn search(call: &Call<'_>, kind: Kind, by_group: bool) -> Result<Fields, A
     for g in &group_ids {
         call.state.gallery.group(&account, g).await?;
     }
-    let probes = probes(call, max_faces as usize).await?;
+    let probes = probes(call, max_faces as usize, quality).await?;
     let req = SearchRequest {
         group_ids,
-        probes: probes.iter().map(|(_, d)| d.clone()).collect(),
+        probes: probes.iter().filter_map(|(_, d)| d.clone()).collect(),
         max_person_num: usize::try_from(max_person_num).unwrap_or(0),
         by_group,
         max_distance,
@@ -158,38 +186,42 @@ async fn search(call: &Call<'_>, kind: Kind, by_group: bool) -> Result<Fields, A
     };
     let resp = call.state.gallery.search(&account, &req).await?;
     let mut out = Fields::new();
-    if by_group {
-        let results: Vec<Value> = probes
-            .iter()
-            .zip(&resp.results)
-            .map(|((face, _), r)| {
-                json!({
-                    "FaceRect": rect_json(face),
-                    "GroupCandidates": r.by_group.iter().map(|g| json!({
+    // The gallery answered for the qualified probes, in order.
+    let mut answers = resp.results.iter();
+    let mut results = Vec::with_capacity(probes.len());
+    for (face, d) in &probes {
+        let answer = if d.is_some() { answers.next() } else { None };
+        let ret_code = if d.is_some() { 0 } else { RET_QUALITY };
+        results.push(if by_group {
+            let groups: Vec<Value> =
+                answer
+                    .map(|r| {
+                        r.by_group.iter().map(|g| json!({
                         "GroupId": g.group_id.as_str(),
                         "Candidates": g.persons.iter()
                             .map(|p| candidate(call, kind, p, &resp)).collect::<Vec<_>>(),
-                    })).collect::<Vec<_>>(),
-                    "RetCode": 0,
+                    })).collect()
+                    })
+                    .unwrap_or_default();
+            json!({ "FaceRect": rect_json(face), "GroupCandidates": groups, "RetCode": ret_code })
+        } else {
+            let candidates: Vec<Value> = answer
+                .map(|r| {
+                    r.persons
+                        .iter()
+                        .map(|p| candidate(call, kind, p, &resp))
+                        .collect()
                 })
-            })
-            .collect();
-        out.insert("ResultsReturnsByGroup".into(), Value::Array(results));
-    } else {
-        let results: Vec<Value> = probes
-            .iter()
-            .zip(&resp.results)
-            .map(|((face, _), r)| {
-                json!({
-                    "Candidates": r.persons.iter()
-                        .map(|p| candidate(call, kind, p, &resp)).collect::<Vec<_>>(),
-                    "FaceRect": rect_json(face),
-                    "RetCode": 0,
-                })
-            })
-            .collect();
-        out.insert("Results".into(), Value::Array(results));
+                .unwrap_or_default();
+            json!({ "Candidates": candidates, "FaceRect": rect_json(face), "RetCode": ret_code })
+        });
     }
+    let key = if by_group {
+        "ResultsReturnsByGroup"
+    } else {
+        "Results"
+    };
+    out.insert(key.into(), Value::Array(results));
     match kind {
         Kind::Faces => out.insert("FaceNum".into(), json!(resp.face_num)),
         Kind::Persons => out.insert("PersonNum".into(), json!(resp.person_num)),
@@ -222,7 +254,7 @@ pub async fn search_persons_returns_by_group(call: &Call<'_>) -> Result<Fields, 
 /// as in search: by its nearest face). IsMatch is the calibration's match line.
 pub async fn verify(call: &Call<'_>) -> Result<Fields, ApiError> {
     let person: PersonId = person_id(call)?;
-    refuse_quality_control(call)?;
+    let quality = quality_control(call)?;
     call.refuse_switch("NeedRotateDetection", "rotation search")?;
     let account = call.account()?;
     let faces = call.state.gallery.person_faces(&account, &person).await?;
@@ -237,8 +269,8 @@ pub async fn verify(call: &Call<'_>) -> Result<Fields, ApiError> {
         .iter()
         .map(|f| vision::Descriptor(f.descriptor.as_slice().to_vec()))
         .collect();
-    let (score, is_match) = on_engine(call, move |engine| {
-        let (_, probe) = super::face::describe_one(engine, &bytes, true)?;
+    let (score, is_match) = on_analyzer(call, move |engine, analyzer| {
+        let (_, probe) = super::face::describe_one(engine, analyzer, &bytes, true, quality)?;
         let mut best = 0.0f64;
         for s in &stored {
             best = best.max(engine.compare(&probe, s)?.score);
