@@ -374,6 +374,11 @@ fn calibration_set_figures() {
     let mut ages_mean = Vec::new();
     let mut ages_human = Vec::new();
     let mut ages_gear = Vec::new();
+    // Per identity, the three age estimates of each photo: their spread within one
+    // person is a label-free measure of noise (the photos' true ages differ too, but
+    // equally for every decoder).
+    let mut ages_by_identity: std::collections::BTreeMap<String, Vec<[f32; 3]>> =
+        Default::default();
     let mut top_emotion = [0usize; 7];
     // ln(Laplacian ratio) of the face box as it is, then Gaussian-blurred σ = 1, 2, 4.
     let sigmas = [1.0f32, 2.0, 4.0];
@@ -409,6 +414,14 @@ fn calibration_set_figures() {
                 ages_mean.push(age_mean(&raw.age_distribution));
                 ages_human.push(age_human(&raw.age_distribution));
                 ages_gear.push(gear.age);
+                ages_by_identity
+                    .entry(identity.to_string())
+                    .or_default()
+                    .push([
+                        age_mean(&raw.age_distribution),
+                        age_human(&raw.age_distribution),
+                        gear.age,
+                    ]);
                 let a = raw.attributes();
                 let top = (0..7)
                     .max_by(|&i, &j| a.emotion[i].total_cmp(&a.emotion[j]))
@@ -471,6 +484,23 @@ fn calibration_set_figures() {
     summary("age (faceres mean)", &mut ages_mean);
     summary("age (faceres, Human's decoding)", &mut ages_human);
     summary("age (gear)", &mut ages_gear);
+    let mut spread = [0f64; 3];
+    let mut people = 0usize;
+    for ages in ages_by_identity.values().filter(|a| a.len() >= 2) {
+        people += 1;
+        for (k, s) in spread.iter_mut().enumerate() {
+            let v: Vec<f64> = ages.iter().map(|a| f64::from(a[k])).collect();
+            let mean = v.iter().sum::<f64>() / v.len() as f64;
+            let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64;
+            *s += var.sqrt();
+        }
+    }
+    println!(
+        "age spread within one person (mean SD over {people} people): faceres mean {:.1}, Human's decoding {:.1}, gear {:.1} years",
+        spread[0] / people as f64,
+        spread[1] / people as f64,
+        spread[2] / people as f64
+    );
     println!("top emotion (IAI order neutral, happy, surprise, angry, sad, disgust, fear): {top_emotion:?}");
     ms.sort_by(f64::total_cmp);
     println!(
