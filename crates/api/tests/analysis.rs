@@ -259,3 +259,161 @@ async fn detect_live_face_on_photos() {
         s.stop().await;
     });
 }
+
+/// A photo blurred with a Gaussian of `sigma` pixels, as JPEG.
+fn blurred(name: &str, sigma: f32) -> Vec<u8> {
+    let img = image::load_from_memory(&fixture(name)).unwrap();
+    let out = image::imageops::blur(&img.to_rgb8(), sigma);
+    let mut buf = std::io::Cursor::new(Vec::new());
+    out.write_to(&mut buf, image::ImageFormat::Jpeg).unwrap();
+    buf.into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn attributes_quality_and_quality_control() {
+    let db = common::sqlite().await;
+    let s = common::start(&db, common::config()).await;
+    let obama = b64(&fixture("obama.jpg"));
+    let soft = b64(&blurred("obama.jpg", 12.0));
+
+    // DetectFace with attributes and quality: in range, the men male, Eileen Collins
+    // (astronaut.png) female, eyes open, nothing invented for what no model sees.
+    for (photo, male) in [
+        ("obama.jpg", true),
+        ("biden.jpg", true),
+        ("astronaut.png", false),
+    ] {
+        let r = s
+            .call("DetectFace", json!({ "Image": b64(&fixture(photo)), "NeedFaceAttributes": 1, "NeedQualityDetection": 1 }))
+            .await;
+        assert_eq!(code(&r), "", "{photo}: {r}");
+        let a = &r["FaceInfos"][0]["FaceAttributesInfo"];
+        assert_eq!(a["Gender"].as_i64().unwrap() >= 50, male, "{photo}: {a}");
+        let age = a["Age"].as_i64().unwrap();
+        assert!((15..=85).contains(&age), "{photo}: {a}");
+        for k in ["Pitch", "Yaw"] {
+            assert!(a[k].as_f64().unwrap().abs() <= 20.0, "{photo} {k}: {a}");
+        }
+        assert_eq!(a["EyeOpen"], true, "{photo}: {a}");
+        assert!(
+            a["Hat"].is_null() && a["Mask"].is_null() && a["Hair"].is_null(),
+            "{a}"
+        );
+        let q = &r["FaceInfos"][0]["FaceQualityInfo"];
+        for k in ["Score", "Sharpness", "Brightness"] {
+            assert!(
+                (0..=100).contains(&q[k].as_i64().unwrap()),
+                "{photo} {k}: {q}"
+            );
+        }
+    }
+
+    // A blurred photo scores lower sharpness and fails the strict quality levels.
+    let sharp = s
+        .call(
+            "DetectFace",
+            json!({ "Image": obama, "NeedQualityDetection": 1 }),
+        )
+        .await;
+    let blur = s
+        .call(
+            "DetectFace",
+            json!({ "Image": soft, "NeedQualityDetection": 1 }),
+        )
+        .await;
+    let sharpness = |r: &Value| {
+        r["FaceInfos"][0]["FaceQualityInfo"]["Sharpness"]
+            .as_i64()
+            .unwrap()
+    };
+    assert!(
+        sharpness(&blur) + 20 <= sharpness(&sharp),
+        "{blur} vs {sharp}"
+    );
+    assert!(
+        sharpness(&blur) < 60,
+        "σ = 12 px on a 237 px face is blurred (docs/quality.md): {blur}"
+    );
+
+    // DetectFaceAttributes: only what was asked for; a wrong type is refused.
+    let r = s
+        .call(
+            "DetectFaceAttributes",
+            json!({ "Image": obama, "FaceAttributesType": "gender,AGE,Eye" }),
+        )
+        .await;
+    assert_eq!(code(&r), "", "{r}");
+    let d = &r["FaceDetailInfos"][0]["FaceDetailAttributesInfo"];
+    assert_eq!(d["Gender"]["Type"], 0, "{d}");
+    assert!(d["Age"].as_i64().unwrap() > 0 && d["Smile"] == 0, "{d}");
+    assert_eq!(d["Eye"]["EyeOpen"]["Type"], 0, "{d}");
+    assert_eq!(d["Emotion"]["Probability"], 0.0, "not asked for: {d}");
+    let r = s
+        .call(
+            "DetectFaceAttributes",
+            json!({ "Image": obama, "FaceAttributesType": "Age;Gender" }),
+        )
+        .await;
+    assert_eq!(code(&r), "InvalidParameterValue", "{r}");
+
+    // QualityControl: out of range refused; the blurred photo refused at 4 and enrolled at 0.
+    s.call("CreateGroup", json!({ "GroupId": "g", "GroupName": "g" }))
+        .await;
+    let r = s
+        .call("CreatePerson", json!({ "GroupId": "g", "PersonId": "p", "PersonName": "p", "Image": soft, "QualityControl": 5 }))
+        .await;
+    assert_eq!(
+        code(&r),
+        "InvalidParameterValue.QualityControlIllegal",
+        "{r}"
+    );
+    let r = s
+        .call("CreatePerson", json!({ "GroupId": "g", "PersonId": "p", "PersonName": "p", "Image": soft, "QualityControl": 4 }))
+        .await;
+    assert_eq!(code(&r), "FailedOperation.FaceQualityNotQualified", "{r}");
+    let r = s
+        .call("CreatePerson", json!({ "GroupId": "g", "PersonId": "p", "PersonName": "p", "Image": obama, "QualityControl": 1 }))
+        .await;
+    assert_eq!(code(&r), "", "{r}");
+    let r = s
+        .call("CreateFace", json!({ "PersonId": "p", "Images": [soft, obama], "QualityControl": 4, "FaceMatchThreshold": 30 }))
+        .await;
+    assert_eq!(r["RetCode"], json!([-1601, 0]), "{r}");
+    let r = s
+        .call(
+            "SearchFaces",
+            json!({ "GroupIds": ["g"], "Image": soft, "QualityControl": 4 }),
+        )
+        .await;
+    assert_eq!(code(&r), "FailedOperation.FaceQualityNotQualified", "{r}");
+    let r = s
+        .call(
+            "SearchFaces",
+            json!({ "GroupIds": ["g"], "Image": soft, "QualityControl": 0 }),
+        )
+        .await;
+    assert_eq!(r["Results"][0]["RetCode"], 0, "{r}");
+    let r = s
+        .call(
+            "VerifyFace",
+            json!({ "PersonId": "p", "Image": soft, "QualityControl": 4 }),
+        )
+        .await;
+    assert_eq!(code(&r), "FailedOperation.FaceQualityNotQualified", "{r}");
+    let r = s
+        .call(
+            "CompareFace",
+            json!({ "ImageA": obama, "ImageB": soft, "QualityControl": 4 }),
+        )
+        .await;
+    assert_eq!(code(&r), "FailedOperation.FaceQualityNotQualified", "{r}");
+
+    // A refused quality check is not billed; the successful calls are.
+    assert_eq!(s.metered("CreatePerson").await, 1);
+    assert_eq!(s.metered("SearchFaces").await, 1);
+    assert_eq!(s.metered("VerifyFace").await, 0);
+    assert_eq!(s.metered("DetectFaceAttributes").await, 1);
+    assert_eq!(s.metered("DetectFace").await, 5);
+    s.stop().await;
+    db.drop_db().await;
+}

@@ -57,7 +57,7 @@ async fn protocol_and_authentication_errors() {
 
         // Models this server does not have are refused, not invented.
         assert_eq!(code(&s.call("CompareMaskFace", json!({"ImageA": "x", "ImageB": "x"})).await), "UnsupportedOperation");
-        let r = s.call("DetectFace", json!({"Image": b64(&blank_png()), "NeedFaceAttributes": 1})).await;
+        let r = s.call("DetectFaceSimilarity", json!({"ImageA": "x", "ImageB": "x"})).await;
         assert_eq!(code(&r), "UnsupportedOperation");
 
         // Oversized body.

@@ -32,6 +32,7 @@ BILLABLE = {
     "DetectFace", "CompareFace", "VerifyFace", "VerifyPerson", "SearchFaces",
     "SearchFacesReturnsByGroup", "SearchPersons", "SearchPersonsReturnsByGroup",
     "CreatePerson", "CreateFace", "DetectLiveFace", "DetectLiveFaceAccurate",
+    "AnalyzeFace", "AnalyzeDenseLandmarks", "DetectFaceAttributes",
 }
 billed = Counter()
 
@@ -84,7 +85,37 @@ r = ok("DetectFace", {"Image": obama, "MaxFaceNum": 2})
 assert len(r["FaceInfos"]) == 1 and r["FaceInfos"][0]["Width"] > 40, r
 assert r["ImageWidth"] > 0 and r["FaceModelVersion"] == "3.0", r
 fails("DetectFace", {"Image": blank}, "InvalidParameterValue.NoFaceInPhoto")
-fails("DetectFace", {"Image": obama, "NeedFaceAttributes": 1}, "UnsupportedOperation")
+
+# Attributes and quality (docs/attributes.md, docs/quality.md): Obama is a man looking at
+# the camera with open eyes; what no model estimates comes back as "no valid value".
+r = ok("DetectFace", {"Image": obama, "NeedFaceAttributes": 1, "NeedQualityDetection": 1})
+a = r["FaceInfos"][0]["FaceAttributesInfo"]
+assert 50 <= a["Gender"] <= 100 and 15 <= a["Age"] <= 80 and 0 <= a["Expression"] <= 100, a
+assert all(-30 <= a[k] <= 30 for k in ("Pitch", "Yaw")) and -180 <= a["Roll"] <= 180, a
+assert a["EyeOpen"] is True and a["Hat"] is None and a["Mask"] is None and a["Hair"] is None, a
+q = r["FaceInfos"][0]["FaceQualityInfo"]
+assert all(0 <= q[k] <= 100 for k in ("Score", "Sharpness", "Brightness")), q
+assert q["Completeness"]["Eye"] == 100 and q["Completeness"]["Mouth"] == 100, q
+r = ok("DetectFace", {"Image": obama})
+assert r["FaceInfos"][0]["FaceAttributesInfo"]["Age"] == 0, r
+assert r["FaceInfos"][0]["FaceQualityInfo"] is None, r
+r = ok("DetectFaceAttributes", {"Image": obama, "FaceAttributesType": "Age,Gender,Emotion,Headpose,Eye,Smile,Beauty"})
+d = r["FaceDetailInfos"][0]["FaceDetailAttributesInfo"]
+assert d["Gender"]["Type"] == 0 and d["Gender"]["Probability"] > 0.5, d
+assert 15 <= d["Age"] <= 65 and 0 <= d["Emotion"]["Type"] <= 6 and d["Eye"]["EyeOpen"]["Type"] == 0, d
+assert d["Beauty"] == 0 and d["Hat"]["Style"]["Probability"] == 0, d
+assert r["FaceDetailInfos"][0]["FaceRect"]["Width"] > 40, r
+fails("DetectFaceAttributes", {"Image": obama, "FaceAttributesType": "Age,Wings"}, "InvalidParameterValue")
+
+# Landmarks: IAI's 90 points and the dense shape.
+r = ok("AnalyzeFace", {"Image": obama, "Mode": 1})
+shape = r["FaceShapeSet"][0]
+counts = {k: len(shape[k]) for k in ("FaceProfile", "LeftEye", "RightEye", "LeftEyeBrow", "RightEyeBrow",
+                                     "Mouth", "Nose", "LeftPupil", "RightPupil")}
+assert sum(counts.values()) == 90 and counts["FaceProfile"] == 21 and counts["Mouth"] == 22, counts
+assert shape["LeftPupil"][0]["X"] < shape["RightPupil"][0]["X"], shape
+r = ok("AnalyzeDenseLandmarks", {"Image": obama})
+assert len(r["DenseFaceShapeSet"][0]["MouthOutside"]) > 0, r
 same = ok("CompareFace", {"ImageA": obama, "ImageB": obama2})["Score"]
 other = ok("CompareFace", {"ImageA": obama, "ImageB": biden})["Score"]
 # Scores carry the calibrated false-accept meaning (docs/calibration/): two photos of
