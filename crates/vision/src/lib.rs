@@ -46,5 +46,6 @@ mod tests {
     fn engine_is_send_and_sync() {
         fn check<T: Send + Sync>() {}
         check::<super::Engine>();
+        check::<super::MeshNets>();
     }
 }

@@ -825,6 +825,31 @@ mod tests {
     }
 
     #[test]
+    fn the_first_crop_is_levelled_by_dlibs_eyes_and_refuses_an_empty_box() {
+        let face = |landmarks: Vec<(i64, i64)>, right: i64| Face {
+            rect: crate::Rect::new(100, 100, right, 199),
+            confidence: 1.0,
+            landmarks,
+            landmarks_68: None,
+        };
+        // Image-right eye (points 0, 1) 20 px lower than the image-left one (2, 3) over
+        // 40 px: the crop turns by atan(20 / 40) clockwise.
+        let eyes = vec![(180, 150), (160, 150), (120, 130), (140, 130), (150, 170)];
+        let crop = first_crop(&face(eyes, 199)).unwrap();
+        let angle = crop.ax[1].atan2(crop.ax[0]);
+        assert!((angle - 0.5f64.atan()).abs() < 1e-12, "{angle}");
+        // 1.8 × the 100 px box.
+        assert!((crop.scale() * MESH_SIZE as f64 - 180.0).abs() < 1e-9);
+        // Without landmarks the crop is upright; an empty box is an error.
+        let upright = first_crop(&face(vec![], 199)).unwrap();
+        assert_eq!(upright.ax[1], 0.0);
+        assert!(matches!(
+            first_crop(&face(vec![], 50)),
+            Err(VisionError::InvalidArgument(_))
+        ));
+    }
+
+    #[test]
     fn a_levelled_square_crop_maps_its_centre_and_corners() {
         let a = Affine::square([100.0, 50.0], 96.0, 0.0, 192);
         assert_eq!(a.map(96.0, 96.0), [100.0, 50.0]);
