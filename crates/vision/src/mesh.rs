@@ -36,19 +36,18 @@ pub const MESH_POINTS: usize = 468;
 /// Values the iris model returns per eye: 71 contour and 5 iris points, x, y, z.
 pub const IRIS_VALUES: usize = 228;
 
-/// Crop side over the detector box's larger side in the first pass. dlib's boxes run
-/// from the brows to the chin; the mesh also covers the forehead, so the first crop is
-/// wider than MediaPipe's 1.5 over mesh bounds to hold the whole face.
+/// Crop side over the detector box's larger side in the first pass, centred on the
+/// box. dlib's boxes run from the brows to the chin; the mesh also covers the forehead,
+/// so the crop is wider than MediaPipe's 1.5 over mesh bounds. With 1.8 the second
+/// pass's crop (1.5 × the first mesh's bounds) comes out 0.97-1.02 times as large and
+/// its centre within 4 % of the side (docs/landmarks.md).
 const FIRST_PASS_SCALE: f64 = 1.8;
-/// The first crop's centre sits this fraction of the box height above the box centre
-/// (the mesh reaches higher up the forehead than dlib's box).
-const FIRST_PASS_LIFT: f64 = 0.1;
 /// Crop side over the mesh's bounds in the second pass (MediaPipe's landmark ROI).
 const SECOND_PASS_SCALE: f64 = 1.5;
 /// Eye crop side over the eye corners' distance (Human's iris default).
 const EYE_SCALE: f64 = 2.3;
 
-/// Eye aspect ratio under which an eye counts as closed. Open eyes measure 0.21-0.37 on
+/// Eye aspect ratio under which an eye counts as closed. Open eyes measure 0.21-0.38 on
 /// the fixture photos; the blink literature (Soukupová and Čech 2016) puts the closed
 /// threshold near 0.2 for dlib's contours, lowered here to leave room for narrow eyes.
 pub const EYE_CLOSED_BELOW: f32 = 0.15;
@@ -327,7 +326,7 @@ impl MeshNets {
     }
 }
 
-/// The first crop: dlib's box, enlarged and lifted, levelled by dlib's eye corners.
+/// The first crop: dlib's box, enlarged, levelled by dlib's eye corners.
 fn first_crop(face: &Face) -> Result<Affine> {
     let r = face.rect;
     if r.is_empty() {
@@ -346,12 +345,7 @@ fn first_crop(face: &Face) -> Result<Affine> {
         }
         _ => 0.0,
     };
-    let (s, c) = angle.sin_cos();
-    let lift = FIRST_PASS_LIFT * h;
-    let center = [
-        r.left as f64 + w / 2.0 + lift * s,
-        r.top as f64 + h / 2.0 - lift * c,
-    ];
+    let center = [r.left as f64 + w / 2.0, r.top as f64 + h / 2.0];
     Ok(Affine::square(
         center,
         FIRST_PASS_SCALE * w.max(h),
@@ -552,7 +546,8 @@ impl FaceMesh {
     /// perpendicular to it and to the forehead-top (10) to chin (152) line, y completing
     /// them; then the YZX Euler angles of that rotation, signed as [`HeadPose`] documents.
     /// Human takes the cheeks (234, 454) for x and keeps the midline exact instead; on a
-    /// mirrored photo that gave rolls 2.1° apart, the eye corners 0.1° (docs/landmarks.md).
+    /// mirrored photo that gave rolls 2.1° from symmetric, the eye corners 0.2-0.4°
+    /// (docs/landmarks.md).
     pub fn head_pose(&self) -> HeadPose {
         let p = |i: usize| self.points[i].map(f64::from);
         let sub = |a: [f64; 3], b: [f64; 3]| [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
@@ -667,6 +662,16 @@ mod tests {
                     .collect()
             };
             let (m1, m2, m3) = (img_pts(&p1), img_pts(&p2), img_pts(&p3));
+            // How the first crop compares with the mesh-derived one.
+            let h = MESH_SIZE as f64 / 2.0;
+            let (c1, c2) = (p1.crop.map(h, h), p2.crop.map(h, h));
+            let side1 = p1.crop.scale() * MESH_SIZE as f64;
+            println!(
+                "{name}: second crop side / first {:.3}, centre moved ({:+.3}, {:+.3}) of the first side",
+                p2.crop.scale() / p1.crop.scale(),
+                (c2[0] - c1[0]) / side1,
+                (c2[1] - c1[1]) / side1
+            );
             let iod = {
                 let (a, b) = (m2[33], m2[263]);
                 (a[0] - b[0]).hypot(a[1] - b[1])
