@@ -855,6 +855,39 @@ mod tests {
     }
 
     #[test]
+    fn sampling_reads_pixel_centres_bilinearly_and_zero_outside() {
+        // Grey 2×2 image 0, 100 / 200, 40.
+        let mut img = RgbImage::new(2, 2);
+        for (i, v) in [0u8, 100, 200, 40].into_iter().enumerate() {
+            img.put_pixel(i as u32 % 2, i as u32 / 2, image::Rgb([v, v, v]));
+        }
+        let grey = |a: &Affine, n: usize| {
+            let mut out = Vec::new();
+            a.sample(&img, n, &mut out);
+            out.chunks(3).map(|p| p[0] * 255.0).collect::<Vec<f32>>()
+        };
+        // The whole image at its own size reads each pixel.
+        let same = Affine::square([1.0, 1.0], 2.0, 0.0, 2);
+        let v = grey(&same, 2);
+        assert!(
+            v.iter()
+                .zip([0.0, 100.0, 200.0, 40.0])
+                .all(|(a, b)| (a - b).abs() < 1e-3),
+            "{v:?}"
+        );
+        // A 1×1 crop on the image centre blends all four equally.
+        let centre = Affine::square([1.0, 1.0], 1.0, 0.0, 1);
+        assert!((grey(&centre, 1)[0] - 85.0).abs() < 1e-3);
+        // Twice the resolution: cell centres at pixel positions -0.25, 0.25, 0.75, 1.25; the
+        // outer ones fall outside the image and read 0.
+        let v = grey(&Affine::square([1.0, 1.0], 2.0, 0.0, 4), 4);
+        assert_eq!(v[0], 0.0);
+        assert_eq!(v[3], 0.0);
+        // (0.25, 0.25): 0 · 0.5625 + 100 · 0.1875 + 200 · 0.1875 + 40 · 0.0625.
+        assert!((v[5] - 58.75).abs() < 1e-3, "{v:?}");
+    }
+
+    #[test]
     fn a_levelled_square_crop_maps_its_centre_and_corners() {
         let a = Affine::square([100.0, 50.0], 96.0, 0.0, 192);
         assert_eq!(a.map(96.0, 96.0), [100.0, 50.0]);
