@@ -54,5 +54,6 @@ mod tests {
         fn check<T: Send + Sync>() {}
         check::<super::Engine>();
         check::<super::Analyzer>();
+        check::<super::MeshNets>();
     }
 }

@@ -36,19 +36,18 @@ pub const MESH_POINTS: usize = 468;
 /// Values the iris model returns per eye: 71 contour and 5 iris points, x, y, z.
 pub const IRIS_VALUES: usize = 228;
 
-/// Crop side over the detector box's larger side in the first pass. dlib's boxes run
-/// from the brows to the chin; the mesh also covers the forehead, so the first crop is
-/// wider than MediaPipe's 1.5 over mesh bounds to hold the whole face.
+/// Crop side over the detector box's larger side in the first pass, centred on the
+/// box. dlib's boxes run from the brows to the chin; the mesh also covers the forehead,
+/// so the crop is wider than MediaPipe's 1.5 over mesh bounds. With 1.8 the second
+/// pass's crop (1.5 × the first mesh's bounds) comes out 0.97-1.02 times as large and
+/// its centre within 4 % of the side (docs/landmarks.md).
 const FIRST_PASS_SCALE: f64 = 1.8;
-/// The first crop's centre sits this fraction of the box height above the box centre
-/// (the mesh reaches higher up the forehead than dlib's box).
-const FIRST_PASS_LIFT: f64 = 0.1;
 /// Crop side over the mesh's bounds in the second pass (MediaPipe's landmark ROI).
 const SECOND_PASS_SCALE: f64 = 1.5;
 /// Eye crop side over the eye corners' distance (Human's iris default).
 const EYE_SCALE: f64 = 2.3;
 
-/// Eye aspect ratio under which an eye counts as closed. Open eyes measure 0.21-0.37 on
+/// Eye aspect ratio under which an eye counts as closed. Open eyes measure 0.21-0.38 on
 /// the fixture photos; the blink literature (Soukupová and Čech 2016) puts the closed
 /// threshold near 0.2 for dlib's contours, lowered here to leave room for narrow eyes.
 pub const EYE_CLOSED_BELOW: f32 = 0.15;
@@ -327,7 +326,7 @@ impl MeshNets {
     }
 }
 
-/// The first crop: dlib's box, enlarged and lifted, levelled by dlib's eye corners.
+/// The first crop: dlib's box, enlarged, levelled by dlib's eye corners.
 fn first_crop(face: &Face) -> Result<Affine> {
     let r = face.rect;
     if r.is_empty() {
@@ -346,12 +345,7 @@ fn first_crop(face: &Face) -> Result<Affine> {
         }
         _ => 0.0,
     };
-    let (s, c) = angle.sin_cos();
-    let lift = FIRST_PASS_LIFT * h;
-    let center = [
-        r.left as f64 + w / 2.0 + lift * s,
-        r.top as f64 + h / 2.0 - lift * c,
-    ];
+    let center = [r.left as f64 + w / 2.0, r.top as f64 + h / 2.0];
     Ok(Affine::square(
         center,
         FIRST_PASS_SCALE * w.max(h),
@@ -552,7 +546,8 @@ impl FaceMesh {
     /// perpendicular to it and to the forehead-top (10) to chin (152) line, y completing
     /// them; then the YZX Euler angles of that rotation, signed as [`HeadPose`] documents.
     /// Human takes the cheeks (234, 454) for x and keeps the midline exact instead; on a
-    /// mirrored photo that gave rolls 2.1° apart, the eye corners 0.1° (docs/landmarks.md).
+    /// mirrored photo that gave rolls 2.1° from symmetric, the eye corners 0.2-0.4°
+    /// (docs/landmarks.md).
     pub fn head_pose(&self) -> HeadPose {
         let p = |i: usize| self.points[i].map(f64::from);
         let sub = |a: [f64; 3], b: [f64; 3]| [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
@@ -667,6 +662,16 @@ mod tests {
                     .collect()
             };
             let (m1, m2, m3) = (img_pts(&p1), img_pts(&p2), img_pts(&p3));
+            // How the first crop compares with the mesh-derived one.
+            let h = MESH_SIZE as f64 / 2.0;
+            let (c1, c2) = (p1.crop.map(h, h), p2.crop.map(h, h));
+            let side1 = p1.crop.scale() * MESH_SIZE as f64;
+            println!(
+                "{name}: second crop side / first {:.3}, centre moved ({:+.3}, {:+.3}) of the first side",
+                p2.crop.scale() / p1.crop.scale(),
+                (c2[0] - c1[0]) / side1,
+                (c2[1] - c1[1]) / side1
+            );
             let iod = {
                 let (a, b) = (m2[33], m2[263]);
                 (a[0] - b[0]).hypot(a[1] - b[1])
@@ -822,6 +827,64 @@ mod tests {
             mesh.points[down][1] = 3.0;
         }
         assert!(mesh.eyes_open(), "{:?}", mesh.eye_openness());
+    }
+
+    #[test]
+    fn the_first_crop_is_levelled_by_dlibs_eyes_and_refuses_an_empty_box() {
+        let face = |landmarks: Vec<(i64, i64)>, right: i64| Face {
+            rect: crate::Rect::new(100, 100, right, 199),
+            confidence: 1.0,
+            landmarks,
+            landmarks_68: None,
+        };
+        // Image-right eye (points 0, 1) 20 px lower than the image-left one (2, 3) over
+        // 40 px: the crop turns by atan(20 / 40) clockwise.
+        let eyes = vec![(180, 150), (160, 150), (120, 130), (140, 130), (150, 170)];
+        let crop = first_crop(&face(eyes, 199)).unwrap();
+        let angle = crop.ax[1].atan2(crop.ax[0]);
+        assert!((angle - 0.5f64.atan()).abs() < 1e-12, "{angle}");
+        // 1.8 × the 100 px box.
+        assert!((crop.scale() * MESH_SIZE as f64 - 180.0).abs() < 1e-9);
+        // Without landmarks the crop is upright; an empty box is an error.
+        let upright = first_crop(&face(vec![], 199)).unwrap();
+        assert_eq!(upright.ax[1], 0.0);
+        assert!(matches!(
+            first_crop(&face(vec![], 50)),
+            Err(VisionError::InvalidArgument(_))
+        ));
+    }
+
+    #[test]
+    fn sampling_reads_pixel_centres_bilinearly_and_zero_outside() {
+        // Grey 2×2 image 0, 100 / 200, 40.
+        let mut img = RgbImage::new(2, 2);
+        for (i, v) in [0u8, 100, 200, 40].into_iter().enumerate() {
+            img.put_pixel(i as u32 % 2, i as u32 / 2, image::Rgb([v, v, v]));
+        }
+        let grey = |a: &Affine, n: usize| {
+            let mut out = Vec::new();
+            a.sample(&img, n, &mut out);
+            out.chunks(3).map(|p| p[0] * 255.0).collect::<Vec<f32>>()
+        };
+        // The whole image at its own size reads each pixel.
+        let same = Affine::square([1.0, 1.0], 2.0, 0.0, 2);
+        let v = grey(&same, 2);
+        assert!(
+            v.iter()
+                .zip([0.0, 100.0, 200.0, 40.0])
+                .all(|(a, b)| (a - b).abs() < 1e-3),
+            "{v:?}"
+        );
+        // A 1×1 crop on the image centre blends all four equally.
+        let centre = Affine::square([1.0, 1.0], 1.0, 0.0, 1);
+        assert!((grey(&centre, 1)[0] - 85.0).abs() < 1e-3);
+        // Twice the resolution: cell centres at pixel positions -0.25, 0.25, 0.75, 1.25; the
+        // outer ones fall outside the image and read 0.
+        let v = grey(&Affine::square([1.0, 1.0], 2.0, 0.0, 4), 4);
+        assert_eq!(v[0], 0.0);
+        assert_eq!(v[3], 0.0);
+        // (0.25, 0.25): 0 · 0.5625 + 100 · 0.1875 + 200 · 0.1875 + 40 · 0.0625.
+        assert!((v[5] - 58.75).abs() < 1e-3, "{v:?}");
     }
 
     #[test]
