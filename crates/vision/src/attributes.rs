@@ -28,7 +28,7 @@ use image::RgbImage;
 use crate::engine::Face;
 use crate::error::{Result, VisionError};
 use crate::geometry::Rect;
-use crate::runtime::{Dim, Network};
+use crate::runtime::Network;
 use crate::shape::FaceShape90;
 
 /// Side of the face square every model reads from (Human's face-mesh input size).
@@ -97,34 +97,22 @@ pub struct GearEstimate {
     pub race: [f32; 5],
 }
 
-fn load_net(
-    store: &models::ModelStore,
-    name: &'static str,
-    file: &str,
-    size: usize,
-    channels: usize,
-) -> Result<Network> {
-    let path = store
-        .human_model_path(file)
-        .map_err(|e| VisionError::model(name, e))?;
-    let graph = tfjs::GraphModel::load(&path).map_err(|e| VisionError::model(name, e))?;
-    let onnx = tfjs::to_onnx(&graph).map_err(|e| VisionError::model(name, e))?;
-    let input = [
-        Dim::Fixed(1),
-        Dim::Fixed(size),
-        Dim::Fixed(size),
-        Dim::Fixed(channels),
-    ];
-    // The input size is fixed: one plan is all there will ever be.
-    Network::load(name, &onnx, &input, 1)
-}
-
 impl AttributeNets {
     /// Loads faceres and emotion from the store (fetching the pack on first use).
     pub fn load(store: &models::ModelStore) -> Result<AttributeNets> {
         Ok(AttributeNets {
-            faceres: load_net(store, "faceres", "faceres.json", FACERES_SIZE, 3)?,
-            emotion: load_net(store, "emotion", "emotion.json", EMOTION_SIZE, 1)?,
+            faceres: Network::load_tfjs(
+                store,
+                "faceres",
+                "faceres.json",
+                [1, FACERES_SIZE, FACERES_SIZE, 3],
+            )?,
+            emotion: Network::load_tfjs(
+                store,
+                "emotion",
+                "emotion.json",
+                [1, EMOTION_SIZE, EMOTION_SIZE, 1],
+            )?,
             gear: None,
             crop_scale: DEFAULT_CROP_SCALE,
         })
@@ -134,7 +122,12 @@ impl AttributeNets {
     /// gear is about three times slower than faceres).
     pub fn load_with_gear(store: &models::ModelStore) -> Result<AttributeNets> {
         let mut nets = AttributeNets::load(store)?;
-        nets.gear = Some(load_net(store, "gear", "gear.json", GEAR_SIZE, 3)?);
+        nets.gear = Some(Network::load_tfjs(
+            store,
+            "gear",
+            "gear.json",
+            [1, GEAR_SIZE, GEAR_SIZE, 3],
+        )?);
         Ok(nets)
     }
 

@@ -17,7 +17,7 @@ use image::RgbImage;
 
 use crate::error::{Result, VisionError};
 use crate::geometry::Rect;
-use crate::runtime::{Dim, Network};
+use crate::runtime::Network;
 
 pub use crate::liveness_score::{
     CropSpec, Liveness, LivenessCalibration, RECOMMENDED_THRESHOLD, THRESHOLDS,
@@ -45,37 +45,22 @@ pub const ANTISPOOF_SIZE: usize = 128;
 /// The liveness model's input side.
 pub const LIVENESS_SIZE: usize = 32;
 
-fn load_net(
-    store: &models::ModelStore,
-    name: &'static str,
-    file: &str,
-    size: usize,
-) -> Result<Network> {
-    let path = store
-        .human_model_path(file)
-        .map_err(|e| VisionError::model(name, e))?;
-    let graph = tfjs::GraphModel::load(&path).map_err(|e| VisionError::model(name, e))?;
-    let onnx = tfjs::to_onnx(&graph).map_err(|e| VisionError::model(name, e))?;
-    Network::load(
-        name,
-        &onnx,
-        &[
-            Dim::Fixed(1),
-            Dim::Fixed(size),
-            Dim::Fixed(size),
-            Dim::Fixed(3),
-        ],
-        // The input size is fixed: one plan is all there will ever be.
-        1,
-    )
-}
-
 impl LivenessNets {
     /// Loads both models from the store (fetching the pack on first use).
     pub fn load(store: &models::ModelStore) -> Result<LivenessNets> {
         Ok(LivenessNets {
-            antispoof: load_net(store, "antispoof", "antispoof.json", ANTISPOOF_SIZE)?,
-            liveness: load_net(store, "liveness", "liveness.json", LIVENESS_SIZE)?,
+            antispoof: Network::load_tfjs(
+                store,
+                "antispoof",
+                "antispoof.json",
+                [1, ANTISPOOF_SIZE, ANTISPOOF_SIZE, 3],
+            )?,
+            liveness: Network::load_tfjs(
+                store,
+                "liveness",
+                "liveness.json",
+                [1, LIVENESS_SIZE, LIVENESS_SIZE, 3],
+            )?,
             calibration: LivenessCalibration::v1()?,
         })
     }
@@ -173,33 +158,15 @@ pub fn face_crop(img: &RgbImage, rect: Rect, scale: f64, mirror: bool) -> Result
 /// (legacy) sampling: output pixel `d` reads source position `d · in / out`, clamped at
 /// the last row and column. Returns NHWC values for one image.
 pub fn resize_bilinear_unit(img: &RgbImage, size: usize) -> Result<Vec<f32>> {
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    if w == 0 || h == 0 || size == 0 {
-        return Err(VisionError::InvalidArgument(
-            "cannot resize an empty image or to an empty size".into(),
-        ));
-    }
-    let px = |x: usize, y: usize, c: usize| f32::from(img.as_raw()[(y * w + x) * 3 + c]);
-    let (sy, sx) = (h as f32 / size as f32, w as f32 / size as f32);
-    let mut out = Vec::with_capacity(size * size * 3);
-    for oy in 0..size {
-        let fy = oy as f32 * sy;
-        let y0 = (fy.floor() as usize).min(h - 1);
-        let y1 = (y0 + 1).min(h - 1);
-        let dy = fy - y0 as f32;
-        for ox in 0..size {
-            let fx = ox as f32 * sx;
-            let x0 = (fx.floor() as usize).min(w - 1);
-            let x1 = (x0 + 1).min(w - 1);
-            let dx = fx - x0 as f32;
-            for c in 0..3 {
-                let top = px(x0, y0, c) + (px(x1, y0, c) - px(x0, y0, c)) * dx;
-                let bottom = px(x0, y1, c) + (px(x1, y1, c) - px(x0, y1, c)) * dx;
-                out.push((top + (bottom - top) * dy) / 255.0);
-            }
-        }
-    }
-    Ok(out)
+    // Interpolated on the 0-255 values, then scaled, in that order (as Human does).
+    let raw = crate::attributes::Planar {
+        width: img.width() as usize,
+        height: img.height() as usize,
+        channels: 3,
+        data: img.as_raw().iter().map(|&v| f32::from(v)).collect(),
+    };
+    let resized = crate::attributes::resize_bilinear(&raw, size, size)?;
+    Ok(resized.data.into_iter().map(|v| v / 255.0).collect())
 }
 
 #[cfg(test)]

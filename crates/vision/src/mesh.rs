@@ -24,7 +24,7 @@ use image::RgbImage;
 
 use crate::engine::Face;
 use crate::error::{Result, VisionError};
-use crate::runtime::{Dim, Network};
+use crate::runtime::Network;
 use crate::shape::{DenseShape, FaceShape90, HeadPose, Point};
 
 /// The facemesh input side.
@@ -173,31 +173,6 @@ impl Affine {
     }
 }
 
-fn load_net(
-    store: &models::ModelStore,
-    name: &'static str,
-    file: &str,
-    batch: usize,
-    size: usize,
-) -> Result<Network> {
-    let path = store
-        .human_model_path(file)
-        .map_err(|e| VisionError::model(name, e))?;
-    let graph = tfjs::GraphModel::load(&path).map_err(|e| VisionError::model(name, e))?;
-    let onnx = tfjs::to_onnx(&graph).map_err(|e| VisionError::model(name, e))?;
-    Network::load(
-        name,
-        &onnx,
-        &[
-            Dim::Fixed(batch),
-            Dim::Fixed(size),
-            Dim::Fixed(size),
-            Dim::Fixed(3),
-        ],
-        1,
-    )
-}
-
 /// One facemesh pass: the crop, and the mesh in the crop's model coordinates.
 struct Pass {
     crop: Affine,
@@ -210,9 +185,14 @@ impl MeshNets {
     /// Loads facemesh and iris from the store (fetching the pack on first use).
     pub fn load(store: &models::ModelStore) -> Result<MeshNets> {
         Ok(MeshNets {
-            facemesh: load_net(store, "facemesh", "facemesh.json", 1, MESH_SIZE)?,
+            facemesh: Network::load_tfjs(
+                store,
+                "facemesh",
+                "facemesh.json",
+                [1, MESH_SIZE, MESH_SIZE, 3],
+            )?,
             // Both eyes go through as one batch of two.
-            iris: load_net(store, "iris", "iris.json", 2, IRIS_SIZE)?,
+            iris: Network::load_tfjs(store, "iris", "iris.json", [2, IRIS_SIZE, IRIS_SIZE, 3])?,
         })
     }
 

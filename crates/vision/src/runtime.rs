@@ -52,6 +52,24 @@ impl Network {
     /// Loads an ONNX graph whose single input is f32 with the given shape. Up to
     /// `max_plans` optimised plans (one per distinct input shape) are kept; a graph
     /// without symbols has exactly one, made here.
+    /// A TensorFlow.js graph model of the `human-models` pack (`file`, e.g.
+    /// `facemesh.json`), converted to ONNX by the `tfjs` crate, for one fixed NHWC input
+    /// shape: the input size never changes, so one plan is all there will ever be.
+    pub fn load_tfjs(
+        store: &models::ModelStore,
+        name: &'static str,
+        file: &str,
+        [batch, height, width, channels]: [usize; 4],
+    ) -> Result<Network> {
+        let path = store
+            .human_model_path(file)
+            .map_err(|e| VisionError::model(name, e))?;
+        let graph = tfjs::GraphModel::load(&path).map_err(|e| VisionError::model(name, e))?;
+        let onnx = tfjs::to_onnx(&graph).map_err(|e| VisionError::model(name, e))?;
+        let input = [batch, height, width, channels].map(Dim::Fixed);
+        Network::load(name, &onnx, &input, 1)
+    }
+
     pub fn load(
         name: &'static str,
         onnx: &[u8],
