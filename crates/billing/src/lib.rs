@@ -32,7 +32,7 @@ pub use error::BillingError;
 pub use meter::Consumption;
 pub use money::Money;
 pub use notice::{Delivery, DeliveryRound, Notice, NoticeKind, Senders, SmtpSender, WebhookSender};
-pub use pack::Pack;
+pub use pack::{Pack, PackOrder};
 pub use rating::{Bill, BillLine, BillStatus, PackPurchase};
 pub use settle::SettlementReport;
 pub use time::Month;
