@@ -29,7 +29,7 @@ pub use account::{AccountState, AccountView, LedgerLine, NewAccount};
 pub use catalogue::{Item, PackSize, Sdk, Tier};
 pub use engine::{Billing, BillingConfig};
 pub use error::BillingError;
-pub use meter::Consumption;
+pub use meter::{Consumption, Voided};
 pub use money::Money;
 pub use notice::{Delivery, DeliveryRound, Notice, NoticeKind, Senders, SmtpSender, WebhookSender};
 pub use pack::{Pack, PackOrder};
