@@ -12,7 +12,6 @@
 //! (`gallery`), prices and bills (`billing`), process start-up and the CLI (`renlian`).
 
 pub mod actions;
-pub mod admission;
 pub mod auth;
 pub mod error;
 pub mod image;

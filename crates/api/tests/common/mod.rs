@@ -386,10 +386,12 @@ impl Server {
         self.send(&signed).await
     }
 
-    /// Metered calls of this account for `action`.
+    /// Metered calls of this account for `action`, net of voids (a call metered and then
+    /// given back because its write failed is not counted).
     pub async fn metered(&self, action: &str) -> i64 {
         sqlx::query(
-            "SELECT COUNT(DISTINCT usage_key) AS n FROM billing_usage WHERE account_id = $1 AND action = $2",
+            "SELECT COUNT(*) AS n FROM (SELECT usage_key FROM billing_usage \
+             WHERE account_id = $1 AND action = $2 GROUP BY usage_key HAVING SUM(units) > 0) k",
         )
         .bind(self.account)
         .bind(action)
