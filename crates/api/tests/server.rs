@@ -605,6 +605,30 @@ async fn enrolment_write_failure_is_not_billed() {
         .try_get("n")
         .unwrap();
         assert_eq!(voids, 3);
+
+        // The process dies between metering and the write (the injected stop: nothing
+        // after the metering runs). The charge stands for an enrolment that was not made:
+        // never the other way round, an enrolment stored and not billed.
+        s.state.faults.stop_after_enrolment_metering.store(true, std::sync::atomic::Ordering::Relaxed);
+        let r = s.call("CreatePerson", person("r")).await;
+        assert_eq!(code(&r), "InternalError", "{r}");
+        let r2 = s.call("CreateFace", json!({"PersonId": "q", "Images": [obama2], "FaceMatchThreshold": 30})).await;
+        assert_eq!(code(&r2), "InternalError", "{r2}");
+        s.state.faults.stop_after_enrolment_metering.store(false, std::sync::atomic::Ordering::Relaxed);
+        let q = s.call("GetPersonBaseInfo", json!({"PersonId": "q"})).await;
+        assert_eq!(q["FaceIds"].as_array().unwrap().len(), 1, "{q}");
+        let restarted = common::second_node(db, &s, common::config()).await;
+        let p = restarted.call("GetPersonBaseInfo", json!({"PersonId": "r"})).await;
+        assert_eq!(code(&p), "InvalidParameterValue.PersonIdNotExist", "{p}");
+        assert_eq!(s.metered("CreatePerson").await, 3);
+        assert_eq!(s.metered("CreateFace").await, 2);
+        // The remedy for such a charge is the same idempotent void, by RequestId.
+        for rid in [&r["RequestId"], &r2["RequestId"], &r["RequestId"]] {
+            s.billing.void_call(rid.as_str().unwrap(), chrono::Utc::now()).await.unwrap();
+        }
+        assert_eq!(s.metered("CreatePerson").await, 2);
+        assert_eq!(s.metered("CreateFace").await, 1);
+        restarted.stop().await;
         s.stop().await;
     });
 }

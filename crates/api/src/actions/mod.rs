@@ -176,6 +176,17 @@ impl Call<'_> {
         Ok(())
     }
 
+    /// The test-only stop between an enrolment's metering and its write
+    /// ([`crate::state::Faults`]): the call ends as a process dying there would leave it.
+    pub fn injected_stop_after_metering(&self) -> Result<(), ApiError> {
+        if self.state.faults.stops_after_enrolment_metering() {
+            return Err(ApiError::internal(
+                "injected fault: stopped between metering and the gallery write",
+            ));
+        }
+        Ok(())
+    }
+
     /// Gives back what [`Call::meter_now`] recorded, when the write it paid for failed.
     /// Idempotent on the RequestId, so it is retried a few times; if it still fails (the
     /// database is down) the charge stands and the failure is logged with the RequestId

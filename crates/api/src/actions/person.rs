@@ -111,6 +111,7 @@ pub async fn create_person(call: &Call<'_>) -> Result<Fields, ApiError> {
     // stored unbilled, and metering's refusal (arrears) leaves nothing behind. A write that
     // fails gives the unit back.
     call.meter_now("CreatePerson").await?;
+    call.injected_stop_after_metering()?;
     let created = match call.state.gallery.create_person(&account, &new).await {
         Ok(created) => created,
         Err(e) => {
@@ -389,6 +390,7 @@ pub async fn create_face(call: &Call<'_>) -> Result<Fields, ApiError> {
     } else {
         // Metered before the write, as CreatePerson.
         call.meter_now("CreateFace").await?;
+        call.injected_stop_after_metering()?;
         match call
             .state
             .gallery
