@@ -48,6 +48,7 @@ pub struct Consumption {
 
 /// What [`Billing::void_call`] did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Voided {
     /// The call's consumption was given back now (`replayed` is false).
     Voided(Consumption),
