@@ -22,4 +22,4 @@ mod state;
 pub use error::ApiError;
 pub use keys::{KeyError, KeyInfo, KeyStore, MasterKey, NewKey};
 pub use server::{router, serve};
-pub use state::{AppState, ServerConfig};
+pub use state::{AppState, Faults, ServerConfig};
