@@ -176,7 +176,10 @@ impl From<BillingError> for ApiError {
             }
             BillingError::MonthClosed { .. } => ApiError::new("FailedOperation", e.to_string()),
             // Names and values a billing action was given (item, pack size, month).
-            BillingError::UnknownName { .. } | BillingError::OutOfRange(_) => {
+            BillingError::UnknownName { .. }
+            | BillingError::OutOfRange(_)
+            | BillingError::InvalidClientToken(_)
+            | BillingError::ClientTokenConflict { .. } => {
                 ApiError::new("InvalidParameterValue", e.to_string())
             }
             BillingError::InsufficientBalance { .. } => {

@@ -12,7 +12,6 @@
 //! (`gallery`), prices and bills (`billing`), process start-up and the CLI (`renlian`).
 
 pub mod actions;
-pub mod admission;
 pub mod auth;
 pub mod error;
 pub mod image;
@@ -23,4 +22,4 @@ mod state;
 pub use error::ApiError;
 pub use keys::{KeyError, KeyInfo, KeyStore, MasterKey, NewKey};
 pub use server::{router, serve};
-pub use state::{AppState, ServerConfig};
+pub use state::{AppState, Faults, ServerConfig};

@@ -1,5 +1,6 @@
 //! [`AppState`]: everything a request handler may use, in one explicit struct.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use billing::Billing;
@@ -45,6 +46,20 @@ impl Default for ServerConfig {
     }
 }
 
+/// Faults a test injects on purpose; all off in a server.
+#[derive(Debug, Default)]
+pub struct Faults {
+    /// Stops an enrolment (CreatePerson, CreateFace) right after its metering commits, as
+    /// if the process died there: nothing after it runs (no gallery write, no void).
+    pub stop_after_enrolment_metering: AtomicBool,
+}
+
+impl Faults {
+    pub fn stops_after_enrolment_metering(&self) -> bool {
+        self.stop_after_enrolment_metering.load(Ordering::Relaxed)
+    }
+}
+
 /// The state shared by every request.
 pub struct AppState {
     pub pool: AnyPool,
@@ -55,6 +70,8 @@ pub struct AppState {
     pub analyzer: Arc<Analyzer>,
     pub auth: Authenticator,
     pub config: ServerConfig,
+    /// Test-only fault injection (see [`Faults`]).
+    pub faults: Faults,
 }
 
 impl AppState {
@@ -76,6 +93,7 @@ impl AppState {
             analyzer,
             auth,
             config,
+            faults: Faults::default(),
         })
     }
 }

@@ -215,6 +215,64 @@ async fn short_balance_and_isolation() {
 }
 
 /// A signature-v1 GET (no service in the signature: the action name decides).
+/// BuyResourcePack's ClientToken: a retry gets the same pack and pays once, on this node
+/// or another; the same token for another pack is refused; two identical requests at once
+/// buy one pack.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn buy_resource_pack_client_token() {
+    on_both!(db => {
+        let s = common::start(db, common::config()).await;
+        let other = common::second_node(db, &s, common::config()).await;
+        s.billing.top_up(s.account, Money::yuan(100000), chrono::Utc::now()).await.unwrap();
+        let buy = json!({"Item": "detect", "Size": "1m", "ClientToken": "retry-7f3a"});
+        let r1 = billing_call(&s, "BuyResourcePack", buy.clone(), None).await;
+        assert_eq!(code(&r1), "", "{r1}");
+        assert_eq!(r1["Balance"], "99550.00");
+        // The client timed out and retries, reaching the other node.
+        let r2 = billing_call(&other, "BuyResourcePack", buy.clone(), None).await;
+        assert_eq!(code(&r2), "", "{r2}");
+        assert_eq!(r2["ResourcePack"]["PackId"], r1["ResourcePack"]["PackId"]);
+        assert_eq!(r2["ResourcePack"]["PurchasedAt"], r1["ResourcePack"]["PurchasedAt"]);
+        assert_eq!(r2["Balance"], "99550.00");
+
+        // The same token for another pack: refused, naming the conflict; nothing charged.
+        let r = billing_call(&s, "BuyResourcePack", json!({"Item": "detect", "Size": "10m", "ClientToken": "retry-7f3a"}), None).await;
+        assert_eq!(code(&r), "InvalidParameterValue", "{r}");
+        let msg = r["Error"]["Message"].as_str().unwrap();
+        assert!(msg.contains("retry-7f3a") && msg.contains("detect 1m") && msg.contains("detect 10m"), "{msg}");
+        // Malformed tokens.
+        for bad in [json!("a".repeat(65)), json!(""), json!("with space")] {
+            let r = billing_call(&s, "BuyResourcePack", json!({"Item": "detect", "Size": "1m", "ClientToken": bad}), None).await;
+            assert_eq!(code(&r), "InvalidParameterValue", "{r}");
+        }
+        let r = billing_call(&s, "BuyResourcePack", json!({"Item": "detect", "Size": "1m", "ClientToken": 7}), None).await;
+        assert_eq!(code(&r), "InvalidParameter", "{r}");
+
+        // Two identical requests at once, one per node: one pack, one charge.
+        let race = json!({"Item": "search", "Size": "10m", "ClientToken": "race-1"});
+        let (a, b) = tokio::join!(
+            billing_call(&s, "BuyResourcePack", race.clone(), None),
+            billing_call(&other, "BuyResourcePack", race.clone(), None),
+        );
+        assert_eq!(code(&a), "", "{a}");
+        assert_eq!(code(&b), "", "{b}");
+        assert_eq!(a["ResourcePack"]["PackId"], b["ResourcePack"]["PackId"]);
+        let r = billing_call(&s, "DescribeResourcePacks", json!({}), None).await;
+        assert_eq!(r["TotalCount"], 2, "{r}");
+        // 100000 − 450 − 30400.
+        let r = billing_call(&s, "DescribeAccountBalance", json!({}), None).await;
+        assert_eq!(r["Balance"], "69150.00");
+
+        // Without a token every request buys (a retry without one buys twice).
+        billing_call(&s, "BuyResourcePack", json!({"Item": "detect", "Size": "1m"}), None).await;
+        billing_call(&s, "BuyResourcePack", json!({"Item": "detect", "Size": "1m"}), None).await;
+        let r = billing_call(&s, "DescribeResourcePacks", json!({}), None).await;
+        assert_eq!(r["TotalCount"], 4, "{r}");
+        other.stop().await;
+        s.stop().await;
+    });
+}
+
 async fn v1_get(s: &common::Server, action: &str, version: &str, fields: &[(&str, &str)]) -> Value {
     let mut params: Vec<(String, String)> = [
         ("Action", action),

@@ -501,3 +501,134 @@ async fn enrolment_in_arrears_writes_nothing() {
     assert_eq!(s.metered("CreateFace").await, 0);
     s.stop().await;
 }
+
+/// Makes every insert into `table` fail (a storage fault in the gallery write, which comes
+/// after metering), or lifts the fault.
+async fn gallery_fault(s: &common::Server, table: &str, on: bool) {
+    let postgres = s
+        .pool
+        .connect_options()
+        .database_url
+        .scheme()
+        .starts_with("postgres");
+    let trigger = format!("fault_{table}");
+    let statements: Vec<String> = match (postgres, on) {
+        (false, true) => vec![format!(
+            "CREATE TRIGGER {trigger} BEFORE INSERT ON {table} \
+             BEGIN SELECT RAISE(ABORT, 'injected fault'); END"
+        )],
+        (false, false) => vec![format!("DROP TRIGGER {trigger}")],
+        (true, true) => vec![
+            "CREATE OR REPLACE FUNCTION injected_fault() RETURNS trigger AS \
+             'BEGIN RAISE EXCEPTION ''injected fault''; END' LANGUAGE plpgsql"
+                .to_string(),
+            format!(
+                "CREATE TRIGGER {trigger} BEFORE INSERT ON {table} \
+                 FOR EACH ROW EXECUTE FUNCTION injected_fault()"
+            ),
+        ],
+        (true, false) => vec![format!("DROP TRIGGER {trigger} ON {table}")],
+    };
+    for q in statements {
+        sqlx::query(&q).execute(&s.pool).await.unwrap();
+    }
+}
+
+/// CreatePerson and CreateFace meter before they write: when the write fails (a person id
+/// already taken, or a storage fault injected into the gallery's tables) the metering is
+/// voided by a compensating entry, so the failed call is not billed and the free unit is
+/// given back; once the fault is lifted the retried call is billed once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn enrolment_write_failure_is_not_billed() {
+    on_both!(db => {
+        let s = common::start(db, common::config()).await;
+        let obama = b64(&small_photo("obama.jpg"));
+        let obama2 = b64(&small_photo("obama2.jpg"));
+        let r = s.call("CreateGroup", json!({"GroupName": "g", "GroupId": "g"})).await;
+        assert_eq!(code(&r), "", "{r}");
+        let person = |id: &str| json!({
+            "GroupId": "g", "PersonId": id, "PersonName": "Obama", "Image": obama
+        });
+        let r = s.call("CreatePerson", person("p")).await;
+        assert_eq!(code(&r), "", "{r}");
+        assert_eq!(s.metered("CreatePerson").await, 1);
+
+        // The write fails on the taken id: metered, then voided.
+        let r = s.call("CreatePerson", person("p")).await;
+        assert_eq!(code(&r), "InvalidParameterValue.PersonIdAlreadyExist", "{r}");
+        assert_eq!(s.metered("CreatePerson").await, 1);
+
+        // A storage fault in the gallery write, after metering.
+        gallery_fault(&s, "gallery_persons", true).await;
+        let r = s.call("CreatePerson", person("q")).await;
+        assert_ne!(code(&r), "", "{r}");
+        gallery_fault(&s, "gallery_persons", false).await;
+        let r = s.call("GetPersonBaseInfo", json!({"PersonId": "q"})).await;
+        assert_eq!(code(&r), "InvalidParameterValue.PersonIdNotExist", "{r}");
+        assert_eq!(s.metered("CreatePerson").await, 1);
+        let r = s.call("CreatePerson", person("q")).await;
+        assert_eq!(code(&r), "", "{r}");
+        assert_eq!(s.metered("CreatePerson").await, 2);
+
+        gallery_fault(&s, "gallery_faces", true).await;
+        let r = s.call("CreateFace", json!({"PersonId": "p", "Images": [obama2], "FaceMatchThreshold": 30})).await;
+        assert_ne!(code(&r), "", "{r}");
+        gallery_fault(&s, "gallery_faces", false).await;
+        let r = s.call("GetPersonBaseInfo", json!({"PersonId": "p"})).await;
+        assert_eq!(r["FaceIds"].as_array().unwrap().len(), 1, "{r}");
+        assert_eq!(s.metered("CreateFace").await, 0);
+        let r = s.call("CreateFace", json!({"PersonId": "p", "Images": [obama2], "FaceMatchThreshold": 30})).await;
+        assert_eq!(code(&r), "", "{r}");
+        assert_eq!(s.metered("CreateFace").await, 1);
+
+        // Three billed enrolment calls, all from the free pack; the three voided calls
+        // left one compensating row each beside their original.
+        let bill = s
+            .billing
+            .bill(
+                s.account,
+                billing::Month::of(chrono::Utc::now(), s.billing.config().default_time_zone),
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap();
+        let line = bill.lines.iter().find(|l| l.item == billing::Item::Person).unwrap();
+        assert_eq!((line.calls, line.free, line.postpaid), (3, 3, 0));
+        use sqlx::Row;
+        let voids: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM billing_usage WHERE account_id = $1 AND units < 0",
+        )
+        .bind(s.account)
+        .fetch_one(&s.pool)
+        .await
+        .unwrap()
+        .try_get("n")
+        .unwrap();
+        assert_eq!(voids, 3);
+
+        // The process dies between metering and the write (the injected stop: nothing
+        // after the metering runs). The charge stands for an enrolment that was not made:
+        // never the other way round, an enrolment stored and not billed.
+        s.state.faults.stop_after_enrolment_metering.store(true, std::sync::atomic::Ordering::Relaxed);
+        let r = s.call("CreatePerson", person("r")).await;
+        assert_eq!(code(&r), "InternalError", "{r}");
+        let r2 = s.call("CreateFace", json!({"PersonId": "q", "Images": [obama2], "FaceMatchThreshold": 30})).await;
+        assert_eq!(code(&r2), "InternalError", "{r2}");
+        s.state.faults.stop_after_enrolment_metering.store(false, std::sync::atomic::Ordering::Relaxed);
+        let q = s.call("GetPersonBaseInfo", json!({"PersonId": "q"})).await;
+        assert_eq!(q["FaceIds"].as_array().unwrap().len(), 1, "{q}");
+        let restarted = common::second_node(db, &s, common::config()).await;
+        let p = restarted.call("GetPersonBaseInfo", json!({"PersonId": "r"})).await;
+        assert_eq!(code(&p), "InvalidParameterValue.PersonIdNotExist", "{p}");
+        assert_eq!(s.metered("CreatePerson").await, 3);
+        assert_eq!(s.metered("CreateFace").await, 2);
+        // The remedy for such a charge is the same idempotent void, by RequestId.
+        for rid in [&r["RequestId"], &r2["RequestId"], &r["RequestId"]] {
+            s.billing.void_call(rid.as_str().unwrap(), chrono::Utc::now()).await.unwrap();
+        }
+        assert_eq!(s.metered("CreatePerson").await, 2);
+        assert_eq!(s.metered("CreateFace").await, 1);
+        restarted.stop().await;
+        s.stop().await;
+    });
+}

@@ -26,6 +26,20 @@ pub enum BillingError {
     MonthClosed { account: i64, month: String },
     #[error("month {month} cannot be settled before {due}")]
     MonthNotOver { month: String, due: String },
+    /// A ClientToken that is empty, longer than 64 characters or not printable ASCII.
+    #[error("ClientToken {0:?} is invalid: it must be 1 to 64 printable ASCII characters")]
+    InvalidClientToken(String),
+    /// A ClientToken already used by this account for a purchase with other parameters.
+    #[error(
+        "ClientToken {token:?} was already used for a {stored} pack (pack {pack}); \
+         this request asks for a {asked} pack: use a new ClientToken for a new purchase"
+    )]
+    ClientTokenConflict {
+        token: String,
+        stored: String,
+        asked: String,
+        pack: i64,
+    },
     #[error("unknown time zone {0:?}")]
     InvalidTimeZone(String),
     #[error("stored data is malformed: {0}")]

@@ -46,6 +46,18 @@ pub struct Consumption {
     pub replayed: bool,
 }
 
+/// What [`Billing::void_call`] did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Voided {
+    /// The call's consumption was given back now (`replayed` is false).
+    Voided(Consumption),
+    /// An earlier void of the same RequestId gave it back; nothing changed.
+    AlreadyVoided,
+    /// No call was recorded under this RequestId; nothing to give back.
+    NotRecorded,
+}
+
 pub(crate) enum Job {
     Call {
         account: i64,
@@ -169,6 +181,148 @@ impl Billing {
             key: format!("{IMPORT_PREFIX}{import_id}"),
         })
         .await
+    }
+
+    /// Gives back what the call recorded under `request_id` consumed: the action failed
+    /// after it was metered (CreatePerson and CreateFace meter before they write; see
+    /// docs/billing.md). The consumption ledger stays append-only: a compensating row of
+    /// negative units per source (`part` −1, −2, … for parts 0, 1, …) goes in beside the
+    /// original, the month's counters go down by as much and a pack's remainder up, all
+    /// in one transaction under the account's lock.
+    ///
+    /// Idempotent on `request_id`: a retried void finds its compensating rows and changes
+    /// nothing ([`Voided::AlreadyVoided`]); a key never recorded is
+    /// [`Voided::NotRecorded`]. A record in a month already settled stays billed
+    /// ([`BillingError::MonthClosed`]). A pack voided at expiry meanwhile does not get the
+    /// unit back (its remainder is already written off).
+    pub async fn void_call(
+        &self,
+        request_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Voided, BillingError> {
+        if request_id.is_empty() || request_id.starts_with(IMPORT_PREFIX) || request_id.len() > 200
+        {
+            return Err(BillingError::OutOfRange(format!(
+                "request id {request_id:?} must be 1-200 characters and not start with {IMPORT_PREFIX:?}"
+            )));
+        }
+        // The account of a key never changes: found before the transaction, so the
+        // transaction's first statement is the lock (SQLite takes its write lock at once).
+        let Some(row) =
+            sqlx::query("SELECT account_id FROM billing_usage WHERE usage_key = $1 LIMIT 1")
+                .bind(request_id)
+                .fetch_optional(&self.pool)
+                .await?
+        else {
+            return Ok(Voided::NotRecorded);
+        };
+        let account: i64 = row.try_get(0)?;
+        let mut tx = self.pool.begin().await?;
+        crate::account::lock_one(&mut tx, account).await?;
+        let rows = sqlx::query(
+            "SELECT part, item, action, month, units, source, pack_id FROM billing_usage \
+             WHERE usage_key = $1 ORDER BY part",
+        )
+        .bind(request_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut parts = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let part: i64 = row.try_get("part")?;
+            if part < 0 {
+                return Ok(Voided::AlreadyVoided);
+            }
+            let item: String = row.try_get("item")?;
+            parts.push((
+                part,
+                item.parse::<Item>()?,
+                row.try_get::<String, _>("action")?,
+                row.try_get::<String, _>("month")?,
+                row.try_get::<i64, _>("units")?,
+                row.try_get::<String, _>("source")?,
+                row.try_get::<Option<i64>, _>("pack_id")?,
+            ));
+        }
+        let Some((_, item, _, month, ..)) = parts.first().cloned() else {
+            return Ok(Voided::NotRecorded);
+        };
+        let settled =
+            sqlx::query("SELECT 1 FROM billing_settlements WHERE account_id = $1 AND month = $2")
+                .bind(account)
+                .bind(&month)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if settled.is_some() {
+            return Err(BillingError::MonthClosed { account, month });
+        }
+        let mut given = Consumption {
+            account,
+            item,
+            month: month.clone(),
+            units: 0,
+            free: 0,
+            pack: 0,
+            postpaid: 0,
+            replayed: false,
+        };
+        let at_us = to_micros(at);
+        for (part, item, action, month, units, source, pack_id) in &parts {
+            sqlx::query(
+                "INSERT INTO billing_usage (usage_key, part, account_id, item, action, month, \
+                 at_us, units, source, pack_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(request_id)
+            .bind(-1 - part)
+            .bind(account)
+            .bind(item.as_str())
+            .bind(action.as_str())
+            .bind(month.as_str())
+            .bind(at_us)
+            .bind(-units)
+            .bind(source.as_str())
+            .bind(*pack_id)
+            .execute(&mut *tx)
+            .await?;
+            let units_u = (*units).max(0) as u64;
+            given.units += units_u;
+            let column = match source.as_str() {
+                "free" => {
+                    given.free += units_u;
+                    "free_units"
+                }
+                "pack" => {
+                    given.pack += units_u;
+                    "pack_units"
+                }
+                _ => {
+                    given.postpaid += units_u;
+                    "postpaid_units"
+                }
+            };
+            let q = format!(
+                "UPDATE billing_monthly SET calls = calls - $1, {column} = {column} - $1 \
+                 WHERE account_id = $2 AND month = $3 AND item = $4"
+            );
+            sqlx::query(&q)
+                .bind(*units)
+                .bind(account)
+                .bind(month.as_str())
+                .bind(item.as_str())
+                .execute(&mut *tx)
+                .await?;
+            if let Some(pack) = pack_id {
+                sqlx::query(
+                    "UPDATE billing_packs SET remaining = remaining + $1 \
+                     WHERE id = $2 AND voided_us IS NULL",
+                )
+                .bind(*units)
+                .bind(*pack)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(Voided::Voided(given))
     }
 
     async fn submit(&self, job: Job) -> Result<Consumption, BillingError> {
@@ -682,35 +836,52 @@ async fn load_existing(
         None,
     )
     .await?;
-    let mut out: HashMap<String, Consumption> = HashMap::new();
+    // Sums are signed and clamped at the end: a voided call's compensating rows (negative
+    // units) cancel its consumption, in whatever order the rows come.
+    let mut out: HashMap<String, (Consumption, [i64; 4])> = HashMap::new();
     for row in rows {
         let key: String = row.try_get("usage_key")?;
         let item: String = row.try_get("item")?;
         let item: Item = item
             .parse()
             .map_err(|e: BillingError| corrupt(e.to_string()))?;
-        let units = row.try_get::<i64, _>("units")?.max(0) as u64;
+        let units: i64 = row.try_get("units")?;
         let source: String = row.try_get("source")?;
-        let c = out.entry(key).or_insert_with(|| Consumption {
-            account: 0,
-            item,
-            month: String::new(),
-            units: 0,
-            free: 0,
-            pack: 0,
-            postpaid: 0,
-            replayed: true,
+        let (c, sums) = out.entry(key).or_insert_with(|| {
+            (
+                Consumption {
+                    account: 0,
+                    item,
+                    month: String::new(),
+                    units: 0,
+                    free: 0,
+                    pack: 0,
+                    postpaid: 0,
+                    replayed: true,
+                },
+                [0; 4],
+            )
         });
         c.account = row.try_get("account_id")?;
         c.month = row.try_get("month")?;
-        c.units += units;
+        sums[0] += units;
         match source.as_str() {
-            "free" => c.free += units,
-            "pack" => c.pack += units,
-            _ => c.postpaid += units,
+            "free" => sums[1] += units,
+            "pack" => sums[2] += units,
+            _ => sums[3] += units,
         }
     }
-    Ok(out)
+    Ok(out
+        .into_iter()
+        .map(|(key, (mut c, sums))| {
+            let [units, free, pack, postpaid] = sums.map(|s| s.max(0) as u64);
+            c.units = units;
+            c.free = free;
+            c.pack = pack;
+            c.postpaid = postpaid;
+            (key, c)
+        })
+        .collect())
 }
 
 /// Where a month read back from an `IN (months)` query is in the sorted `months`.

@@ -52,9 +52,31 @@ fn pack_from_row(row: &sqlx::any::AnyRow) -> Result<Pack, BillingError> {
     })
 }
 
+/// The longest ClientToken accepted, as the Tencent Cloud APIs accept it.
+pub const CLIENT_TOKEN_MAX: usize = 64;
+
+/// A ClientToken: 1 to [`CLIENT_TOKEN_MAX`] printable ASCII characters (no spaces).
+pub fn check_client_token(token: &str) -> Result<(), BillingError> {
+    if token.is_empty()
+        || token.len() > CLIENT_TOKEN_MAX
+        || !token.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(BillingError::InvalidClientToken(token.to_string()));
+    }
+    Ok(())
+}
+
+/// What a purchase returned: the pack, and whether it was bought by an earlier request
+/// with the same ClientToken (`replayed`: nothing was charged this time).
+#[derive(Clone, Debug, Serialize)]
+pub struct PackOrder {
+    pub pack: Pack,
+    pub replayed: bool,
+}
+
 impl Billing {
     /// Buys a pack: the price leaves the balance at once; refused when the available balance
-    /// (balance − frozen) is short.
+    /// (balance − frozen) is short. Not idempotent: see [`Billing::buy_pack_with_token`].
     pub async fn buy_pack(
         &self,
         account: i64,
@@ -62,9 +84,99 @@ impl Billing {
         size: PackSize,
         at: DateTime<Utc>,
     ) -> Result<Pack, BillingError> {
+        Ok(self
+            .buy_pack_with_token(account, item, size, at, None)
+            .await?
+            .pack)
+    }
+
+    /// Buys a pack, once per `client_token`: a request that repeats an account's token
+    /// (a client's retry, on any node, after any restart) gets the pack the first one
+    /// bought and is not charged again; the same token with another item or size is
+    /// refused with [`BillingError::ClientTokenConflict`]. Without a token every call buys.
+    ///
+    /// The account's balance row is locked before the token is looked up, so two
+    /// concurrent requests with one token serialise and the second finds the first's
+    /// order; the order table's primary key is the backstop if they ever do not.
+    pub async fn buy_pack_with_token(
+        &self,
+        account: i64,
+        item: Item,
+        size: PackSize,
+        at: DateTime<Utc>,
+        client_token: Option<&str>,
+    ) -> Result<PackOrder, BillingError> {
+        if let Some(token) = client_token {
+            check_client_token(token)?;
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self
+                .try_buy_pack(account, item, size, at, client_token)
+                .await
+            {
+                // Another transaction stored the same token between our lookup and insert:
+                // the next attempt finds it.
+                Err(BillingError::Database(e))
+                    if attempt < 3 && crate::schema::is_unique_violation(&e) => {}
+                other => return other,
+            }
+        }
+    }
+
+    async fn try_buy_pack(
+        &self,
+        account: i64,
+        item: Item,
+        size: PackSize,
+        at: DateTime<Utc>,
+        client_token: Option<&str>,
+    ) -> Result<PackOrder, BillingError> {
         let price = item.pack_price(size);
         let mut tx = self.pool.begin().await?;
         let mut bal = lock_one(&mut tx, account).await?;
+        if let Some(token) = client_token {
+            let stored = sqlx::query(
+                "SELECT item, size, pack_id FROM billing_pack_orders \
+                 WHERE account_id = $1 AND client_token = $2",
+            )
+            .bind(account)
+            .bind(token)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(row) = stored {
+                let stored_item: String = row.try_get("item")?;
+                let stored_size: i64 = row.try_get("size")?;
+                let pack_id: i64 = row.try_get("pack_id")?;
+                if stored_item != item.as_str() || stored_size != size.units() as i64 {
+                    let stored_size = u64::try_from(stored_size)
+                        .ok()
+                        .and_then(PackSize::from_units)
+                        .map_or_else(|| stored_size.to_string(), |s| s.as_str().to_string());
+                    return Err(BillingError::ClientTokenConflict {
+                        token: token.to_string(),
+                        stored: format!("{stored_item} {stored_size}"),
+                        asked: format!("{item} {}", size.as_str()),
+                        pack: pack_id,
+                    });
+                }
+                let q = format!("SELECT {PACK_COLUMNS} FROM billing_packs WHERE id = $1");
+                let row = sqlx::query(&q)
+                    .bind(pack_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or_else(|| {
+                        BillingError::Corrupt(format!("order of missing pack {pack_id}"))
+                    })?;
+                let pack = pack_from_row(&row)?;
+                tx.commit().await?;
+                return Ok(PackOrder {
+                    pack,
+                    replayed: true,
+                });
+            }
+        }
         if bal.available() < price {
             return Err(BillingError::InsufficientBalance {
                 needed: price,
@@ -87,6 +199,20 @@ impl Billing {
         .fetch_one(&mut *tx)
         .await?;
         let id: i64 = row.try_get(0)?;
+        if let Some(token) = client_token {
+            sqlx::query(
+                "INSERT INTO billing_pack_orders (account_id, client_token, item, size, pack_id, \
+                 at_us) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(account)
+            .bind(token)
+            .bind(item.as_str())
+            .bind(size.units() as i64)
+            .bind(id)
+            .bind(to_micros(at))
+            .execute(&mut *tx)
+            .await?;
+        }
         bal.balance -= price;
         append_ledger(
             &mut tx,
@@ -102,17 +228,20 @@ impl Billing {
         .await?;
         store_balances(&mut tx, &[(account, bal)]).await?;
         tx.commit().await?;
-        Ok(Pack {
-            id,
-            account,
-            item,
-            size,
-            units: size.units(),
-            price,
-            purchased_at: at,
-            expires_at: expires,
-            remaining: size.units(),
-            voided: None,
+        Ok(PackOrder {
+            pack: Pack {
+                id,
+                account,
+                item,
+                size,
+                units: size.units(),
+                price,
+                purchased_at: at,
+                expires_at: expires,
+                remaining: size.units(),
+                voided: None,
+            },
+            replayed: false,
         })
     }
 

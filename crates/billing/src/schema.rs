@@ -71,6 +71,17 @@ const TABLES: &[&str] = &[
         voided_units BIGINT,
         voided_us BIGINT)",
     "CREATE INDEX IF NOT EXISTS billing_packs_account ON billing_packs (account_id)",
+    // BuyResourcePack's ClientToken: one purchase per account and token, whatever the
+    // retries, nodes or restarts (the primary key is the guarantee, the account lock the
+    // usual path). Added after the first release: created on the next start.
+    "CREATE TABLE IF NOT EXISTS billing_pack_orders (
+        account_id BIGINT NOT NULL,
+        client_token TEXT NOT NULL,
+        item TEXT NOT NULL,
+        size BIGINT NOT NULL,
+        pack_id BIGINT NOT NULL,
+        at_us BIGINT NOT NULL,
+        PRIMARY KEY (account_id, client_token))",
     // Consumption, append-only: one row per call (part 0), or per source of an import.
     "CREATE TABLE IF NOT EXISTS billing_usage (
         usage_key TEXT NOT NULL,

@@ -4,7 +4,7 @@ mod support;
 
 use billing::{
     AccountState, BillStatus, Billing, BillingError, Item, Money, Month, NewAccount, NoticeKind,
-    PackSize,
+    PackSize, Voided,
 };
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -47,6 +47,10 @@ on_both!(
     pack_purchase_needs_available_balance,
     usage_into_a_settled_month_is_refused,
     expiry_voids_what_late_calls_left,
+    client_token_buys_once,
+    concurrent_purchases_with_one_token_buy_once,
+    void_gives_back_each_source_once,
+    concurrent_voids_give_back_once,
 );
 
 async fn month_boundary_in_billing_time_zone(b: Billing) {
@@ -738,4 +742,321 @@ async fn expiry_voids_what_late_calls_left(b: Billing) {
     assert_eq!(p.id, pack.id);
     assert_eq!(p.voided, Some(p.remaining));
     assert_eq!(from_pack, 1_000_000 - p.remaining);
+}
+
+/// The pack purchases in an account's ledger.
+async fn purchases(b: &Billing, a: i64) -> usize {
+    b.ledger(a)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|l| l.kind == "pack_purchase")
+        .count()
+}
+
+async fn client_token_buys_once(b: Billing) {
+    let a = account(&b, "token").await;
+    let at = t("2026-03-01T00:00:00Z");
+    b.top_up(a, money("10000"), at).await.unwrap();
+    let first = b
+        .buy_pack_with_token(a, Item::Detect, PackSize::M1, at, Some("order-1"))
+        .await
+        .unwrap();
+    assert!(!first.replayed);
+    // A retry, even later and through a new engine on the same database (a restart or
+    // another node), gets the same pack and pays nothing.
+    let restarted = Billing::open(b.pool().clone(), b.config().clone())
+        .await
+        .unwrap();
+    let again = restarted
+        .buy_pack_with_token(
+            a,
+            Item::Detect,
+            PackSize::M1,
+            t("2026-03-01T00:05:00Z"),
+            Some("order-1"),
+        )
+        .await
+        .unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.pack.id, first.pack.id);
+    assert_eq!(again.pack.purchased_at, at);
+    assert_eq!(b.packs(a).await.unwrap().len(), 1);
+    assert_eq!(purchases(&b, a).await, 1);
+    assert_eq!(b.account(a).await.unwrap().balance, money("9550"));
+
+    // The same token for another size or item is refused, naming both purchases.
+    let e = b
+        .buy_pack_with_token(a, Item::Detect, PackSize::M10, at, Some("order-1"))
+        .await
+        .unwrap_err();
+    match &e {
+        BillingError::ClientTokenConflict {
+            token,
+            stored,
+            asked,
+            pack,
+        } => {
+            assert_eq!(token, "order-1");
+            assert_eq!(stored, "detect 1m");
+            assert_eq!(asked, "detect 10m");
+            assert_eq!(*pack, first.pack.id);
+        }
+        other => panic!("{other:?}"),
+    }
+    let e = b
+        .buy_pack_with_token(a, Item::Search, PackSize::M1, at, Some("order-1"))
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("search 1m") && e.to_string().contains("detect 1m"),
+        "{e}"
+    );
+    assert_eq!(b.account(a).await.unwrap().balance, money("9550"));
+
+    // Tokens are per account: another account's "order-1" is its own purchase.
+    let other = account(&b, "other").await;
+    b.top_up(other, money("1000"), at).await.unwrap();
+    let theirs = b
+        .buy_pack_with_token(other, Item::Detect, PackSize::M1, at, Some("order-1"))
+        .await
+        .unwrap();
+    assert!(!theirs.replayed);
+    assert_ne!(theirs.pack.id, first.pack.id);
+
+    // A new token buys a new pack; no token always buys (a retry without one buys twice).
+    let second = b
+        .buy_pack_with_token(a, Item::Detect, PackSize::M1, at, Some("order-2"))
+        .await
+        .unwrap();
+    assert!(!second.replayed);
+    assert_ne!(second.pack.id, first.pack.id);
+    b.buy_pack(a, Item::Detect, PackSize::M1, at).await.unwrap();
+    b.buy_pack(a, Item::Detect, PackSize::M1, at).await.unwrap();
+    assert_eq!(purchases(&b, a).await, 4);
+    assert_eq!(b.account(a).await.unwrap().balance, money("8200"));
+
+    // A replay is answered even when the balance could no longer pay for the pack.
+    let poor = account(&b, "poor").await;
+    b.top_up(poor, money("450"), at).await.unwrap();
+    b.buy_pack_with_token(poor, Item::Detect, PackSize::M1, at, Some("x"))
+        .await
+        .unwrap();
+    let again = b
+        .buy_pack_with_token(poor, Item::Detect, PackSize::M1, at, Some("x"))
+        .await
+        .unwrap();
+    assert!(again.replayed);
+
+    // Malformed tokens: empty, 65 characters, a space, non-ASCII.
+    let long = "a".repeat(65);
+    for bad in ["", long.as_str(), "a b", "订单"] {
+        let e = b
+            .buy_pack_with_token(a, Item::Detect, PackSize::M1, at, Some(bad))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, BillingError::InvalidClientToken(_)),
+            "{bad:?}: {e:?}"
+        );
+    }
+    let max = "t".repeat(64);
+    b.buy_pack_with_token(a, Item::Detect, PackSize::M1, at, Some(&max))
+        .await
+        .unwrap();
+    assert_eq!(purchases(&b, a).await, 5);
+    let (balance, frozen) = b.audit_ledger(a).await.unwrap();
+    assert_eq!(balance, money("7750"));
+    assert_eq!(frozen, Money::ZERO);
+}
+
+async fn concurrent_purchases_with_one_token_buy_once(b: Billing) {
+    let a = account(&b, "race").await;
+    let at = t("2026-03-01T00:00:00Z");
+    b.top_up(a, money("100000"), at).await.unwrap();
+    // Two engines (two nodes) and several requests each, all with one token at once.
+    let nodes = [
+        b.clone(),
+        Billing::open(b.pool().clone(), b.config().clone())
+            .await
+            .unwrap(),
+    ];
+    let futs: Vec<_> = (0..8)
+        .map(|i| {
+            let node = nodes[i % 2].clone();
+            async move {
+                node.buy_pack_with_token(a, Item::Search, PackSize::M10, at, Some("same"))
+                    .await
+            }
+        })
+        .collect();
+    let results = futures_join_all(futs).await;
+    let orders: Vec<_> = results.into_iter().map(|r| r.unwrap()).collect();
+    assert_eq!(orders.iter().filter(|o| !o.replayed).count(), 1);
+    assert!(orders.iter().all(|o| o.pack.id == orders[0].pack.id));
+    assert_eq!(b.packs(a).await.unwrap().len(), 1);
+    assert_eq!(purchases(&b, a).await, 1);
+    // 30,400 yuan, once.
+    assert_eq!(b.account(a).await.unwrap().balance, money("69600"));
+}
+
+/// The month's line of `item`, or zeros.
+async fn line(b: &Billing, a: i64, item: Item, month: &str) -> (u64, u64, u64, u64) {
+    let bill = b
+        .bill(a, m(month), t("2026-04-20T00:00:00Z"))
+        .await
+        .unwrap();
+    bill.lines
+        .iter()
+        .find(|l| l.item == item)
+        .map_or((0, 0, 0, 0), |l| (l.calls, l.free, l.pack, l.postpaid))
+}
+
+/// Sum of the usage rows of a pack: what was taken from it, net of voids.
+async fn taken_from(b: &Billing, pack: i64) -> i64 {
+    sqlx::query(
+        "SELECT CAST(COALESCE(SUM(units), 0) AS BIGINT) FROM billing_usage WHERE pack_id = $1",
+    )
+    .bind(pack)
+    .fetch_one(b.pool())
+    .await
+    .unwrap()
+    .try_get(0)
+    .unwrap()
+}
+
+async fn void_gives_back_each_source_once(b: Billing) {
+    let a = account(&b, "void").await;
+    let at = t("2026-04-10T00:00:00Z");
+    b.top_up(a, money("10000"), at).await.unwrap();
+
+    // From the free pack.
+    let c = b
+        .record_call(a, Item::Person, "CreatePerson", "v-free", at)
+        .await
+        .unwrap();
+    assert_eq!(c.free, 1);
+    assert_eq!(line(&b, a, Item::Person, "2026-04").await, (1, 1, 0, 0));
+    let v = b.void_call("v-free", at).await.unwrap();
+    match &v {
+        Voided::Voided(g) => assert_eq!((g.units, g.free, g.pack, g.postpaid), (1, 1, 0, 0)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(line(&b, a, Item::Person, "2026-04").await, (0, 0, 0, 0));
+    // A retried void changes nothing; a key never recorded has nothing to give back.
+    assert_eq!(
+        b.void_call("v-free", at).await.unwrap(),
+        Voided::AlreadyVoided
+    );
+    assert_eq!(b.void_call("never", at).await.unwrap(), Voided::NotRecorded);
+    // Metering the voided RequestId again is a replay of nothing: not counted again.
+    let again = b
+        .record_call(a, Item::Person, "CreatePerson", "v-free", at)
+        .await
+        .unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.units, 0);
+    assert_eq!(line(&b, a, Item::Person, "2026-04").await, (0, 0, 0, 0));
+
+    // From a pack, once the free calls are used up: the unit goes back to the pack.
+    b.import_usage(a, Item::Person, 10_000, at, "free-person")
+        .await
+        .unwrap();
+    let pack = b.buy_pack(a, Item::Person, PackSize::M1, at).await.unwrap();
+    let c = b
+        .record_call(a, Item::Person, "CreateFace", "v-pack", at)
+        .await
+        .unwrap();
+    assert_eq!(c.pack, 1);
+    assert_eq!(b.packs(a).await.unwrap()[0].remaining, 999_999);
+    assert_eq!(
+        line(&b, a, Item::Person, "2026-04").await,
+        (10_001, 10_000, 1, 0)
+    );
+    assert!(matches!(b.void_call("v-pack", at).await.unwrap(), Voided::Voided(g) if g.pack == 1));
+    assert_eq!(b.packs(a).await.unwrap()[0].remaining, 1_000_000);
+    assert_eq!(taken_from(&b, pack.id).await, 0);
+    assert_eq!(
+        line(&b, a, Item::Person, "2026-04").await,
+        (10_000, 10_000, 0, 0)
+    );
+
+    // Postpaid.
+    b.import_usage(a, Item::Compare, 10_000, at, "free-compare")
+        .await
+        .unwrap();
+    let c = b
+        .record_call(a, Item::Compare, "CompareFace", "v-post", at)
+        .await
+        .unwrap();
+    assert_eq!(c.postpaid, 1);
+    assert!(
+        matches!(b.void_call("v-post", at).await.unwrap(), Voided::Voided(g) if g.postpaid == 1)
+    );
+    assert_eq!(
+        line(&b, a, Item::Compare, "2026-04").await,
+        (10_000, 10_000, 0, 0)
+    );
+    let bill = b.bill(a, m("2026-04"), at).await.unwrap();
+    assert_eq!(bill.total, Money::ZERO);
+
+    // The counters are still the sums of the usage rows.
+    let sum: i64 = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(units), 0) AS BIGINT) FROM billing_usage WHERE account_id = $1",
+    )
+    .bind(a)
+    .fetch_one(b.pool())
+    .await
+    .unwrap()
+    .try_get(0)
+    .unwrap();
+    assert_eq!(sum, 20_000);
+
+    // A call in a month already settled stays billed.
+    let march = t("2026-03-10T00:00:00Z");
+    b.record_call(a, Item::Detect, "DetectFace", "v-closed", march)
+        .await
+        .unwrap();
+    b.settle_month(m("2026-03"), t("2026-04-02T00:00:00Z"))
+        .await
+        .unwrap();
+    let e = b.void_call("v-closed", at).await.unwrap_err();
+    assert!(matches!(e, BillingError::MonthClosed { .. }), "{e:?}");
+    assert_eq!(line(&b, a, Item::Detect, "2026-03").await.0, 1);
+    // Imports are not calls.
+    assert!(b.void_call("import:free-person", at).await.is_err());
+}
+
+async fn concurrent_voids_give_back_once(b: Billing) {
+    let a = account(&b, "void race").await;
+    let at = t("2026-04-10T00:00:00Z");
+    for i in 0..20 {
+        b.record_call(a, Item::Person, "CreatePerson", &format!("r{i}"), at)
+            .await
+            .unwrap();
+    }
+    // Eight voids of each of ten keys at once, from two engines (two nodes).
+    let nodes = [
+        b.clone(),
+        Billing::open(b.pool().clone(), b.config().clone())
+            .await
+            .unwrap(),
+    ];
+    let futs: Vec<_> = (0..80)
+        .map(|i| {
+            let node = nodes[i % 2].clone();
+            async move { node.void_call(&format!("r{}", i % 10), at).await }
+        })
+        .collect();
+    let results = futures_join_all(futs).await;
+    let voided = results
+        .iter()
+        .filter(|r| matches!(r.as_ref().unwrap(), Voided::Voided(_)))
+        .count();
+    assert_eq!(voided, 10);
+    assert!(results.iter().all(|r| matches!(
+        r.as_ref().unwrap(),
+        Voided::Voided(_) | Voided::AlreadyVoided
+    )));
+    assert_eq!(line(&b, a, Item::Person, "2026-04").await, (10, 10, 0, 0));
 }

@@ -174,6 +174,10 @@ pub enum PackCmd {
         size: PackSize,
         #[arg(long, value_parser = parse_time)]
         at: Option<DateTime<Utc>>,
+        /// Idempotency key (1-64 printable ASCII): a repeat with the same token returns the
+        /// pack the first one bought and charges nothing.
+        #[arg(long)]
+        client_token: Option<String>,
         #[command(flatten)]
         out: Out,
     },
@@ -200,6 +204,15 @@ pub enum UsageCmd {
         at: DateTime<Utc>,
         #[arg(long)]
         import_id: Option<String>,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Give back a metered call by its RequestId (an enrolment whose write failed or never
+    /// happened); idempotent.
+    Void {
+        request_id: String,
+        #[arg(long, value_parser = parse_time)]
+        at: Option<DateTime<Utc>>,
         #[command(flatten)]
         out: Out,
     },
@@ -490,19 +503,32 @@ async fn run_pack(p: PackCmd, global: &GlobalOpts) -> anyhow::Result<()> {
             item,
             size,
             at,
+            client_token,
             out,
         } => {
-            let pack = b
-                .buy_pack(account, item, size, at.unwrap_or_else(Utc::now))
+            let order = b
+                .buy_pack_with_token(
+                    account,
+                    item,
+                    size,
+                    at.unwrap_or_else(Utc::now),
+                    client_token.as_deref(),
+                )
                 .await?;
-            print(out, &pack, || {
+            let pack = &order.pack;
+            print(out, pack, || {
                 format!(
-                    "pack {}: {} {} for {} CNY, valid until {}",
+                    "pack {}: {} {} for {} CNY, valid until {}{}",
                     pack.id,
                     pack.item,
                     pack.size,
                     pack.price,
-                    pack.expires_at.to_rfc3339()
+                    pack.expires_at.to_rfc3339(),
+                    if order.replayed {
+                        " (already bought with this client token; not charged again)"
+                    } else {
+                        ""
+                    }
                 )
             })
         }
@@ -556,6 +582,25 @@ async fn run_usage(u: UsageCmd, global: &GlobalOpts) -> anyhow::Result<()> {
                         ""
                     }
                 )
+            })
+        }
+        UsageCmd::Void {
+            request_id,
+            at,
+            out,
+        } => {
+            let v = b
+                .void_call(&request_id, at.unwrap_or_else(Utc::now))
+                .await?;
+            print(out, &v, || {
+                match &v {
+                billing::Voided::Voided(c) => format!(
+                    "voided {request_id}: {} {} call in {} given back ({} free, {} pack, {} postpaid)",
+                    c.units, c.item, c.month, c.free, c.pack, c.postpaid
+                ),
+                billing::Voided::AlreadyVoided => format!("{request_id} was already voided"),
+                billing::Voided::NotRecorded => format!("no call recorded under {request_id}"),
+            }
             })
         }
         UsageCmd::Load {

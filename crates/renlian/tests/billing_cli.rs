@@ -204,6 +204,75 @@ async fn flow(e: Env) {
     e.close().await;
 }
 
+/// `pack buy --client-token` buys once; `usage void` gives back a recorded call once.
+async fn token_and_void(e: Env) {
+    let ids = e.json(&["account", "create", "acme"])["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    e.json(&["account", "topup", &ids, "1000"]);
+    let buy = [
+        "pack",
+        "buy",
+        "--account",
+        &ids,
+        "--item",
+        "detect",
+        "--size",
+        "1m",
+        "--client-token",
+        "cli-order-1",
+    ];
+    let first = e.json(&buy);
+    let again = e.json(&buy);
+    assert_eq!(first["id"], again["id"]);
+    assert_eq!(e.json(&["account", "show", &ids])["balance"], "550.00");
+    let mut other = buy;
+    other[7] = "10m";
+    let err = e.fails(&other);
+    assert!(
+        err.contains("cli-order-1") && err.contains("detect 1m"),
+        "{err}"
+    );
+
+    let out = e.run(&[
+        "usage",
+        "load",
+        "--account",
+        &ids,
+        "--item",
+        "person",
+        "--prefix",
+        "cli",
+        "--count",
+        "1",
+    ]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "cli-0");
+    let v = e.json(&["usage", "void", "cli-0"]);
+    assert_eq!(v["outcome"], "voided", "{v}");
+    assert_eq!(v["free"], 1, "{v}");
+    assert_eq!(
+        e.json(&["usage", "void", "cli-0"])["outcome"],
+        "already_voided"
+    );
+    assert_eq!(
+        e.json(&["usage", "void", "nothing"])["outcome"],
+        "not_recorded"
+    );
+    e.close().await;
+}
+
+#[tokio::test]
+async fn token_and_void_sqlite() {
+    token_and_void(Env::new(Backend::Sqlite).await).await;
+}
+
+#[tokio::test]
+async fn token_and_void_postgres() {
+    token_and_void(Env::new(Backend::Postgres).await).await;
+}
+
 #[tokio::test]
 async fn cli_flow_sqlite() {
     flow(Env::new(Backend::Sqlite).await).await;

@@ -120,16 +120,19 @@ async fn describe_resource_packs(call: &Call<'_>) -> Result<Fields, ApiError> {
 async fn buy_resource_pack(call: &Call<'_>) -> Result<Fields, ApiError> {
     let item: Item = call.str_req("Item")?.parse()?;
     let size: PackSize = call.str_req("Size")?.parse()?;
+    // The idempotency key: a retry with the same token gets the first purchase's pack and
+    // is not charged again. Without one, a retry buys again.
+    let token = call.str_opt("ClientToken")?;
     let now = Utc::now();
     // The same engine call as `renlian pack buy`: the price leaves the balance at once.
-    let pack = call
+    let order = call
         .state
         .billing
-        .buy_pack(call.caller.account, item, size, now)
+        .buy_pack_with_token(call.caller.account, item, size, now, token)
         .await?;
     let a = call.state.billing.account(call.caller.account).await?;
     Ok(fields(json!({
-        "ResourcePack": pack_fields(&pack, now),
+        "ResourcePack": pack_fields(&order.pack, now),
         "Balance": money(a.balance),
         "Available": money(a.available),
     })))

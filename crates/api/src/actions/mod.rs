@@ -155,8 +155,9 @@ impl Call<'_> {
         }
     }
 
-    /// Records this call's metering now, for actions that must undo a gallery write
-    /// when metering refuses. The server's own record after the action is then an
+    /// Records this call's metering now, before the action writes to the gallery
+    /// (CreatePerson, CreateFace): metering refuses before anything is stored, and what
+    /// is stored is billed. The server's own record after the action is then an
     /// idempotent replay of the same RequestId (nothing is counted twice).
     pub async fn meter_now(&self, action: &str) -> Result<(), ApiError> {
         let Some(item) = billing::Item::for_action(action) else {
@@ -173,6 +174,51 @@ impl Call<'_> {
             )
             .await?;
         Ok(())
+    }
+
+    /// The test-only stop between an enrolment's metering and its write
+    /// ([`crate::state::Faults`]): the call ends as a process dying there would leave it.
+    pub fn injected_stop_after_metering(&self) -> Result<(), ApiError> {
+        if self.state.faults.stops_after_enrolment_metering() {
+            return Err(ApiError::internal(
+                "injected fault: stopped between metering and the gallery write",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Gives back what [`Call::meter_now`] recorded, when the write it paid for failed.
+    /// Idempotent on the RequestId, so it is retried a few times; if it still fails (the
+    /// database is down) the charge stands and the failure is logged with the RequestId
+    /// for an operator, who can run the same void later.
+    pub async fn void_metering(&self) {
+        let mut delay = std::time::Duration::from_millis(50);
+        for attempt in 1..=3 {
+            match self
+                .state
+                .billing
+                .void_call(self.request_id, chrono::Utc::now())
+                .await
+            {
+                Ok(_) => return,
+                // A settled month never changes; nothing to retry.
+                Err(e @ billing::BillingError::MonthClosed { .. }) => {
+                    tracing::error!(request_id = self.request_id, error = %e,
+                        "a failed enrolment stays billed: its month is settled");
+                    return;
+                }
+                Err(e) if attempt == 3 => {
+                    tracing::error!(request_id = self.request_id, error = %e,
+                        "voiding the metering of a failed enrolment failed; the charge stands");
+                }
+                Err(e) => {
+                    tracing::warn!(request_id = self.request_id, error = %e, attempt,
+                        "voiding the metering of a failed enrolment failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay *= 4;
+                }
+            }
+        }
     }
 
     /// A 0/1 switch; 1 asks for something this server does not do yet (`what`).

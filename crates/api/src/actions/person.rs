@@ -11,7 +11,6 @@ use super::attributes::{quality_control, QUALITY_NOT_QUALIFIED};
 use super::face::{check_model_version, describe_one, load_image, on_analyzer, rect_json};
 use super::group::group_id;
 use super::{Call, Fields};
-use crate::admission;
 use crate::error::{ApiError, NO_FACE_IN_PHOTO};
 use crate::image::image_bytes;
 
@@ -97,13 +96,6 @@ pub async fn create_person(call: &Call<'_>) -> Result<Fields, ApiError> {
             return Ok(out);
         }
     }
-    admission::check(
-        &call.state.billing,
-        call.caller.account,
-        billing::Item::Person,
-        chrono::Utc::now(),
-    )
-    .await?;
     let new = NewPerson {
         group_id: group,
         person_id: person.clone(),
@@ -115,14 +107,18 @@ pub async fn create_person(call: &Call<'_>) -> Result<Fields, ApiError> {
             rect: face_rect(&face),
         }),
     };
-    let created = call.state.gallery.create_person(&account, &new).await?;
-    if let Err(e) = call.meter_now("CreatePerson").await {
-        // Metering refused after the pre-check passed (a race): undo the write.
-        if let Err(undo) = call.state.gallery.delete_person(&account, &person).await {
-            tracing::error!(error = %undo, "undoing an unbilled CreatePerson failed");
+    // Metered before the write (docs/billing.md, "Enrolment"): an enrolment is never
+    // stored unbilled, and metering's refusal (arrears) leaves nothing behind. A write that
+    // fails gives the unit back.
+    call.meter_now("CreatePerson").await?;
+    call.injected_stop_after_metering()?;
+    let created = match call.state.gallery.create_person(&account, &new).await {
+        Ok(created) => created,
+        Err(e) => {
+            call.void_metering().await;
+            return Err(e.into());
         }
-        return Err(e);
-    }
+    };
     let mut out = Fields::new();
     out.insert(
         "FaceId".into(),
@@ -392,31 +388,21 @@ pub async fn create_face(call: &Call<'_>) -> Result<Fields, ApiError> {
     let ids = if new_faces.is_empty() {
         Vec::new()
     } else {
-        admission::check(
-            &call.state.billing,
-            call.caller.account,
-            billing::Item::Person,
-            chrono::Utc::now(),
-        )
-        .await?;
-        let ids = call
+        // Metered before the write, as CreatePerson.
+        call.meter_now("CreateFace").await?;
+        call.injected_stop_after_metering()?;
+        match call
             .state
             .gallery
             .create_faces(&account, &person, &new_faces)
-            .await?;
-        if let Err(e) = call.meter_now("CreateFace").await {
-            // Metering refused after the pre-check passed (a race): undo the write.
-            if let Err(undo) = call
-                .state
-                .gallery
-                .delete_faces(&account, &person, &ids)
-                .await
-            {
-                tracing::error!(error = %undo, "undoing an unbilled CreateFace failed");
+            .await
+        {
+            Ok(ids) => ids,
+            Err(e) => {
+                call.void_metering().await;
+                return Err(e.into());
             }
-            return Err(e);
         }
-        ids
     };
     let mut out = Fields::new();
     out.insert("SucFaceNum".into(), json!(ids.len()));

@@ -172,6 +172,8 @@ pub struct Server {
     pub billing: billing::Billing,
     pub keys: KeyStore,
     pub http: reqwest::Client,
+    /// The server's state, for fault injection.
+    pub state: Arc<AppState>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -257,7 +259,7 @@ async fn launch(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(api::serve(listener, state, async move {
+    let task = tokio::spawn(api::serve(listener, state.clone(), async move {
         let _ = rx.await;
     }));
     Server {
@@ -269,6 +271,7 @@ async fn launch(
         billing,
         keys,
         http: reqwest::Client::new(),
+        state,
         shutdown: Some(tx),
         task: Some(task),
     }
@@ -386,10 +389,12 @@ impl Server {
         self.send(&signed).await
     }
 
-    /// Metered calls of this account for `action`.
+    /// Metered calls of this account for `action`, net of voids (a call metered and then
+    /// given back because its write failed is not counted).
     pub async fn metered(&self, action: &str) -> i64 {
         sqlx::query(
-            "SELECT COUNT(DISTINCT usage_key) AS n FROM billing_usage WHERE account_id = $1 AND action = $2",
+            "SELECT COUNT(*) AS n FROM (SELECT usage_key FROM billing_usage \
+             WHERE account_id = $1 AND action = $2 GROUP BY usage_key HAVING SUM(units) > 0) k",
         )
         .bind(self.account)
         .bind(action)
