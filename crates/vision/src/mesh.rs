@@ -86,6 +86,9 @@ pub struct FaceMesh {
 /// against the reference implementation.
 #[derive(Clone, Debug)]
 pub struct MeshTrace {
+    /// The first pass's facemesh input (the crop placed by dlib's box), NHWC
+    /// [1, 192, 192, 3], values 0-1.
+    pub first_face_input: Vec<f32>,
     /// The last facemesh input, NHWC [1, 192, 192, 3], values 0-1.
     pub face_input: Vec<f32>,
     /// The facemesh outputs for it: 1404 mesh values and the face flag.
@@ -209,16 +212,38 @@ impl MeshNets {
         }
         let first = self.mesh_pass(img, first_crop(face)?)?;
         let second = self.mesh_pass(img, second_crop(&first))?;
-        self.finish(img, second)
+        let (mesh, mut trace) = self.finish(img, second)?;
+        trace.first_face_input = first.input;
+        Ok((mesh, trace))
     }
 
     fn mesh_pass(&self, img: &RgbImage, crop: Affine) -> Result<Pass> {
         let mut input = Vec::with_capacity(MESH_SIZE * MESH_SIZE * 3);
         crop.sample(img, MESH_SIZE, &mut input);
+        let (raw, flag) = self.facemesh(&input)?;
+        Ok(Pass {
+            crop,
+            input,
+            raw,
+            flag,
+        })
+    }
+
+    /// The facemesh network alone on a prepared input (NHWC [1, 192, 192, 3], values
+    /// 0-1, as [`MeshTrace`] holds them): the 1404 mesh values in the crop's model
+    /// coordinates and the face flag. For parity checks and benchmarks.
+    pub fn facemesh(&self, input: &[f32]) -> Result<(Vec<f32>, f32)> {
+        if input.len() != MESH_SIZE * MESH_SIZE * 3 {
+            return Err(VisionError::InvalidArgument(format!(
+                "facemesh takes {} values, not {}",
+                MESH_SIZE * MESH_SIZE * 3,
+                input.len()
+            )));
+        }
         let outputs = self
             .facemesh
             .run_all(&[1, MESH_SIZE, MESH_SIZE, 3], |dst| {
-                dst.copy_from_slice(&input)
+                dst.copy_from_slice(input)
             })?;
         // Outputs told apart by size, as Human does: mesh 1404, face flag 1.
         let find = |len: usize| {
@@ -235,12 +260,26 @@ impl MeshNets {
         if raw.iter().any(|v| !v.is_finite()) {
             return Err(VisionError::inference("facemesh", "non-finite mesh output"));
         }
-        Ok(Pass {
-            crop,
-            input,
-            raw,
-            flag,
-        })
+        Ok((raw, flag))
+    }
+
+    /// The iris network alone on a prepared input (NHWC [2, 64, 64, 3]: both eyes, as
+    /// [`MeshTrace`] holds them): 2 × 228 values. For parity checks and benchmarks.
+    pub fn iris(&self, eye_input: &[f32]) -> Result<Vec<f32>> {
+        if eye_input.len() != 2 * IRIS_SIZE * IRIS_SIZE * 3 {
+            return Err(VisionError::InvalidArgument(format!(
+                "iris takes {} values, not {}",
+                2 * IRIS_SIZE * IRIS_SIZE * 3,
+                eye_input.len()
+            )));
+        }
+        let (_, out) = self.iris.run(&[2, IRIS_SIZE, IRIS_SIZE, 3], |dst| {
+            dst.copy_from_slice(eye_input)
+        })?;
+        if out.len() != 2 * IRIS_VALUES || out.iter().any(|v| !v.is_finite()) {
+            return Err(VisionError::inference("iris", "unexpected output"));
+        }
+        Ok(out)
     }
 
     /// Iris on both eyes of the final pass, then everything in image coordinates.
@@ -256,12 +295,7 @@ impl MeshNets {
         let mut eye_input = Vec::with_capacity(2 * IRIS_SIZE * IRIS_SIZE * 3);
         left_eye.sample(img, IRIS_SIZE, &mut eye_input);
         right_eye.sample(img, IRIS_SIZE, &mut eye_input);
-        let (_, iris_output) = self.iris.run(&[2, IRIS_SIZE, IRIS_SIZE, 3], |dst| {
-            dst.copy_from_slice(&eye_input)
-        })?;
-        if iris_output.len() != 2 * IRIS_VALUES || iris_output.iter().any(|v| !v.is_finite()) {
-            return Err(VisionError::inference("iris", "unexpected output"));
-        }
+        let iris_output = self.iris(&eye_input)?;
 
         let scale = pass.crop.scale();
         let mut points: Vec<[f32; 3]> = (0..MESH_POINTS)
@@ -296,6 +330,8 @@ impl MeshNets {
             confidence: pass.flag,
         };
         let trace = MeshTrace {
+            // Filled in by run_traced, which holds the first pass.
+            first_face_input: Vec::new(),
             face_input: pass.input,
             mesh_output: pass.raw,
             flag_output: pass.flag,

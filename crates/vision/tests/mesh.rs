@@ -159,6 +159,17 @@ fn mesh_and_iris_match_tfjs_on_our_crops() {
     );
     assert_close("iris", &trace.iris_output, &out[0]);
 
+    // The networks alone on the traced inputs give the traced outputs (what the
+    // benchmark times), and refuse inputs of the wrong size.
+    let nets = &env().nets;
+    assert_eq!(trace.first_face_input.len(), MESH_SIZE * MESH_SIZE * 3);
+    assert_ne!(trace.first_face_input, trace.face_input);
+    let (raw, flag) = nets.facemesh(&trace.face_input).unwrap();
+    assert_eq!((raw, flag), (trace.mesh_output.clone(), trace.flag_output));
+    assert_eq!(nets.iris(&trace.eye_input).unwrap(), trace.iris_output);
+    assert!(nets.facemesh(&trace.eye_input).is_err());
+    assert!(nets.iris(&trace.face_input).is_err());
+
     // Time per face (two facemesh passes and one iris batch of two), for the docs.
     let img = photo("obama.jpg");
     let face = env().engine.detect(&img).unwrap().remove(0);

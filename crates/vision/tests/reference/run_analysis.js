@@ -1,15 +1,16 @@
-// Runs TensorFlow.js graph models of the analysis pipelines (liveness today; mesh and
-// attributes later) on prepared input tensors, in one Node process, with the pure
+// Runs TensorFlow.js graph models of the analysis pipelines (liveness, facemesh + iris,
+// faceres + emotion) on prepared input tensors, in one Node process, with the pure
 // JavaScript CPU backend of `@tensorflow/tfjs` (scripts/tfjs-env). The reference side of
 // `benches/analysis.rs`: the same crop tensors as ours, timed here.
 //
 //   node run_analysis.js JOBS_JSON
 //
 // JOBS_JSON: {"repeat": N, "jobs": [{"model": MODEL_JSON, "input": F32_FILE,
-//   "shape": [1,128,128,3], "output": NODE_NAME}, ...]}; each input file holds raw
-// little-endian float32 values. Models are loaded once each. Prints
-// {"tfjs", "backend", "jobs": [{"first": FIRST_OUTPUT_VALUE, "ms_per_run"}]}, where
-// ms_per_run is the mean of N runs after one warm-up run.
+//   "shape": [1,128,128,3], "outputs": [NODE_NAME, ...]}, ...]}; each input file holds
+// raw little-endian float32 values. Models are loaded once each. Prints
+// {"tfjs", "backend", "jobs": [{"outputs": [[VALUES], ...], "ms_per_run"}]}: every named
+// output's values from the first (warm-up) run, and the mean time of N more runs
+// (none when N is 0: the parity check alone).
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -49,19 +50,21 @@ async function main() {
     const raw = fs.readFileSync(job.input);
     const values = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
     const input = tf.tensor(values, job.shape, 'float32');
+    // Every output is computed and read back, as our runtime does.
     const run = () => {
-      const out = model.execute(input, job.output);
-      const data = out.dataSync();
-      out.dispose();
+      const out = model.execute(input, job.outputs);
+      const list = Array.isArray(out) ? out : [out];
+      const data = list.map((t) => t.dataSync());
+      list.forEach((t) => t.dispose());
       return data;
     };
-    const first = run()[0];
-    const n = Math.max(1, Number(spec.repeat || 1));
+    const outputs = run().map((d) => Array.from(d));
+    const n = Math.max(0, Number(spec.repeat || 0));
     const start = process.hrtime.bigint();
     for (let i = 0; i < n; i++) run();
-    const ms = Number(process.hrtime.bigint() - start) / 1e6 / n;
+    const ms = n > 0 ? Number(process.hrtime.bigint() - start) / 1e6 / n : null;
     input.dispose();
-    result.jobs.push({ first, ms_per_run: ms });
+    result.jobs.push({ outputs, ms_per_run: ms });
   }
   process.stdout.write(JSON.stringify(result));
 }
