@@ -60,9 +60,16 @@ pub fn analyse_faces(
     Ok(out)
 }
 
-/// 0-100 gender as DetectFace reports it: 0-49 female, 50-100 male.
+/// 0-100 gender as DetectFace reports it: 0-49 female, 50-100 male, the side the same
+/// as DetectFaceAttributes' verdict (P(male) ≥ 0.5 is male) even where rounding would
+/// cross 50.
 fn gender_score(a: &Attributes) -> i64 {
-    (a.gender_male * 100.0).round().clamp(0.0, 100.0) as i64
+    let score = (a.gender_male * 100.0).round().clamp(0.0, 100.0) as i64;
+    if a.gender_male >= 0.5 {
+        score.max(50)
+    } else {
+        score.min(49)
+    }
 }
 
 fn clamp_angle(v: f32, limit: f32) -> f64 {
@@ -310,4 +317,27 @@ pub fn not_qualified(level: u8) -> ApiError {
         QUALITY_NOT_QUALIFIED,
         format!("the face does not meet the image quality required by QualityControl={level}"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_gender(p: f32) -> Attributes {
+        Attributes {
+            age: 30.0,
+            gender_male: p,
+            emotion: [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            smile: 0.0,
+        }
+    }
+
+    #[test]
+    fn gender_score_keeps_the_verdicts_side() {
+        assert_eq!(gender_score(&with_gender(0.495)), 49);
+        assert_eq!(gender_score(&with_gender(0.5)), 50);
+        assert_eq!(gender_score(&with_gender(0.0)), 0);
+        assert_eq!(gender_score(&with_gender(0.987)), 99);
+        assert_eq!(gender_score(&with_gender(1.0)), 100);
+    }
 }
