@@ -417,3 +417,97 @@ async fn attributes_quality_and_quality_control() {
     s.stop().await;
     db.drop_db().await;
 }
+
+/// Two fixture photos side by side, each scaled to `height` pixels high, as PNG.
+fn side_by_side(left: &str, right: &str, height: u32) -> Vec<u8> {
+    let load = |name: &str| {
+        let img = image::load_from_memory(&fixture(name)).unwrap();
+        img.resize(10_000, height, image::imageops::FilterType::Triangle)
+            .to_rgb8()
+    };
+    let (a, b) = (load(left), load(right));
+    let mut out = image::RgbImage::new(a.width() + b.width(), height);
+    image::imageops::replace(&mut out, &a, 0, 0);
+    image::imageops::replace(&mut out, &b, i64::from(a.width()), 0);
+    let mut buf = std::io::Cursor::new(Vec::new());
+    out.write_to(&mut buf, image::ImageFormat::Png).unwrap();
+    buf.into_inner()
+}
+
+/// A photo with two faces: every face gets its own attributes and shape, in the API's
+/// order (largest first), and Mode 1 / MaxFaceNum 1 keep the largest only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_faces_in_one_photo() {
+    let db = common::sqlite().await;
+    let s = common::start(&db, common::config()).await;
+    // Eileen Collins (astronaut.png) and Barack Obama, the Obama photo drawn larger.
+    let pair = b64(&side_by_side("astronaut.png", "obama.jpg", 700));
+
+    let r = s
+        .call("DetectFace", json!({ "Image": pair, "MaxFaceNum": 5, "NeedFaceAttributes": 1, "NeedQualityDetection": 1 }))
+        .await;
+    assert_eq!(code(&r), "", "{r}");
+    let faces = r["FaceInfos"].as_array().unwrap();
+    assert_eq!(faces.len(), 2, "{r}");
+    let area = |f: &Value| f["Width"].as_i64().unwrap() * f["Height"].as_i64().unwrap();
+    assert!(area(&faces[0]) >= area(&faces[1]), "largest first: {r}");
+    // Each face's attributes are its own: one man, one woman, told apart by position.
+    let mut by_x: Vec<&Value> = faces.iter().collect();
+    by_x.sort_by_key(|f| f["X"].as_i64().unwrap());
+    let gender = |f: &Value| f["FaceAttributesInfo"]["Gender"].as_i64().unwrap();
+    assert!(gender(by_x[0]) < 50 && gender(by_x[1]) >= 50, "{r}");
+    assert!(faces.iter().all(|f| !f["FaceQualityInfo"].is_null()), "{r}");
+
+    let one = s
+        .call(
+            "DetectFace",
+            json!({ "Image": pair, "NeedFaceAttributes": 1 }),
+        )
+        .await;
+    assert_eq!(one["FaceInfos"].as_array().map(Vec::len), Some(1), "{one}");
+    assert_eq!(
+        one["FaceInfos"][0]["X"], faces[0]["X"],
+        "MaxFaceNum 1 keeps the largest"
+    );
+
+    let all = s.call("AnalyzeFace", json!({ "Image": pair })).await;
+    let shapes = all["FaceShapeSet"].as_array().unwrap();
+    assert_eq!(shapes.len(), 2, "{all}");
+    for shape in shapes {
+        check_shape(shape);
+    }
+    let largest = s
+        .call("AnalyzeFace", json!({ "Image": pair, "Mode": 1 }))
+        .await;
+    assert_eq!(
+        largest["FaceShapeSet"].as_array().map(Vec::len),
+        Some(1),
+        "{largest}"
+    );
+    assert_eq!(
+        largest["FaceShapeSet"][0], shapes[0],
+        "Mode 1 is the largest face"
+    );
+
+    let d = s
+        .call(
+            "DetectFaceAttributes",
+            json!({ "Image": pair, "MaxFaceNum": 2, "FaceAttributesType": "Gender" }),
+        )
+        .await;
+    let kinds: Vec<i64> = d["FaceDetailInfos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            f["FaceDetailAttributesInfo"]["Gender"]["Type"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    let mut sorted = kinds.clone();
+    sorted.sort();
+    assert_eq!(sorted, [0, 1], "one man (0), one woman (1): {d}");
+    s.stop().await;
+    db.drop_db().await;
+}
