@@ -41,6 +41,9 @@ pub struct ReconcileReport {
     pub voided: u64,
     pub charged: u64,
     pub already: u64,
+    /// Enrolments that could not be settled this time (logged with their RequestId); they
+    /// stay pending and the next round tries again.
+    pub failed: u64,
 }
 
 /// Settles every enrolment metered before `now − grace` and still pending.
@@ -60,25 +63,28 @@ pub async fn reconcile_enrolments(
         if page.is_empty() {
             return Ok(report);
         }
-        let mut progressed = false;
         for p in &page {
-            match settle_one(billing, gallery, p.account, &p.request_id, now).await? {
-                EnrolmentOutcome::Confirmed => report.confirmed += 1,
-                EnrolmentOutcome::Voided => report.voided += 1,
-                EnrolmentOutcome::Charged { .. } => report.charged += 1,
-                EnrolmentOutcome::AlreadySettled { .. } => report.already += 1,
-                // Listed as pending a moment ago: a row cannot vanish.
-                EnrolmentOutcome::NotRecorded => {
-                    return Err(BillingError::Corrupt(format!(
-                        "pending enrolment {} has no usage",
-                        p.request_id
-                    ))
-                    .into())
+            // One enrolment that cannot be settled does not hold up the others.
+            match settle_one(billing, gallery, p.account, &p.request_id, now).await {
+                Ok(EnrolmentOutcome::Confirmed) => report.confirmed += 1,
+                Ok(EnrolmentOutcome::Voided) => report.voided += 1,
+                Ok(EnrolmentOutcome::Charged { .. }) => report.charged += 1,
+                Ok(EnrolmentOutcome::AlreadySettled { .. }) => report.already += 1,
+                // Listed as pending a moment ago, so its usage exists.
+                Ok(EnrolmentOutcome::NotRecorded) => {
+                    report.failed += 1;
+                    tracing::error!(request_id = p.request_id, "pending enrolment has no usage");
+                }
+                Err(e) => {
+                    report.failed += 1;
+                    tracing::error!(request_id = p.request_id, error = %e,
+                        "settling a pending enrolment failed; the next round retries");
                 }
             }
-            progressed = true;
         }
-        if !progressed || page.len() < PAGE as usize {
+        // Each settled row left pending, so the next page holds new ones; failed ones
+        // would come back, so a page with failures ends this round.
+        if page.len() < PAGE as usize || report.failed > 0 {
             return Ok(report);
         }
     }
@@ -118,6 +124,7 @@ pub fn spawn_reconciler(
                     voided = r.voided,
                     charged = r.charged,
                     already = r.already,
+                    failed = r.failed,
                     "pending enrolments reconciled"
                 ),
                 Err(e) => tracing::error!(error = %e, "enrolment reconciliation failed"),

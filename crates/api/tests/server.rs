@@ -635,9 +635,16 @@ async fn enrolment_write_failure_is_not_billed() {
         let hour = std::time::Duration::from_secs(3600);
         let r0 = api::reconcile_enrolments(&s.billing, &s.state.gallery, hour, now).await.unwrap();
         assert_eq!(r0, api::ReconcileReport::default());
+        let later = now + chrono::Duration::seconds(7200);
+        // A storage fault in the gallery: nothing can be settled, all stays pending.
+        gallery_fault(&s, "gallery_enrolments", true).await;
+        let f = api::reconcile_enrolments(&s.billing, &s.state.gallery, hour, later).await.unwrap();
+        assert_eq!((f.failed, f.confirmed, f.voided), (3, 0, 0), "{f:?}");
+        gallery_fault(&s, "gallery_enrolments", false).await;
+        assert_eq!(s.billing.pending_enrolments(later, 100).await.unwrap().len(), 3);
+        assert_eq!(s.metered("CreatePerson").await, 4);
         // Past it, both nodes reconcile at once: the two enrolments never written are
         // voided, the written one confirmed, each once.
-        let later = now + chrono::Duration::seconds(7200);
         let (a, b) = tokio::join!(
             api::reconcile_enrolments(&s.billing, &s.state.gallery, hour, later),
             api::reconcile_enrolments(&restarted.billing, &restarted.state.gallery, hour, later),

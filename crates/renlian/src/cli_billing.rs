@@ -643,10 +643,17 @@ async fn run_usage(u: UsageCmd, global: &GlobalOpts) -> anyhow::Result<()> {
             .await?;
             print(out, &r, || {
                 format!(
-                    "pending enrolments settled: {} confirmed, {} voided, {} charged (month settled), {} already settled",
-                    r.confirmed, r.voided, r.charged, r.already
+                    "pending enrolments settled: {} confirmed, {} voided, {} charged (month settled), {} already settled, {} failed",
+                    r.confirmed, r.voided, r.charged, r.already, r.failed
                 )
-            })
+            })?;
+            if r.failed > 0 {
+                bail!(
+                    "{} pending enrolments could not be settled (see the log)",
+                    r.failed
+                );
+            }
+            Ok(())
         }
         UsageCmd::EnrolLoad {
             account,
