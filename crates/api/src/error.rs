@@ -134,6 +134,7 @@ impl From<GalleryError> for ApiError {
             G::NoFaceInGroups => "InvalidParameterValue.NoFaceInGroups",
             G::SearchFaceLimit { .. } => "FailedOperation.SearchFacesExceed",
             G::Conflict => "FailedOperation.ConflictOperation",
+            G::EnrolmentAbandoned(_) => "FailedOperation.RequestTimeout",
             G::Descriptor(_) => "FailedOperation.ServerError",
             G::Corrupt(_) | G::Database(_) | G::Index(_) => {
                 tracing::error!(error = %e, "gallery failure");

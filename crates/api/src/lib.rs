@@ -16,10 +16,12 @@ pub mod auth;
 pub mod error;
 pub mod image;
 pub mod keys;
+pub mod reconcile;
 pub mod server;
 mod state;
 
 pub use error::ApiError;
 pub use keys::{KeyError, KeyInfo, KeyStore, MasterKey, NewKey};
+pub use reconcile::{reconcile_enrolments, spawn_reconciler, ReconcileReport};
 pub use server::{router, serve};
 pub use state::{AppState, Faults, ServerConfig};

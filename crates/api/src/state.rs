@@ -52,11 +52,18 @@ pub struct Faults {
     /// Stops an enrolment (CreatePerson, CreateFace) right after its metering commits, as
     /// if the process died there: nothing after it runs (no gallery write, no void).
     pub stop_after_enrolment_metering: AtomicBool,
+    /// Stops an enrolment right after its gallery write commits, before the server
+    /// confirms its pending metering (and before it answers).
+    pub stop_after_enrolment_write: AtomicBool,
 }
 
 impl Faults {
     pub fn stops_after_enrolment_metering(&self) -> bool {
         self.stop_after_enrolment_metering.load(Ordering::Relaxed)
+    }
+
+    pub fn stops_after_enrolment_write(&self) -> bool {
+        self.stop_after_enrolment_write.load(Ordering::Relaxed)
     }
 }
 

@@ -607,8 +607,8 @@ async fn enrolment_write_failure_is_not_billed() {
         assert_eq!(voids, 3);
 
         // The process dies between metering and the write (the injected stop: nothing
-        // after the metering runs). The charge stands for an enrolment that was not made:
-        // never the other way round, an enrolment stored and not billed.
+        // after the metering runs). Until the reconciliation settles them, these pending
+        // enrolments count as used.
         s.state.faults.stop_after_enrolment_metering.store(true, std::sync::atomic::Ordering::Relaxed);
         let r = s.call("CreatePerson", person("r")).await;
         assert_eq!(code(&r), "InternalError", "{r}");
@@ -617,17 +617,65 @@ async fn enrolment_write_failure_is_not_billed() {
         s.state.faults.stop_after_enrolment_metering.store(false, std::sync::atomic::Ordering::Relaxed);
         let q = s.call("GetPersonBaseInfo", json!({"PersonId": "q"})).await;
         assert_eq!(q["FaceIds"].as_array().unwrap().len(), 1, "{q}");
+        // It dies after the write, before confirming: enrolled, still pending.
+        s.state.faults.stop_after_enrolment_write.store(true, std::sync::atomic::Ordering::Relaxed);
+        let w = s.call("CreatePerson", person("w")).await;
+        assert_eq!(code(&w), "InternalError", "{w}");
+        s.state.faults.stop_after_enrolment_write.store(false, std::sync::atomic::Ordering::Relaxed);
         let restarted = common::second_node(db, &s, common::config()).await;
         let p = restarted.call("GetPersonBaseInfo", json!({"PersonId": "r"})).await;
         assert_eq!(code(&p), "InvalidParameterValue.PersonIdNotExist", "{p}");
-        assert_eq!(s.metered("CreatePerson").await, 3);
+        let p = restarted.call("GetPersonBaseInfo", json!({"PersonId": "w"})).await;
+        assert_eq!(code(&p), "", "{p}");
+        assert_eq!(s.metered("CreatePerson").await, 4);
         assert_eq!(s.metered("CreateFace").await, 2);
-        // The remedy for such a charge is the same idempotent void, by RequestId.
-        for rid in [&r["RequestId"], &r2["RequestId"], &r["RequestId"]] {
-            s.billing.void_call(rid.as_str().unwrap(), chrono::Utc::now()).await.unwrap();
-        }
-        assert_eq!(s.metered("CreatePerson").await, 2);
+
+        // Within the grace period nothing is settled.
+        let now = chrono::Utc::now();
+        let hour = std::time::Duration::from_secs(3600);
+        let r0 = api::reconcile_enrolments(&s.billing, &s.state.gallery, hour, now).await.unwrap();
+        assert_eq!(r0, api::ReconcileReport::default());
+        let later = now + chrono::Duration::seconds(7200);
+        // A storage fault in the gallery: nothing can be settled, all stays pending.
+        gallery_fault(&s, "gallery_enrolments", true).await;
+        let f = api::reconcile_enrolments(&s.billing, &s.state.gallery, hour, later).await.unwrap();
+        assert_eq!((f.failed, f.confirmed, f.voided), (3, 0, 0), "{f:?}");
+        gallery_fault(&s, "gallery_enrolments", false).await;
+        assert_eq!(s.billing.pending_enrolments(later, 100).await.unwrap().len(), 3);
+        assert_eq!(s.metered("CreatePerson").await, 4);
+        // Past it, both nodes reconcile at once: the two enrolments never written are
+        // voided, the written one confirmed, each once.
+        let (a, b) = tokio::join!(
+            api::reconcile_enrolments(&s.billing, &s.state.gallery, hour, later),
+            api::reconcile_enrolments(&restarted.billing, &restarted.state.gallery, hour, later),
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!((a.voided + b.voided, a.confirmed + b.confirmed, a.charged + b.charged), (2, 1, 0), "{a:?} {b:?}");
+        assert_eq!(s.metered("CreatePerson").await, 3);
         assert_eq!(s.metered("CreateFace").await, 1);
+        let again = api::reconcile_enrolments(&s.billing, &s.state.gallery, hour, later).await.unwrap();
+        assert_eq!(again, api::ReconcileReport::default());
+        // The abandoned RequestIds can no longer enrol (a call that outlived the grace).
+        let late = s
+            .state
+            .gallery
+            .create_person_for(
+                &gallery::AccountId::new(s.account.to_string()).unwrap(),
+                &gallery::NewPerson {
+                    group_id: gallery::GroupId::new("g").unwrap(),
+                    person_id: gallery::PersonId::new("r").unwrap(),
+                    name: "late".into(),
+                    gender: gallery::Gender::Unset,
+                    ex_descriptions: Vec::new(),
+                    face: None,
+                },
+                r["RequestId"].as_str().unwrap(),
+            )
+            .await;
+        assert!(matches!(late, Err(gallery::GalleryError::EnrolmentAbandoned(_))), "{late:?}");
+        // Every enrolment of this test is settled: none pending.
+        let pending = s.billing.pending_enrolments(later, 100).await.unwrap();
+        assert!(pending.is_empty(), "{pending:?}");
         restarted.stop().await;
         s.stop().await;
     });

@@ -13,6 +13,7 @@
 pub mod account;
 pub mod catalogue;
 pub mod engine;
+pub mod enrolment;
 pub mod error;
 pub mod meter;
 pub mod money;
@@ -28,6 +29,7 @@ pub mod time;
 pub use account::{AccountState, AccountView, LedgerLine, NewAccount};
 pub use catalogue::{Item, PackSize, Sdk, Tier};
 pub use engine::{Billing, BillingConfig};
+pub use enrolment::{EnrolmentOutcome, PendingEnrolment};
 pub use error::BillingError;
 pub use meter::{Consumption, Voided};
 pub use money::Money;

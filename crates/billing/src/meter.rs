@@ -65,6 +65,9 @@ pub(crate) enum Job {
         action: String,
         request_id: String,
         at: DateTime<Utc>,
+        /// An enrolment metered before its gallery write: a pending row goes in with the
+        /// usage, settled later by confirmation or reconciliation.
+        enrolment: bool,
     },
     Import {
         account: i64,
@@ -110,6 +113,16 @@ impl Job {
         }
     }
 
+    fn is_enrolment(&self) -> bool {
+        matches!(
+            self,
+            Job::Call {
+                enrolment: true,
+                ..
+            }
+        )
+    }
+
     fn action(&self) -> &str {
         match self {
             Job::Call { action, .. } => action,
@@ -135,18 +148,40 @@ impl Billing {
         request_id: &str,
         at: DateTime<Utc>,
     ) -> Result<Consumption, BillingError> {
-        if request_id.is_empty() || request_id.starts_with(IMPORT_PREFIX) || request_id.len() > 200
-        {
-            return Err(BillingError::OutOfRange(format!(
-                "request id {request_id:?} must be 1-200 characters and not start with {IMPORT_PREFIX:?}"
-            )));
-        }
+        check_request_id(request_id)?;
         self.submit(Job::Call {
             account,
             item,
             action: action.to_string(),
             request_id: request_id.to_string(),
             at,
+            enrolment: false,
+        })
+        .await
+    }
+
+    /// Records an enrolment (CreatePerson, CreateFace) before its gallery write: metered
+    /// and consumed exactly as [`Billing::record_call`], plus a pending row in
+    /// `billing_enrolments` in the same transaction. The caller confirms it after the write
+    /// ([`Billing::confirm_enrolment`]); one left pending (the process died in between) is
+    /// settled by [`Billing::settle_enrolment`] once the reconciliation knows whether the
+    /// write happened. A replay of a RequestId already recorded adds nothing.
+    pub async fn record_enrolment(
+        &self,
+        account: i64,
+        item: Item,
+        action: &str,
+        request_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Consumption, BillingError> {
+        check_request_id(request_id)?;
+        self.submit(Job::Call {
+            account,
+            item,
+            action: action.to_string(),
+            request_id: request_id.to_string(),
+            at,
+            enrolment: true,
         })
         .await
     }
@@ -200,12 +235,7 @@ impl Billing {
         request_id: &str,
         at: DateTime<Utc>,
     ) -> Result<Voided, BillingError> {
-        if request_id.is_empty() || request_id.starts_with(IMPORT_PREFIX) || request_id.len() > 200
-        {
-            return Err(BillingError::OutOfRange(format!(
-                "request id {request_id:?} must be 1-200 characters and not start with {IMPORT_PREFIX:?}"
-            )));
-        }
+        check_request_id(request_id)?;
         // The account of a key never changes: found before the transaction, so the
         // transaction's first statement is the lock (SQLite takes its write lock at once).
         let Some(row) =
@@ -333,6 +363,15 @@ impl Billing {
             .map_err(|_| BillingError::WriterGone)?;
         answer.await.map_err(|_| BillingError::WriterGone)?
     }
+}
+
+fn check_request_id(request_id: &str) -> Result<(), BillingError> {
+    if request_id.is_empty() || request_id.starts_with(IMPORT_PREFIX) || request_id.len() > 200 {
+        return Err(BillingError::OutOfRange(format!(
+            "request id {request_id:?} must be 1-200 characters and not start with {IMPORT_PREFIX:?}"
+        )));
+    }
+    Ok(())
 }
 
 pub(crate) fn spawn(pool: AnyPool, max_batch: usize) -> mpsc::Sender<Pending> {
@@ -559,6 +598,8 @@ impl Writer {
         let mut results: Vec<Result<Consumption, BillingError>> = Vec::with_capacity(batch.len());
         // Keys consumed earlier in this batch, with the index of their result.
         let mut fresh: HashMap<&str, usize> = HashMap::with_capacity(batch.len());
+        // Enrolments consumed now (not replays): their pending rows.
+        let mut enrolments: Vec<&Job> = Vec::new();
         for (p, month) in batch.iter().zip(&job_months) {
             let job = &p.job;
             let key = job.key();
@@ -607,6 +648,9 @@ impl Writer {
             );
             if outcome.is_ok() {
                 fresh.insert(key, results.len());
+                if job.is_enrolment() {
+                    enrolments.push(job);
+                }
             }
             results.push(outcome);
         }
@@ -615,6 +659,18 @@ impl Writer {
         store_counters(&mut tx, &counters, &months).await?;
         store_packs(&mut tx, &packs).await?;
         insert_notices(&mut tx, &notices).await.map_err(into_sqlx)?;
+        for job in enrolments {
+            sqlx::query(
+                "INSERT INTO billing_enrolments (usage_key, account_id, action, at_us) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(job.key())
+            .bind(job.account())
+            .bind(job.action())
+            .bind(to_micros(job.at()))
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(results)
     }

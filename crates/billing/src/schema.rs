@@ -133,6 +133,21 @@ const TABLES: &[&str] = &[
         last_error TEXT,
         delivered_us BIGINT,
         PRIMARY KEY (notice_id, channel))",
+    // Enrolments (CreatePerson, CreateFace) metered before their gallery write: one row
+    // per RequestId, written in the metering transaction with outcome NULL (pending), then
+    // settled: 'confirmed' (the write happened), 'voided' (it did not; the usage was given
+    // back) or 'charged' (it did not, but the month was settled meanwhile: the charge
+    // stands). Added after the first release: created on the next start.
+    "CREATE TABLE IF NOT EXISTS billing_enrolments (
+        usage_key TEXT PRIMARY KEY,
+        account_id BIGINT NOT NULL,
+        action TEXT NOT NULL,
+        at_us BIGINT NOT NULL,
+        outcome TEXT,
+        settled_us BIGINT)",
+    // What the reconciliation scans: only the pending rows, by age.
+    "CREATE INDEX IF NOT EXISTS billing_enrolments_pending ON billing_enrolments (at_us) \
+        WHERE outcome IS NULL",
 ];
 
 /// Creates the tables if they are missing. Safe to run on every start, concurrently.

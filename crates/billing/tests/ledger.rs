@@ -3,8 +3,8 @@
 mod support;
 
 use billing::{
-    AccountState, BillStatus, Billing, BillingError, Item, Money, Month, NewAccount, NoticeKind,
-    PackSize, Voided,
+    AccountState, BillStatus, Billing, BillingError, EnrolmentOutcome, Item, Money, Month,
+    NewAccount, NoticeKind, PackSize, Voided,
 };
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -51,6 +51,7 @@ on_both!(
     concurrent_purchases_with_one_token_buy_once,
     void_gives_back_each_source_once,
     concurrent_voids_give_back_once,
+    pending_enrolments_settle_once,
 );
 
 async fn month_boundary_in_billing_time_zone(b: Billing) {
@@ -1059,4 +1060,120 @@ async fn concurrent_voids_give_back_once(b: Billing) {
         Voided::Voided(_) | Voided::AlreadyVoided
     )));
     assert_eq!(line(&b, a, Item::Person, "2026-04").await, (10, 10, 0, 0));
+}
+
+/// Enrolments metered before their write: pending rows count as used until settled;
+/// confirmed ones keep the charge, voided ones give it back; settling twice, or from two
+/// nodes at once, settles once; a month settled first keeps the charge.
+async fn pending_enrolments_settle_once(b: Billing) {
+    let a = account(&b, "enrol").await;
+    let at = t("2026-04-10T00:00:00Z");
+    for i in 0..6 {
+        let c = b
+            .record_enrolment(a, Item::Person, "CreatePerson", &format!("e{i}"), at)
+            .await
+            .unwrap();
+        assert_eq!((c.units, c.free, c.replayed), (1, 1, false));
+    }
+    // A replay adds no second pending row and no second unit.
+    let again = b
+        .record_enrolment(a, Item::Person, "CreatePerson", "e0", at)
+        .await
+        .unwrap();
+    assert!(again.replayed);
+    // The server's own record after the action is a replay too.
+    assert!(
+        b.record_call(a, Item::Person, "CreatePerson", "e0", at)
+            .await
+            .unwrap()
+            .replayed
+    );
+    // Pending counts as used.
+    assert_eq!(line(&b, a, Item::Person, "2026-04").await, (6, 6, 0, 0));
+    let pending = b
+        .pending_enrolments(t("2026-04-10T00:00:01Z"), 100)
+        .await
+        .unwrap();
+    let keys: Vec<&str> = pending.iter().map(|p| p.request_id.as_str()).collect();
+    assert_eq!(keys, ["e0", "e1", "e2", "e3", "e4", "e5"]);
+    assert_eq!(pending[0].account, a);
+    assert_eq!(pending[0].action, "CreatePerson");
+    assert_eq!(pending[0].at, at);
+    // Younger than the cut-off: not listed.
+    assert!(b.pending_enrolments(at, 100).await.unwrap().is_empty());
+
+    // e0 confirmed by the server; e1 left for the reconciliation, which finds it written.
+    assert!(b.confirm_enrolment("e0", at).await.unwrap());
+    assert!(!b.confirm_enrolment("e0", at).await.unwrap());
+    let later = t("2026-04-10T00:05:00Z");
+    assert_eq!(
+        b.settle_enrolment("e1", true, later).await.unwrap(),
+        EnrolmentOutcome::Confirmed
+    );
+    // e2 was never written: voided, the unit given back.
+    assert_eq!(
+        b.settle_enrolment("e2", false, later).await.unwrap(),
+        EnrolmentOutcome::Voided
+    );
+    assert_eq!(line(&b, a, Item::Person, "2026-04").await, (5, 5, 0, 0));
+    assert_eq!(
+        b.settle_enrolment("e2", false, later).await.unwrap(),
+        EnrolmentOutcome::AlreadySettled {
+            was: "voided".into()
+        }
+    );
+    assert_eq!(
+        b.settle_enrolment("e0", true, later).await.unwrap(),
+        EnrolmentOutcome::AlreadySettled {
+            was: "confirmed".into()
+        }
+    );
+    assert_eq!(
+        b.settle_enrolment("nothing", false, later).await.unwrap(),
+        EnrolmentOutcome::NotRecorded
+    );
+
+    // e3 and e4 settled from two nodes at once, eight times each: voided once.
+    let nodes = [
+        b.clone(),
+        Billing::open(b.pool().clone(), b.config().clone())
+            .await
+            .unwrap(),
+    ];
+    let futs: Vec<_> = (0..16)
+        .map(|i| {
+            let node = nodes[i % 2].clone();
+            async move {
+                node.settle_enrolment(&format!("e{}", 3 + i % 2), false, later)
+                    .await
+            }
+        })
+        .collect();
+    let results = futures_join_all(futs).await;
+    let voided = results
+        .iter()
+        .filter(|r| *r.as_ref().unwrap() == EnrolmentOutcome::Voided)
+        .count();
+    assert_eq!(voided, 2, "{results:?}");
+    assert_eq!(line(&b, a, Item::Person, "2026-04").await, (3, 3, 0, 0));
+
+    // e5 stays pending across the settlement of April: billed, and the late void
+    // leaves the charge ("charged").
+    b.settle_month(m("2026-04"), t("2026-05-02T00:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        b.settle_enrolment("e5", false, t("2026-05-02T00:01:00Z"))
+            .await
+            .unwrap(),
+        EnrolmentOutcome::Charged {
+            month: "2026-04".into()
+        }
+    );
+    assert_eq!(line(&b, a, Item::Person, "2026-04").await, (3, 3, 0, 0));
+    assert!(b
+        .pending_enrolments(t("2027-01-01T00:00:00Z"), 100)
+        .await
+        .unwrap()
+        .is_empty());
 }

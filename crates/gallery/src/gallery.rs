@@ -114,7 +114,30 @@ impl Gallery {
         account: &AccountId,
         new: &NewPerson,
     ) -> Result<CreatedPerson> {
-        self.store.create_person(account, new).await
+        self.store.create_person(account, new, None).await
+    }
+
+    /// CreatePerson paid for by the billed request `request_id`: the write also records
+    /// that this RequestId enrolled, in its own transaction, so the billing's
+    /// reconciliation can tell a crashed call that wrote from one that did not
+    /// ([`Gallery::claim_enrolment`]). Refused with
+    /// [`GalleryError::EnrolmentAbandoned`] once the reconciliation gave it up.
+    pub async fn create_person_for(
+        &self,
+        account: &AccountId,
+        new: &NewPerson,
+        request_id: &str,
+    ) -> Result<CreatedPerson> {
+        self.store
+            .create_person(account, new, Some(request_id))
+            .await
+    }
+
+    /// Whether the billed request `request_id` enrolled (a person or faces); when it did
+    /// not, it is marked abandoned in the same step so that it never will. For the
+    /// billing's reconciliation of enrolments left pending by a crash.
+    pub async fn claim_enrolment(&self, account: &AccountId, request_id: &str) -> Result<bool> {
+        self.store.claim_enrolment(account, request_id).await
     }
 
     /// GetPersonBaseInfo.
@@ -225,7 +248,21 @@ impl Gallery {
         person: &PersonId,
         faces: &[NewFace],
     ) -> Result<Vec<FaceId>> {
-        self.store.create_faces(account, person, faces).await
+        self.store.create_faces(account, person, faces, None).await
+    }
+
+    /// CreateFace paid for by the billed request `request_id`; see
+    /// [`Gallery::create_person_for`].
+    pub async fn create_faces_for(
+        &self,
+        account: &AccountId,
+        person: &PersonId,
+        faces: &[NewFace],
+        request_id: &str,
+    ) -> Result<Vec<FaceId>> {
+        self.store
+            .create_faces(account, person, faces, Some(request_id))
+            .await
     }
 
     /// DeleteFace: returns the ids deleted (SucFaceIds).

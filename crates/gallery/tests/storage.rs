@@ -433,3 +433,73 @@ async fn migrations_run_twice_and_from_two_nodes() {
         assert_eq!(z.list_groups(&acct("a"), None, None).await.unwrap().total, 1);
     });
 }
+
+/// The fence between an enrolment's write and the billing's reconciliation: a RequestId
+/// that wrote is reported enrolled (even after its person is deleted); one that did not is
+/// abandoned by the claim and can no longer write; claims racing writes agree with them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn enrolments_are_fenced_by_request_id() {
+    on_both!(db => {
+        let g = db.gallery().await;
+        let a = acct("acct-e");
+        g.create_group(&a, &new_group("g", "g", &[])).await.unwrap();
+        g.create_person_for(&a, &new_person("g", "p1", Some(flat(0.1))), "req-p1")
+            .await
+            .unwrap();
+        g.create_faces_for(&a, &pid("p1"), &[flat(0.2)], "req-f1")
+            .await
+            .unwrap();
+        assert!(g.claim_enrolment(&a, "req-p1").await.unwrap());
+        assert!(g.claim_enrolment(&a, "req-f1").await.unwrap());
+        // Claimed before its write: abandoned, and the late write is refused untouched.
+        assert!(!g.claim_enrolment(&a, "req-p2").await.unwrap());
+        assert!(!g.claim_enrolment(&a, "req-p2").await.unwrap());
+        assert!(matches!(
+            g.create_person_for(&a, &new_person("g", "p2", Some(flat(0.3))), "req-p2").await,
+            Err(GalleryError::EnrolmentAbandoned(r)) if r == "req-p2"
+        ));
+        assert!(matches!(g.person(&a, &pid("p2")).await, Err(GalleryError::PersonNotFound(_))));
+        assert!(!g.claim_enrolment(&a, "req-f2").await.unwrap());
+        assert!(matches!(
+            g.create_faces_for(&a, &pid("p1"), &[flat(0.4)], "req-f2").await,
+            Err(GalleryError::EnrolmentAbandoned(_))
+        ));
+        assert_eq!(g.person(&a, &pid("p1")).await.unwrap().face_ids.len(), 2);
+        // A failed write records nothing: the RequestId is still open, then claimed.
+        assert!(matches!(
+            g.create_person_for(&a, &new_person("g", "p1", Some(flat(0.5))), "req-dup").await,
+            Err(GalleryError::PersonIdAlreadyExists(_))
+        ));
+        assert!(!g.claim_enrolment(&a, "req-dup").await.unwrap());
+        // Deleting the person later does not undo that the call enrolled.
+        g.delete_person(&a, &pid("p1")).await.unwrap();
+        assert!(g.claim_enrolment(&a, "req-p1").await.unwrap());
+
+        // Writes and claims of the same RequestIds at once: each id is either written
+        // and claimed as enrolled, or abandoned and not written.
+        let mut writes = Vec::new();
+        let mut claims = Vec::new();
+        for i in 0..12 {
+            let (g1, g2, a1, a2) = (g.clone(), g.clone(), a.clone(), a.clone());
+            let req = format!("race-{i}");
+            let req2 = req.clone();
+            writes.push(tokio::spawn(async move {
+                let person = new_person("g", &format!("r{i}"), Some(flat(0.01 * i as f32)));
+                g1.create_person_for(&a1, &person, &req).await
+            }));
+            claims.push(tokio::spawn(async move { g2.claim_enrolment(&a2, &req2).await }));
+        }
+        let mut first = 0;
+        for (i, (w, c)) in writes.into_iter().zip(claims).enumerate() {
+            let written = w.await.unwrap();
+            let enrolled = c.await.unwrap().unwrap();
+            match &written {
+                Ok(_) => first += 1,
+                Err(e) => assert!(matches!(e, GalleryError::EnrolmentAbandoned(_)), "{e:?}"),
+            }
+            assert_eq!(written.is_ok(), enrolled, "race-{i}");
+            assert_eq!(g.person(&a, &pid(&format!("r{i}"))).await.is_ok(), enrolled);
+        }
+        eprintln!("{first} of 12 racing writes came first");
+    });
+}

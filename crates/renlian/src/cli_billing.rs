@@ -216,6 +216,34 @@ pub enum UsageCmd {
         #[command(flatten)]
         out: Out,
     },
+    /// Settle the enrolments (CreatePerson, CreateFace) left pending longer than the grace
+    /// period by a process that died between metering and confirming them: confirmed
+    /// where the gallery holds the write, voided where it does not. `serve` runs the same
+    /// at start and every minute.
+    Reconcile {
+        /// Seconds an enrolment may stay pending before it is settled.
+        #[arg(long, default_value_t = api::reconcile::DEFAULT_GRACE.as_secs(), value_name = "SECS")]
+        grace: u64,
+        #[arg(long, value_parser = parse_time)]
+        at: Option<DateTime<Utc>>,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Enrol persons as CreatePerson does (meter as pending, write to the gallery,
+    /// confirm) from concurrent tasks, printing each RequestId once confirmed; for the
+    /// crash test of enrolment billing. Persons go into group `load` (created if missing);
+    /// RequestId PREFIX-N enrols person PREFIX-N.
+    #[command(hide = true)]
+    EnrolLoad {
+        #[arg(long)]
+        account: i64,
+        #[arg(long, default_value_t = u64::MAX)]
+        count: u64,
+        #[arg(long, default_value_t = 16)]
+        concurrency: u64,
+        #[arg(long)]
+        prefix: String,
+    },
     /// Record single calls as fast as possible from concurrent tasks, printing each
     /// RequestId once it is acknowledged (durable); for load and crash tests.
     #[command(hide = true)]
@@ -603,6 +631,36 @@ async fn run_usage(u: UsageCmd, global: &GlobalOpts) -> anyhow::Result<()> {
             }
             })
         }
+        UsageCmd::Reconcile { grace, at, out } => {
+            let gallery =
+                gallery::Gallery::open(b.pool().clone(), gallery::GalleryConfig::default()).await?;
+            let r = api::reconcile_enrolments(
+                &b,
+                &gallery,
+                std::time::Duration::from_secs(grace),
+                at.unwrap_or_else(Utc::now),
+            )
+            .await?;
+            print(out, &r, || {
+                format!(
+                    "pending enrolments settled: {} confirmed, {} voided, {} charged (month settled), {} already settled, {} failed",
+                    r.confirmed, r.voided, r.charged, r.already, r.failed
+                )
+            })?;
+            if r.failed > 0 {
+                bail!(
+                    "{} pending enrolments could not be settled (see the log)",
+                    r.failed
+                );
+            }
+            Ok(())
+        }
+        UsageCmd::EnrolLoad {
+            account,
+            count,
+            concurrency,
+            prefix,
+        } => enrol_load(b, account, count, concurrency, prefix).await,
         UsageCmd::Load {
             account,
             item,
@@ -620,6 +678,102 @@ fn fresh_id() -> String {
 
 /// Concurrent single-call recording. An id is printed only after `record_call` returned,
 /// that is after its batch committed.
+async fn enrol_load(
+    b: Billing,
+    account: i64,
+    count: u64,
+    concurrency: u64,
+    prefix: String,
+) -> anyhow::Result<()> {
+    if concurrency == 0 {
+        bail!("concurrency must be at least 1");
+    }
+    let gallery =
+        gallery::Gallery::open(b.pool().clone(), gallery::GalleryConfig::default()).await?;
+    let owner = gallery::AccountId::new(account.to_string())?;
+    let group = gallery::GroupId::new("load")?;
+    match gallery
+        .create_group(
+            &owner,
+            &gallery::NewGroup {
+                group_id: group.clone(),
+                name: "load".into(),
+                tag: String::new(),
+                ex_descriptions: Vec::new(),
+                face_model_version: gallery::FaceModelVersion::V3,
+            },
+        )
+        .await
+    {
+        Ok(_) | Err(gallery::GalleryError::GroupIdAlreadyExists(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let dim = gallery::GalleryConfig::default().descriptor_dim;
+    let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let printer = tokio::spawn(async move {
+        while let Some(id) = rx.recv().await {
+            let mut stdout = std::io::stdout().lock();
+            writeln!(stdout, "{id}")?;
+            stdout.flush()?;
+        }
+        anyhow::Ok(())
+    });
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (b, gallery, owner, group, next, tx, prefix) = (
+            b.clone(),
+            gallery.clone(),
+            owner.clone(),
+            group.clone(),
+            next.clone(),
+            tx.clone(),
+            prefix.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= count {
+                    return anyhow::Ok(());
+                }
+                let id = format!("{prefix}-{i}");
+                b.record_enrolment(account, Item::Person, "CreatePerson", &id, Utc::now())
+                    .await?;
+                let person = gallery::NewPerson {
+                    group_id: group.clone(),
+                    person_id: gallery::PersonId::new(id.as_str())?,
+                    name: id.clone(),
+                    gender: gallery::Gender::Unset,
+                    ex_descriptions: Vec::new(),
+                    face: Some(gallery::NewFace {
+                        descriptor: gallery::Descriptor::new(vec![
+                            0.01 + (i % 97) as f32 * 0.001;
+                            dim
+                        ])?,
+                        rect: gallery::FaceRect {
+                            x: 0,
+                            y: 0,
+                            width: 100,
+                            height: 100,
+                        },
+                    }),
+                };
+                gallery.create_person_for(&owner, &person, &id).await?;
+                b.confirm_enrolment(&id, Utc::now()).await?;
+                if tx.send(id).is_err() {
+                    return Ok(());
+                }
+            }
+        }));
+    }
+    drop(tx);
+    for t in tasks {
+        t.await??;
+    }
+    printer.await??;
+    Ok(())
+}
+
 async fn load(
     b: Billing,
     account: i64,

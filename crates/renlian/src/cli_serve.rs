@@ -15,6 +15,10 @@ use crate::{cli_keys, db, GlobalOpts};
 /// How often pending notices (pack low/exhausted) are delivered or retried.
 const NOTICE_ROUND: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// How often enrolments left pending by a crash are looked for (the first round runs at
+/// start); each is settled once older than the grace period.
+const RECONCILE_ROUND: std::time::Duration = std::time::Duration::from_secs(60);
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Serve the face API (IAI API 3.0, TC3-HMAC-SHA256) on HTTP.
@@ -106,6 +110,13 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
     let billing = billing::Billing::open(pool.clone(), crate::cli_billing::config()?).await?;
     let _delivery = billing.spawn_notice_delivery(crate::cli_billing::senders()?, NOTICE_ROUND);
     let gallery = gallery::Gallery::open(pool.clone(), gallery::GalleryConfig::default()).await?;
+    // Settles what a crash of this or another node left pending (docs/billing.md).
+    let _reconciler = api::spawn_reconciler(
+        billing.clone(),
+        gallery.clone(),
+        api::reconcile::DEFAULT_GRACE,
+        RECONCILE_ROUND,
+    );
     let keys = cli_keys::open_store(global, pool.clone()).await?;
     let mut config = ServerConfig {
         rate_per_key,

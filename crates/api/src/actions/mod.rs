@@ -155,17 +155,17 @@ impl Call<'_> {
         }
     }
 
-    /// Records this call's metering now, before the action writes to the gallery
-    /// (CreatePerson, CreateFace): metering refuses before anything is stored, and what
-    /// is stored is billed. The server's own record after the action is then an
-    /// idempotent replay of the same RequestId (nothing is counted twice).
-    pub async fn meter_now(&self, action: &str) -> Result<(), ApiError> {
+    /// Records this call's metering now, as a pending enrolment, before the action writes
+    /// to the gallery (CreatePerson, CreateFace): metering refuses before anything is
+    /// stored, and what is stored is billed. The server's own record after the action is
+    /// then an idempotent replay of the same RequestId (nothing is counted twice).
+    pub async fn meter_enrolment(&self, action: &str) -> Result<(), ApiError> {
         let Some(item) = billing::Item::for_action(action) else {
             return Ok(());
         };
         self.state
             .billing
-            .record_call(
+            .record_enrolment(
                 self.caller.account,
                 item,
                 action,
@@ -187,33 +187,60 @@ impl Call<'_> {
         Ok(())
     }
 
-    /// Gives back what [`Call::meter_now`] recorded, when the write it paid for failed.
-    /// Idempotent on the RequestId, so it is retried a few times; if it still fails (the
-    /// database is down) the charge stands and the failure is logged with the RequestId
-    /// for an operator, who can run the same void later.
-    pub async fn void_metering(&self) {
+    /// After the gallery write: confirms the pending metering (the test-only stop before
+    /// it ends the call as a crash there would). A failed confirmation is only logged: the
+    /// enrolment is recorded in the gallery, so the reconciliation confirms it later.
+    pub async fn confirm_enrolment(&self) -> Result<(), ApiError> {
+        if self.state.faults.stops_after_enrolment_write() {
+            return Err(ApiError::internal(
+                "injected fault: stopped between the gallery write and its confirmation",
+            ));
+        }
+        if let Err(e) = self
+            .state
+            .billing
+            .confirm_enrolment(self.request_id, chrono::Utc::now())
+            .await
+        {
+            tracing::warn!(request_id = self.request_id, error = %e,
+                "confirming an enrolment failed; the reconciliation will");
+        }
+        Ok(())
+    }
+
+    /// Settles what [`Call::meter_enrolment`] recorded when the write it paid for failed:
+    /// the gallery is asked (and the RequestId abandoned) first, so a write whose commit
+    /// was reported as failed but landed is confirmed, not voided. Retried a few times;
+    /// if it still fails (the database is down) the enrolment stays pending and the
+    /// reconciliation settles it later.
+    pub async fn settle_failed_enrolment(&self) {
         let mut delay = std::time::Duration::from_millis(50);
         for attempt in 1..=3 {
-            match self
-                .state
-                .billing
-                .void_call(self.request_id, chrono::Utc::now())
-                .await
+            match crate::reconcile::settle_one(
+                &self.state.billing,
+                &self.state.gallery,
+                self.caller.account,
+                self.request_id,
+                chrono::Utc::now(),
+            )
+            .await
             {
-                Ok(_) => return,
-                // A settled month never changes; nothing to retry.
-                Err(e @ billing::BillingError::MonthClosed { .. }) => {
-                    tracing::error!(request_id = self.request_id, error = %e,
-                        "a failed enrolment stays billed: its month is settled");
+                Ok(billing::EnrolmentOutcome::Charged { month }) => {
+                    tracing::error!(
+                        request_id = self.request_id,
+                        month,
+                        "a failed enrolment stays billed: its month is settled"
+                    );
                     return;
                 }
+                Ok(_) => return,
                 Err(e) if attempt == 3 => {
                     tracing::error!(request_id = self.request_id, error = %e,
-                        "voiding the metering of a failed enrolment failed; the charge stands");
+                        "settling a failed enrolment failed; left to the reconciliation");
                 }
                 Err(e) => {
                     tracing::warn!(request_id = self.request_id, error = %e, attempt,
-                        "voiding the metering of a failed enrolment failed; retrying");
+                        "settling a failed enrolment failed; retrying");
                     tokio::time::sleep(delay).await;
                     delay *= 4;
                 }

@@ -108,17 +108,24 @@ pub async fn create_person(call: &Call<'_>) -> Result<Fields, ApiError> {
         }),
     };
     // Metered before the write (docs/billing.md, "Enrolment"): an enrolment is never
-    // stored unbilled, and metering's refusal (arrears) leaves nothing behind. A write that
-    // fails gives the unit back.
-    call.meter_now("CreatePerson").await?;
+    // stored unbilled, and metering's refusal (arrears) leaves nothing behind. The metering
+    // is pending until confirmed after the write; a write that fails gives the unit back,
+    // and a crash in between is settled by the reconciliation (crate::reconcile).
+    call.meter_enrolment("CreatePerson").await?;
     call.injected_stop_after_metering()?;
-    let created = match call.state.gallery.create_person(&account, &new).await {
+    let created = match call
+        .state
+        .gallery
+        .create_person_for(&account, &new, call.request_id)
+        .await
+    {
         Ok(created) => created,
         Err(e) => {
-            call.void_metering().await;
+            call.settle_failed_enrolment().await;
             return Err(e.into());
         }
     };
+    call.confirm_enrolment().await?;
     let mut out = Fields::new();
     out.insert(
         "FaceId".into(),
@@ -389,20 +396,22 @@ pub async fn create_face(call: &Call<'_>) -> Result<Fields, ApiError> {
         Vec::new()
     } else {
         // Metered before the write, as CreatePerson.
-        call.meter_now("CreateFace").await?;
+        call.meter_enrolment("CreateFace").await?;
         call.injected_stop_after_metering()?;
-        match call
+        let ids = match call
             .state
             .gallery
-            .create_faces(&account, &person, &new_faces)
+            .create_faces_for(&account, &person, &new_faces, call.request_id)
             .await
         {
             Ok(ids) => ids,
             Err(e) => {
-                call.void_metering().await;
+                call.settle_failed_enrolment().await;
                 return Err(e.into());
             }
-        }
+        };
+        call.confirm_enrolment().await?;
+        ids
     };
     let mut out = Fields::new();
     out.insert("SucFaceNum".into(), json!(ids.len()));

@@ -57,6 +57,7 @@ impl Store {
         account: &AccountId,
         person: &PersonId,
         faces: &[NewFace],
+        request_id: Option<&str>,
     ) -> Result<Vec<FaceId>> {
         if faces.is_empty() || faces.len() > MAX_FACES_PER_UPLOAD {
             return Err(GalleryError::UploadFaceLimit {
@@ -68,7 +69,7 @@ impl Store {
             self.check_descriptor(&f.descriptor)?;
         }
         let ids: Vec<FaceId> = faces.iter().map(|_| FaceId::generate()).collect();
-        self.retry(|| self.create_faces_once(account, person, faces, &ids))
+        self.retry(|| self.create_faces_once(account, person, faces, &ids, request_id))
             .await?;
         Ok(ids)
     }
@@ -79,9 +80,13 @@ impl Store {
         person: &PersonId,
         faces: &[NewFace],
         ids: &[FaceId],
+        request_id: Option<&str>,
     ) -> Result<()> {
         let adding = faces.len() as i64;
         let mut tx = self.begin_write().await?;
+        if let Some(request_id) = request_id {
+            self.record_enrolment(&mut tx, account, request_id).await?;
+        }
         let updated = sqlx::query(
             "UPDATE gallery_persons SET face_count = face_count + $3
              WHERE account_id = $1 AND person_id = $2 AND face_count + $3 <= $4

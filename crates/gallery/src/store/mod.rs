@@ -7,6 +7,7 @@
 //! database breaks it and [`Store::retry`] runs the loser again.
 
 mod changes;
+mod enrolments;
 mod faces;
 mod groups;
 mod persons;

@@ -119,13 +119,14 @@ impl Store {
         &self,
         account: &AccountId,
         new: &NewPerson,
+        request_id: Option<&str>,
     ) -> Result<CreatedPerson> {
         check_person_name(&new.name)?;
         if let Some(face) = &new.face {
             self.check_descriptor(&face.descriptor)?;
         }
         let face_id = new.face.as_ref().map(|_| FaceId::generate());
-        self.retry(|| self.create_person_once(account, new, face_id.as_ref()))
+        self.retry(|| self.create_person_once(account, new, face_id.as_ref(), request_id))
             .await
     }
 
@@ -134,8 +135,12 @@ impl Store {
         account: &AccountId,
         new: &NewPerson,
         face_id: Option<&FaceId>,
+        request_id: Option<&str>,
     ) -> Result<CreatedPerson> {
         let mut tx = self.begin_write().await?;
+        if let Some(request_id) = request_id {
+            self.record_enrolment(&mut tx, account, request_id).await?;
+        }
         let group = sqlx::query(
             "SELECT ex_descriptions FROM gallery_groups WHERE account_id = $1 AND group_id = $2",
         )

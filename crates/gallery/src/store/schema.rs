@@ -99,13 +99,34 @@ const FACES_POSTGRES: &str = "CREATE TABLE IF NOT EXISTS gallery_faces (
         PRIMARY KEY (account_id, face_id)
     )";
 
+// Which billed request wrote what (CreatePerson, CreateFace), and which requests the
+// billing's reconciliation gave up on: one row per RequestId, written in the write's own
+// transaction ('enrolled') or by the reconciliation ('abandoned'), whichever comes first.
+// The primary key makes the two exclusive: an abandoned RequestId can no longer enrol,
+// so a void of its charge can never meet a late write. Kept when the person or faces are
+// deleted later: the call did enrol, and was rightly billed.
+const COMMON_V2: &[&str] = &["CREATE TABLE IF NOT EXISTS gallery_enrolments (
+        request_id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        at_us BIGINT NOT NULL
+    )"];
+
 fn migrations() -> Vec<Migration> {
-    vec![Migration {
-        version: 1,
-        common: COMMON_V1,
-        sqlite: &[FACES_SQLITE],
-        postgres: &[FACES_POSTGRES],
-    }]
+    vec![
+        Migration {
+            version: 1,
+            common: COMMON_V1,
+            sqlite: &[FACES_SQLITE],
+            postgres: &[FACES_POSTGRES],
+        },
+        Migration {
+            version: 2,
+            common: COMMON_V2,
+            sqlite: &[],
+            postgres: &[],
+        },
+    ]
 }
 
 /// Brings the gallery's tables up to date. Safe to call from several nodes at once:
