@@ -516,6 +516,38 @@ async fn rotated_photos_need_rotate_detection() {
             "{turn:?}: roll {roll}, upright {up_roll}"
         );
 
+        // The other detecting actions report the same box.
+        let d = s
+            .call(
+                "AnalyzeDenseLandmarks",
+                json!({ "Image": photo, "NeedRotateDetection": 1 }),
+            )
+            .await;
+        assert_eq!(
+            api_box(&d["DenseFaceShapeSet"][0]),
+            api_box(&faces[0]),
+            "{d}"
+        );
+        assert_eq!(
+            (d["ImageWidth"].as_u64(), d["ImageHeight"].as_u64()),
+            (Some(tw.into()), Some(th.into()))
+        );
+        let d = s
+            .call(
+                "DetectFaceAttributes",
+                json!({ "Image": photo, "NeedRotateDetection": 1, "FaceAttributesType": "HeadPose" }),
+            )
+            .await;
+        assert_eq!(
+            api_box(&d["FaceDetailInfos"][0]["FaceRect"]),
+            api_box(&faces[0]),
+            "{d}"
+        );
+        let pose_roll = d["FaceDetailInfos"][0]["FaceDetailAttributesInfo"]["HeadPose"]["Roll"]
+            .as_f64()
+            .unwrap();
+        assert!((pose_roll - roll).abs() <= 1.0, "{d}");
+
         // AnalyzeFace: the 90 points map back onto the face, inside its box.
         let a = s
             .call(
@@ -566,6 +598,31 @@ async fn rotated_photos_need_rotate_detection() {
         )
         .await;
     assert_eq!(code(&r), "", "{r}");
+    // CompareFace turns each image as it needs: a photo on its side against the same
+    // photo upright is a perfect match.
+    let r = s
+        .call(
+            "CompareFace",
+            json!({ "ImageA": b64(&upright), "ImageB": b64(&turned_photo("obama.jpg", Turn::Cw270)),
+                    "NeedRotateDetection": 1 }),
+        )
+        .await;
+    assert_eq!(code(&r), "", "{r}");
+    assert!(r["Score"].as_f64().unwrap() >= 99.0, "{r}");
+    // An enrolment from a turned photo stores the box in the frame of the photo as sent.
+    let r = s
+        .call(
+            "CreateFace",
+            json!({ "PersonId": "obama", "Images": [b64(&turned_photo("obama.jpg", Turn::Cw90))],
+                    "NeedRotateDetection": 1 }),
+        )
+        .await;
+    assert_eq!(code(&r), "", "{r}");
+    assert_eq!(
+        api_box(&r["SucFaceRects"][0]),
+        box_turned(up_box, Turn::Cw90, w, h),
+        "{r}"
+    );
     let side = b64(&turned_photo("obama3.jpg", Turn::Cw90));
     let r = s
         .call("SearchPersons", json!({ "GroupIds": ["g"], "Image": side }))
