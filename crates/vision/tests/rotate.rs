@@ -9,6 +9,10 @@ use std::time::Instant;
 use vision::{Engine, EngineConfig, RgbImage, Turn};
 
 fn fixture(name: &str) -> RgbImage {
+    fixture_at(name, 320)
+}
+
+fn fixture_at(name: &str, width: u32) -> RgbImage {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let out = Command::new(root.join("scripts/fixtures"))
         .output()
@@ -16,8 +20,8 @@ fn fixture(name: &str) -> RgbImage {
     assert!(out.status.success());
     let dir = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
     let img = image::open(dir.join(name)).unwrap();
-    // 320 px wide, as the API tests: the CPU detector is slow on large photos.
-    img.resize(320, 10_000, image::imageops::FilterType::Triangle)
+    // 320 px wide by default, as the API tests: the CPU detector is slow on large photos.
+    img.resize(width, 10_000, image::imageops::FilterType::Triangle)
         .to_rgb8()
 }
 
@@ -79,8 +83,12 @@ fn every_quarter_turn_is_undone_and_the_box_maps_back() {
 #[test]
 fn search_cost_on_a_photo_without_and_with_a_face() {
     let engine = engine();
-    for name in ["astronaut.png", "obama.jpg"] {
-        let img = fixture(name);
+    for (name, width) in [
+        ("astronaut.png", 320),
+        ("obama.jpg", 320),
+        ("obama.jpg", 640),
+    ] {
+        let img = fixture_at(name, width);
         let median = |f: &dyn Fn()| {
             f();
             let mut ms: Vec<f64> = (0..3)

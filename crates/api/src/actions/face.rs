@@ -118,9 +118,9 @@ pub fn describe_one(
     quality: u8,
     rotate: bool,
 ) -> Result<(Face, Descriptor), ApiError> {
-    let found = decode_detect(engine, bytes, rotate)?;
+    let mut found = decode_detect(engine, bytes, rotate)?;
+    let faces = std::mem::take(&mut found.faces);
     let img = &found.image;
-    let faces = found.faces.clone();
     let face = if largest {
         largest_first(faces).into_iter().next()
     } else {
