@@ -511,3 +511,250 @@ async fn two_faces_in_one_photo() {
     s.stop().await;
     db.drop_db().await;
 }
+
+/// A fixture photo (scaled down) turned by `turn`, as PNG: no EXIF orientation to undo it.
+fn turned_photo(name: &str, turn: vision::Turn) -> Vec<u8> {
+    let img = image::load_from_memory(&small_photo(name))
+        .unwrap()
+        .to_rgb8();
+    let mut out = std::io::Cursor::new(Vec::new());
+    turn.apply(&img)
+        .write_to(&mut out, image::ImageFormat::Png)
+        .unwrap();
+    out.into_inner()
+}
+
+/// A box as the API writes it: (X, Y, Width, Height).
+fn api_box(v: &Value) -> (i64, i64, i64, i64) {
+    let n = |k: &str| v[k].as_i64().unwrap_or_else(|| panic!("{k} in {v}"));
+    (n("X"), n("Y"), n("Width"), n("Height"))
+}
+
+/// An upright box of a `w`×`h` image where it lands once the image is turned by `turn`.
+fn box_turned(b: (i64, i64, i64, i64), turn: vision::Turn, w: u32, h: u32) -> (i64, i64, i64, i64) {
+    let (x, y, bw, bh) = b;
+    let (w, h) = (i64::from(w), i64::from(h));
+    // Turn the two inclusive corners forward, the inverse of Turn::pixel_to_original.
+    let fwd = |px: i64, py: i64| match turn {
+        vision::Turn::None => (px, py),
+        vision::Turn::Cw90 => (h - 1 - py, px),
+        vision::Turn::Cw180 => (w - 1 - px, h - 1 - py),
+        vision::Turn::Cw270 => (py, w - 1 - px),
+    };
+    let (ax, ay) = fwd(x, y);
+    let (bx, by) = fwd(x + bw - 1, y + bh - 1);
+    let (l, t, r, b) = (ax.min(bx), ay.min(by), ax.max(bx), ay.max(by));
+    (l, t, r - l + 1, b - t + 1)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rotated_photos_need_rotate_detection() {
+    use vision::Turn;
+    let db = common::sqlite().await;
+    let s = common::start(&db, common::config()).await;
+    let upright = small_photo("obama.jpg");
+    let up = s
+        .call(
+            "DetectFace",
+            json!({ "Image": b64(&upright), "NeedFaceAttributes": 1 }),
+        )
+        .await;
+    assert_eq!(code(&up), "", "{up}");
+    let (w, h) = (
+        up["ImageWidth"].as_u64().unwrap() as u32,
+        up["ImageHeight"].as_u64().unwrap() as u32,
+    );
+    let up_box = api_box(&up["FaceInfos"][0]);
+    let up_roll = up["FaceInfos"][0]["FaceAttributesInfo"]["Roll"]
+        .as_f64()
+        .unwrap();
+
+    for turn in [Turn::Cw90, Turn::Cw180] {
+        let photo = b64(&turned_photo("obama.jpg", turn));
+        // Without the switch the detector misses the face on its side or upside down.
+        let r = s.call("DetectFace", json!({ "Image": photo })).await;
+        assert_eq!(
+            code(&r),
+            "InvalidParameterValue.NoFaceInPhoto",
+            "{turn:?}: {r}"
+        );
+
+        // With it: the same face, its box in the frame of the image as sent.
+        let r = s
+            .call(
+                "DetectFace",
+                json!({ "Image": photo, "NeedRotateDetection": 1, "NeedFaceAttributes": 1 }),
+            )
+            .await;
+        assert_eq!(code(&r), "", "{turn:?}: {r}");
+        let (tw, th) = turn.turned_size(w, h);
+        assert_eq!(
+            (r["ImageWidth"].as_u64(), r["ImageHeight"].as_u64()),
+            (Some(tw.into()), Some(th.into()))
+        );
+        let faces = r["FaceInfos"].as_array().unwrap();
+        assert_eq!(faces.len(), 1, "{r}");
+        // Turning the photo back is exact, so the detection is the upright one, turned.
+        assert_eq!(
+            api_box(&faces[0]),
+            box_turned(up_box, turn, w, h),
+            "{turn:?}"
+        );
+        // Roll (clockwise positive) turns with the image.
+        let roll = faces[0]["FaceAttributesInfo"]["Roll"].as_f64().unwrap();
+        let want =
+            f64::from(Turn::None.roll_to_original((up_roll + f64::from(turn.degrees())) as f32));
+        let diff = (roll - want).rem_euclid(360.0);
+        assert!(
+            diff <= 1.0 || diff >= 359.0,
+            "{turn:?}: roll {roll}, upright {up_roll}"
+        );
+
+        // The other detecting actions report the same box.
+        let d = s
+            .call(
+                "AnalyzeDenseLandmarks",
+                json!({ "Image": photo, "NeedRotateDetection": 1 }),
+            )
+            .await;
+        assert_eq!(
+            api_box(&d["DenseFaceShapeSet"][0]),
+            api_box(&faces[0]),
+            "{d}"
+        );
+        assert_eq!(
+            (d["ImageWidth"].as_u64(), d["ImageHeight"].as_u64()),
+            (Some(tw.into()), Some(th.into()))
+        );
+        let d = s
+            .call(
+                "DetectFaceAttributes",
+                json!({ "Image": photo, "NeedRotateDetection": 1, "FaceAttributesType": "HeadPose" }),
+            )
+            .await;
+        assert_eq!(
+            api_box(&d["FaceDetailInfos"][0]["FaceRect"]),
+            api_box(&faces[0]),
+            "{d}"
+        );
+        let pose_roll = d["FaceDetailInfos"][0]["FaceDetailAttributesInfo"]["HeadPose"]["Roll"]
+            .as_f64()
+            .unwrap();
+        assert!((pose_roll - roll).abs() <= 1.0, "{d}");
+
+        // AnalyzeFace: the 90 points map back onto the face, inside its box.
+        let a = s
+            .call(
+                "AnalyzeFace",
+                json!({ "Image": photo, "NeedRotateDetection": 1 }),
+            )
+            .await;
+        assert_eq!(code(&a), "", "{turn:?}: {a}");
+        let (bx, by, bw, bh) = api_box(&faces[0]);
+        let shape = &a["FaceShapeSet"][0];
+        for region in [
+            "LeftEye",
+            "RightEye",
+            "Nose",
+            "Mouth",
+            "LeftPupil",
+            "RightPupil",
+        ] {
+            let (x0, x1, y0, y1) = bounds(&shape[region]);
+            assert!(
+                x0 >= bx as f64
+                    && x1 <= (bx + bw) as f64
+                    && y0 >= by as f64
+                    && y1 <= (by + bh) as f64,
+                "{turn:?}: {region} outside the face box {:?}: {}",
+                (bx, by, bw, bh),
+                shape[region]
+            );
+        }
+    }
+    let r = s
+        .call(
+            "DetectFace",
+            json!({ "Image": b64(&upright), "NeedRotateDetection": 2 }),
+        )
+        .await;
+    assert_eq!(code(&r), "InvalidParameterValue", "{r}");
+
+    // Search and verification of rotated photos find the person enrolled upright.
+    let r = s
+        .call("CreateGroup", json!({ "GroupId": "g", "GroupName": "g" }))
+        .await;
+    assert_eq!(code(&r), "", "{r}");
+    let r = s
+        .call(
+            "CreatePerson",
+            json!({ "GroupId": "g", "PersonId": "obama", "PersonName": "Obama", "Image": b64(&upright) }),
+        )
+        .await;
+    assert_eq!(code(&r), "", "{r}");
+    // CompareFace turns each image as it needs: a photo on its side against the same
+    // photo upright is a perfect match.
+    let r = s
+        .call(
+            "CompareFace",
+            json!({ "ImageA": b64(&upright), "ImageB": b64(&turned_photo("obama.jpg", Turn::Cw270)),
+                    "NeedRotateDetection": 1 }),
+        )
+        .await;
+    assert_eq!(code(&r), "", "{r}");
+    assert!(r["Score"].as_f64().unwrap() >= 99.0, "{r}");
+    // An enrolment from a turned photo stores the box in the frame of the photo as sent.
+    let r = s
+        .call(
+            "CreateFace",
+            json!({ "PersonId": "obama", "Images": [b64(&turned_photo("obama.jpg", Turn::Cw90))],
+                    "NeedRotateDetection": 1 }),
+        )
+        .await;
+    assert_eq!(code(&r), "", "{r}");
+    assert_eq!(
+        api_box(&r["SucFaceRects"][0]),
+        box_turned(up_box, Turn::Cw90, w, h),
+        "{r}"
+    );
+    let side = b64(&turned_photo("obama3.jpg", Turn::Cw90));
+    let r = s
+        .call("SearchPersons", json!({ "GroupIds": ["g"], "Image": side }))
+        .await;
+    assert_eq!(code(&r), "InvalidParameterValue.NoFaceInPhoto", "{r}");
+    let r = s
+        .call(
+            "SearchPersons",
+            json!({ "GroupIds": ["g"], "Image": side, "NeedRotateDetection": 1 }),
+        )
+        .await;
+    assert_eq!(code(&r), "", "{r}");
+    let best = &r["Results"][0]["Candidates"][0];
+    assert_eq!(best["PersonId"], "obama", "{r}");
+    assert!(best["Score"].as_f64().unwrap() >= 40.0, "{r}");
+    // Verification of the photo upside down scores as the upright photo does: turned
+    // back, it is the same image.
+    let verify = |image: String| {
+        let s = &s;
+        async move {
+            let r = s
+                .call(
+                    "VerifyPerson",
+                    json!({ "PersonId": "obama", "Image": image, "NeedRotateDetection": 1 }),
+                )
+                .await;
+            assert_eq!(code(&r), "", "{r}");
+            r
+        }
+    };
+    let upright2 = verify(b64(&small_photo("obama2.jpg"))).await;
+    let upside_down = verify(b64(&turned_photo("obama2.jpg", Turn::Cw180))).await;
+    assert_eq!(upside_down["Score"], upright2["Score"], "{upside_down}");
+    assert_eq!(upside_down["IsMatch"], upright2["IsMatch"], "{upside_down}");
+    assert!(
+        upside_down["Score"].as_f64().unwrap() >= 40.0,
+        "{upside_down}"
+    );
+    s.stop().await;
+    db.drop_db().await;
+}

@@ -41,6 +41,10 @@ fn write_photos(dir: &Path) {
         let img = image::load_from_memory(&fixture(name)).unwrap();
         let small = img.resize(width, 10_000, image::imageops::FilterType::Triangle);
         small.save(dir.join(out)).unwrap();
+        if out == "obama.png" {
+            // On its side (90° clockwise), without EXIF: for NeedRotateDetection.
+            small.rotate90().save(dir.join("obama_side.png")).unwrap();
+        }
     }
     std::fs::write(dir.join("blank.png"), common::blank_png()).unwrap();
 }

@@ -28,6 +28,7 @@ mod liveness_score;
 pub mod mesh;
 pub mod pyramid;
 pub mod quality;
+pub mod rotate;
 mod runtime;
 pub mod score;
 pub mod shape;
@@ -44,6 +45,7 @@ pub use image::RgbImage;
 pub use liveness::{Liveness, LivenessCalibration, LivenessNets, LivenessScores};
 pub use mesh::{FaceMesh, MeshNets};
 pub use quality::{Completeness, Quality};
+pub use rotate::{Oriented, Turn};
 pub use score::Calibration;
 pub use shape::{DenseShape, FaceShape90, HeadPose, Point};
 

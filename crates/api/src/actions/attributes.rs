@@ -4,9 +4,11 @@
 //! back in the API's "no valid value" forms, listed in docs/attributes.md.
 
 use serde_json::{json, Value};
-use vision::{Analyzer, Attributes, Face, FaceMesh, Quality, RgbImage};
+use vision::{Analyzer, Attributes, Face, FaceMesh, Quality, RgbImage, Turn};
 
-use super::face::{largest_first, load_image, no_face, on_analyzer, rect_json};
+use super::face::{
+    decode_detect, largest_first, load_image, no_face, on_analyzer, rect_json, rotate_switch,
+};
 use super::landmarks::{image_size, only_model_3};
 use super::{Call, Fields};
 use crate::error::ApiError;
@@ -80,7 +82,9 @@ fn clamp_angle(v: f32, limit: f32) -> f64 {
 /// valid value" form where the field has one (null) and its zero value otherwise (Beauty
 /// 0, Glass false; docs/attributes.md); faces beyond the first five and calls without
 /// NeedFaceAttributes get the all-zero form IAI documents as carrying no meaning.
-pub fn attributes_json(a: Option<&(Attributes, FaceMesh)>) -> Value {
+/// `turn`: the turn the face was found on (NeedRotateDetection); Roll is reported in
+/// the frame of the image as sent.
+pub fn attributes_json(a: Option<&(Attributes, FaceMesh)>, turn: Turn) -> Value {
     match a {
         None => json!({
             "Gender": 0, "Age": 0, "Expression": 0, "Glass": false,
@@ -96,7 +100,7 @@ pub fn attributes_json(a: Option<&(Attributes, FaceMesh)>) -> Value {
                 "Glass": false,
                 "Pitch": clamp_angle(pose.pitch, 30.0),
                 "Yaw": clamp_angle(pose.yaw, 30.0),
-                "Roll": clamp_angle(pose.roll, 180.0),
+                "Roll": clamp_angle(turn.roll_to_original(pose.roll), 180.0),
                 "Beauty": 0,
                 "Hat": null,
                 "Mask": null,
@@ -170,7 +174,7 @@ fn unknown_item() -> Value {
     json!({ "Type": 0, "Probability": 0.0 })
 }
 
-fn detail_json(wanted: &[String], found: Option<&(Attributes, FaceMesh)>) -> Value {
+fn detail_json(wanted: &[String], found: Option<&(Attributes, FaceMesh)>, turn: Turn) -> Value {
     let want = |t: &str| found.is_some() && wanted.iter().any(|w| w == t);
     let (attr, mesh) = match found {
         Some((a, m)) => (Some(a), Some(m)),
@@ -222,7 +226,7 @@ fn detail_json(wanted: &[String], found: Option<&(Attributes, FaceMesh)>) -> Val
             v["HeadPose"] = json!({
                 "Pitch": f64::from(pose.pitch).round(),
                 "Yaw": f64::from(pose.yaw).round(),
-                "Roll": f64::from(pose.roll).round(),
+                "Roll": f64::from(turn.roll_to_original(pose.roll)).round(),
             });
         }
         if want("eye") {
@@ -252,19 +256,19 @@ pub async fn detect_face_attributes(call: &Call<'_>) -> Result<Fields, ApiError>
         )));
     }
     only_model_3(call)?;
-    call.refuse_switch("NeedRotateDetection", "rotation search")?;
+    let rotate = rotate_switch(call)?;
     let wanted = attribute_types(call)?;
     let bytes = load_image(call, "Image", "Url").await?;
     let need = !wanted.is_empty();
-    let (img, faces, found) = on_analyzer(call, move |engine, analyzer| {
-        let img = engine.decode(&bytes)?;
-        let mut faces = largest_first(engine.detect(&img)?);
+    let (oriented, faces, found) = on_analyzer(call, move |engine, analyzer| {
+        let mut oriented = decode_detect(engine, &bytes, rotate)?;
+        let mut faces = largest_first(std::mem::take(&mut oriented.faces));
         if faces.is_empty() {
             return Err(no_face());
         }
         faces.truncate(max_faces as usize);
-        let found = analyse_faces(analyzer, &img, &faces, need, false)?;
-        Ok((img, faces, found))
+        let found = analyse_faces(analyzer, &oriented.image, &faces, need, false)?;
+        Ok((oriented, faces, found))
     })
     .await?;
     let infos: Vec<Value> = faces
@@ -272,13 +276,13 @@ pub async fn detect_face_attributes(call: &Call<'_>) -> Result<Fields, ApiError>
         .zip(&found)
         .map(|(face, f)| {
             json!({
-                "FaceRect": rect_json(face),
-                "FaceDetailAttributesInfo": detail_json(&wanted, f.attributes.as_ref()),
+                "FaceRect": rect_json(&oriented.face_to_original(face)),
+                "FaceDetailAttributesInfo": detail_json(&wanted, f.attributes.as_ref(), oriented.turn),
             })
         })
         .collect();
     let mut out = Fields::new();
-    image_size(&mut out, &img);
+    image_size(&mut out, &oriented);
     out.insert("FaceDetailInfos".into(), Value::Array(infos));
     out.insert("FaceModelVersion".into(), json!("3.0"));
     Ok(out)

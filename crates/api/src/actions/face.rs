@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use vision::{Analyzer, Descriptor, Engine, Face, RgbImage};
+use vision::{Analyzer, Descriptor, Engine, Face, Oriented};
 
 use super::{Call, Fields};
 use crate::error::{ApiError, NO_FACE_IN_PHOTO};
@@ -37,6 +37,32 @@ pub fn check_min_face_size(call: &Call<'_>) -> Result<(), ApiError> {
 /// Scores as the API reports them: two decimals.
 pub fn round_score(score: f64) -> f64 {
     (score * 100.0).round() / 100.0
+}
+
+/// NeedRotateDetection: 1 also looks for faces on the image turned by quarter circles
+/// when there are none as sent (for photos on their side without EXIF orientation).
+pub fn rotate_switch(call: &Call<'_>) -> Result<bool, ApiError> {
+    match call.int_opt("NeedRotateDetection")? {
+        None | Some(0) => Ok(false),
+        Some(1) => Ok(true),
+        Some(v) => Err(ApiError::invalid_value(format!(
+            "NeedRotateDetection must be 0 or 1, got {v}"
+        ))),
+    }
+}
+
+/// Decodes an image and finds its faces: the one way every action detects. With
+/// `rotate`, an image without faces is also tried turned (`Engine::detect_turned`); the
+/// faces are in the frame of the image they were found on (`Oriented::image`), and the
+/// caller maps what it reports back with `Oriented`'s `*_to_original`.
+pub fn decode_detect(engine: &Engine, bytes: &[u8], rotate: bool) -> Result<Oriented, ApiError> {
+    let img = engine.decode(bytes)?;
+    if rotate {
+        Ok(engine.detect_turned(img)?)
+    } else {
+        let faces = engine.detect(&img)?;
+        Ok(Oriented::upright(img, faces))
+    }
 }
 
 pub fn no_face() -> ApiError {
@@ -82,31 +108,34 @@ pub async fn load_image(
 
 /// The chosen face of an image and its descriptor (`largest`: by area, else by the
 /// detector's confidence), refused with FaceQualityNotQualified when it fails
-/// QualityControl `quality` (0: no check).
+/// QualityControl `quality` (0: no check). `rotate`: NeedRotateDetection. The face comes
+/// back in the frame of the image as sent.
 pub fn describe_one(
     engine: &Engine,
     analyzer: &Analyzer,
     bytes: &[u8],
     largest: bool,
     quality: u8,
+    rotate: bool,
 ) -> Result<(Face, Descriptor), ApiError> {
-    let img: RgbImage = engine.decode(bytes)?;
-    let faces = engine.detect(&img)?;
+    let mut found = decode_detect(engine, bytes, rotate)?;
+    let faces = std::mem::take(&mut found.faces);
+    let img = &found.image;
     let face = if largest {
         largest_first(faces).into_iter().next()
     } else {
         faces.into_iter().next()
     }
     .ok_or_else(no_face)?;
-    if !super::attributes::face_qualifies(analyzer, &img, &face, quality)? {
+    if !super::attributes::face_qualifies(analyzer, img, &face, quality)? {
         return Err(super::attributes::not_qualified(quality));
     }
     let descriptor = engine
-        .describe(&img, std::slice::from_ref(&face))?
+        .describe(img, std::slice::from_ref(&face))?
         .into_iter()
         .next()
         .ok_or_else(|| ApiError::internal("the engine returned no descriptor"))?;
-    Ok((face, descriptor))
+    Ok((found.face_to_original(&face), descriptor))
 }
 
 pub async fn detect_face(call: &Call<'_>) -> Result<Fields, ApiError> {
@@ -120,16 +149,16 @@ pub async fn detect_face(call: &Call<'_>) -> Result<Fields, ApiError> {
     // Any value but 1 means "no" for these two (IAI's rule).
     let attributes = call.int_opt("NeedFaceAttributes")? == Some(1);
     let quality = call.int_opt("NeedQualityDetection")? == Some(1);
-    call.refuse_switch("NeedRotateDetection", "rotation search")?;
+    let rotate = rotate_switch(call)?;
     check_model_version(call)?;
     let bytes = load_image(call, "Image", "Url").await?;
-    let (width, height, faces, analysed) = on_analyzer(call, move |engine, analyzer| {
-        let img = engine.decode(&bytes)?;
-        let mut faces = largest_first(engine.detect(&img)?);
+    let (found, faces, analysed) = on_analyzer(call, move |engine, analyzer| {
+        let mut found = decode_detect(engine, &bytes, rotate)?;
+        let mut faces = largest_first(std::mem::take(&mut found.faces));
         faces.truncate(max_faces as usize);
         let analysed =
-            super::attributes::analyse_faces(analyzer, &img, &faces, attributes, quality)?;
-        Ok((img.width(), img.height(), faces, analysed))
+            super::attributes::analyse_faces(analyzer, &found.image, &faces, attributes, quality)?;
+        Ok((found, faces, analysed))
     })
     .await?;
     if faces.is_empty() {
@@ -139,8 +168,9 @@ pub async fn detect_face(call: &Call<'_>) -> Result<Fields, ApiError> {
         .iter()
         .zip(&analysed)
         .map(|(face, a)| {
-            let mut info = rect_json(face);
-            info["FaceAttributesInfo"] = super::attributes::attributes_json(a.attributes.as_ref());
+            let mut info = rect_json(&found.face_to_original(face));
+            info["FaceAttributesInfo"] =
+                super::attributes::attributes_json(a.attributes.as_ref(), found.turn);
             info["FaceQualityInfo"] = a
                 .quality
                 .as_ref()
@@ -149,8 +179,9 @@ pub async fn detect_face(call: &Call<'_>) -> Result<Fields, ApiError> {
         })
         .collect();
     let mut out = Fields::new();
-    out.insert("ImageWidth".into(), json!(width));
-    out.insert("ImageHeight".into(), json!(height));
+    // The size of the image as sent, whose frame every box is in (docs/api.md).
+    out.insert("ImageWidth".into(), json!(found.original_width));
+    out.insert("ImageHeight".into(), json!(found.original_height));
     out.insert("FaceInfos".into(), Value::Array(infos));
     out.insert("FaceModelVersion".into(), json!(FACE_MODEL_VERSION));
     Ok(out)
@@ -159,7 +190,7 @@ pub async fn detect_face(call: &Call<'_>) -> Result<Fields, ApiError> {
 pub async fn compare_face(call: &Call<'_>) -> Result<Fields, ApiError> {
     check_model_version(call)?;
     let quality = super::attributes::quality_control(call)?;
-    call.refuse_switch("NeedRotateDetection", "rotation search")?;
+    let rotate = rotate_switch(call)?;
     let largest = match call.int_opt("FaceMatchingStrategy")? {
         None | Some(0) => false,
         Some(1) => true,
@@ -172,8 +203,8 @@ pub async fn compare_face(call: &Call<'_>) -> Result<Fields, ApiError> {
     let a = load_image(call, "ImageA", "UrlA").await?;
     let b = load_image(call, "ImageB", "UrlB").await?;
     let score = on_analyzer(call, move |engine, analyzer| {
-        let (_, da) = describe_one(engine, analyzer, &a, largest, quality)?;
-        let (_, db) = describe_one(engine, analyzer, &b, largest, quality)?;
+        let (_, da) = describe_one(engine, analyzer, &a, largest, quality, rotate)?;
+        let (_, db) = describe_one(engine, analyzer, &b, largest, quality, rotate)?;
         Ok(engine.compare(&da, &db)?.score)
     })
     .await?;

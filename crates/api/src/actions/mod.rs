@@ -247,16 +247,6 @@ impl Call<'_> {
             }
         }
     }
-
-    /// A 0/1 switch; 1 asks for something this server does not do yet (`what`).
-    pub fn refuse_switch(&self, name: &str, what: &str) -> Result<(), ApiError> {
-        match self.int_opt(name)? {
-            None | Some(0) => Ok(()),
-            Some(_) => Err(ApiError::unsupported(format!(
-                "{name}=1 needs {what}, which this server does not provide yet"
-            ))),
-        }
-    }
 }
 
 fn type_error(name: &str, what: &str) -> ApiError {

@@ -8,7 +8,9 @@ use gallery::{
 use serde_json::{json, Value};
 
 use super::attributes::{quality_control, QUALITY_NOT_QUALIFIED};
-use super::face::{check_model_version, describe_one, load_image, on_analyzer, rect_json};
+use super::face::{
+    check_model_version, describe_one, load_image, on_analyzer, rect_json, rotate_switch,
+};
 use super::group::group_id;
 use super::{Call, Fields};
 use crate::error::{ApiError, NO_FACE_IN_PHOTO};
@@ -66,7 +68,7 @@ pub async fn create_person(call: &Call<'_>) -> Result<Fields, ApiError> {
         }
     };
     let quality = quality_control(call)?;
-    call.refuse_switch("NeedRotateDetection", "rotation search")?;
+    let rotate = rotate_switch(call)?;
     let account = call.account()?;
     // The group must exist before the image work is paid for.
     let face_model_version = call
@@ -77,7 +79,7 @@ pub async fn create_person(call: &Call<'_>) -> Result<Fields, ApiError> {
         .face_model_version;
     let bytes = load_image(call, "Image", "Url").await?;
     let (face, descriptor) = on_analyzer(call, move |engine, analyzer| {
-        describe_one(engine, analyzer, &bytes, true, quality)
+        describe_one(engine, analyzer, &bytes, true, quality, rotate)
     })
     .await?;
     let rect = rect_json(&face);
@@ -293,7 +295,7 @@ pub async fn create_face(call: &Call<'_>) -> Result<Fields, ApiError> {
     let person = person_id(call)?;
     let account = call.account()?;
     let quality = quality_control(call)?;
-    call.refuse_switch("NeedRotateDetection", "rotation search")?;
+    let rotate = rotate_switch(call)?;
     check_model_version(call)?;
     let threshold = call.float_opt("FaceMatchThreshold")?.unwrap_or(60.0);
     if !(0.0..=100.0).contains(&threshold) {
@@ -345,7 +347,7 @@ pub async fn create_face(call: &Call<'_>) -> Result<Fields, ApiError> {
             let outcome = match input {
                 Err(e) if e.code == "FailedOperation.ImageSizeExceed" => Err(RET_SIZE),
                 Err(_) => Err(RET_DECODE),
-                Ok(bytes) => match describe_one(engine, analyzer, &bytes, true, quality) {
+                Ok(bytes) => match describe_one(engine, analyzer, &bytes, true, quality, rotate) {
                     Err(e) if e.code == NO_FACE_IN_PHOTO => Err(RET_NO_FACE),
                     Err(e) if e.code == QUALITY_NOT_QUALIFIED => Err(RET_QUALITY),
                     Err(e) if e.code.contains("Resolution") || e.code.contains("Size") => {

@@ -9,7 +9,10 @@ use serde_json::{json, Value};
 use vision::Face;
 
 use super::attributes::{face_qualifies, not_qualified, quality_control};
-use super::face::{check_min_face_size, load_image, no_face, on_analyzer, rect_json, round_score};
+use super::face::{
+    check_min_face_size, decode_detect, load_image, no_face, on_analyzer, rect_json, rotate_switch,
+    round_score,
+};
 use super::person::person_id;
 use super::{Call, Fields};
 use crate::error::ApiError;
@@ -36,19 +39,25 @@ type Probe = (Face, Option<Descriptor>);
 /// RetCode of a probe face that failed QualityControl.
 const RET_QUALITY: i64 = -1601;
 
-/// The probe faces of the image (largest first, at most `max_faces`) and descriptors.
-/// When every face fails QualityControl there is nothing to search: the call fails
-/// with FaceQualityNotQualified.
-async fn probes(call: &Call<'_>, max_faces: usize, quality: u8) -> Result<Vec<Probe>, ApiError> {
+/// The probe faces of the image (largest first, at most `max_faces`, in the frame of the
+/// image as sent) and descriptors. When every face fails QualityControl there is nothing
+/// to search: the call fails with FaceQualityNotQualified.
+async fn probes(
+    call: &Call<'_>,
+    max_faces: usize,
+    quality: u8,
+    rotate: bool,
+) -> Result<Vec<Probe>, ApiError> {
     let bytes = load_image(call, "Image", "Url").await?;
     let found = on_analyzer(call, move |engine, analyzer| {
-        let img = engine.decode(&bytes)?;
-        let mut faces = engine.detect(&img)?;
+        let mut oriented = decode_detect(engine, &bytes, rotate)?;
+        let img = &oriented.image;
+        let mut faces = std::mem::take(&mut oriented.faces);
         faces.sort_by_key(|f| std::cmp::Reverse(f.rect.area()));
         faces.truncate(max_faces);
         let mut passed = Vec::with_capacity(faces.len());
         for f in &faces {
-            passed.push(face_qualifies(analyzer, &img, f, quality)?);
+            passed.push(face_qualifies(analyzer, img, f, quality)?);
         }
         let kept: Vec<Face> = faces
             .iter()
@@ -56,11 +65,11 @@ async fn probes(call: &Call<'_>, max_faces: usize, quality: u8) -> Result<Vec<Pr
             .filter(|(_, ok)| **ok)
             .map(|(f, _)| f.clone())
             .collect();
-        let mut descriptors = engine.describe(&img, &kept)?.into_iter();
+        let mut descriptors = engine.describe(img, &kept)?.into_iter();
         let mut out = Vec::with_capacity(faces.len());
         for (f, ok) in faces.into_iter().zip(passed) {
             let d = if ok { descriptors.next() } else { None };
-            out.push((f, d));
+            out.push((oriented.face_to_original(&f), d));
         }
         Ok(out)
     })
@@ -167,14 +176,14 @@ async fn search(call: &Call<'_>, kind: Kind, by_group: bool) -> Result<Fields, A
     }
     let need_person_info = switch(call, "NeedPersonInfo")?;
     let quality = quality_control(call)?;
-    call.refuse_switch("NeedRotateDetection", "rotation search")?;
+    let rotate = rotate_switch(call)?;
     let max_distance = max_distance(call)?;
     let account = call.account()?;
     // The groups must exist (and the limits hold) before any image work is paid for.
     for g in &group_ids {
         call.state.gallery.group(&account, g).await?;
     }
-    let probes = probes(call, max_faces as usize, quality).await?;
+    let probes = probes(call, max_faces as usize, quality, rotate).await?;
     let req = SearchRequest {
         group_ids,
         probes: probes.iter().filter_map(|(_, d)| d.clone()).collect(),
@@ -255,7 +264,7 @@ pub async fn search_persons_returns_by_group(call: &Call<'_>) -> Result<Fields, 
 pub async fn verify(call: &Call<'_>) -> Result<Fields, ApiError> {
     let person: PersonId = person_id(call)?;
     let quality = quality_control(call)?;
-    call.refuse_switch("NeedRotateDetection", "rotation search")?;
+    let rotate = rotate_switch(call)?;
     let account = call.account()?;
     let faces = call.state.gallery.person_faces(&account, &person).await?;
     let version = call
@@ -270,7 +279,8 @@ pub async fn verify(call: &Call<'_>) -> Result<Fields, ApiError> {
         .map(|f| vision::Descriptor(f.descriptor.as_slice().to_vec()))
         .collect();
     let (score, is_match) = on_analyzer(call, move |engine, analyzer| {
-        let (_, probe) = super::face::describe_one(engine, analyzer, &bytes, true, quality)?;
+        let (_, probe) =
+            super::face::describe_one(engine, analyzer, &bytes, true, quality, rotate)?;
         let mut best = 0.0f64;
         for s in &stored {
             best = best.max(engine.compare(&probe, s)?.score);

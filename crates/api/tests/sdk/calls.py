@@ -3,7 +3,8 @@ checks fields and error codes, and prints the billable calls it made per action 
 on the last line of stdout (the Rust test compares them with the metering records).
 
 Environment: RENLIAN_ENDPOINT (host:port), RENLIAN_SECRET_ID, RENLIAN_SECRET_KEY,
-RENLIAN_PHOTOS (a folder with obama.png, obama2.png, biden.png, blank.png, obama640.png).
+RENLIAN_PHOTOS (a folder with obama.png, obama2.png, biden.png, blank.png, obama640.png,
+obama_side.png).
 """
 
 import base64
@@ -85,6 +86,17 @@ r = ok("DetectFace", {"Image": obama, "MaxFaceNum": 2})
 assert len(r["FaceInfos"]) == 1 and r["FaceInfos"][0]["Width"] > 40, r
 assert r["ImageWidth"] > 0 and r["FaceModelVersion"] == "3.0", r
 fails("DetectFace", {"Image": blank}, "InvalidParameterValue.NoFaceInPhoto")
+
+# A photo on its side without EXIF: no face unless NeedRotateDetection; with it the same
+# face, its box in the frame of the photo as sent (obama.png turned 90° clockwise).
+up = r["FaceInfos"][0]
+side = photo("obama_side.png")
+fails("DetectFace", {"Image": side}, "InvalidParameterValue.NoFaceInPhoto")
+s = ok("DetectFace", {"Image": side, "NeedRotateDetection": 1})
+assert (s["ImageWidth"], s["ImageHeight"]) == (r["ImageHeight"], r["ImageWidth"]), s
+f = s["FaceInfos"][0]
+assert f["X"] == r["ImageHeight"] - up["Y"] - up["Height"] and f["Y"] == up["X"], (up, f)
+assert (f["Width"], f["Height"]) == (up["Height"], up["Width"]), (up, f)
 
 # Attributes and quality (docs/attributes.md, docs/quality.md): Obama is a man looking at
 # the camera with open eyes; what no model estimates comes back as "no valid value".
