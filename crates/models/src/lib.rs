@@ -44,6 +44,7 @@
 //! # Ok::<(), models::ModelError>(())
 //! ```
 
+mod cache;
 pub mod dlib;
 mod error;
 mod fetch;
@@ -53,6 +54,7 @@ mod pack;
 mod progress;
 mod store;
 
+pub use cache::{CachedOnnx, Origin};
 pub use error::ModelError;
 pub use fetch::ARCHIVES_ENV;
 pub use pack::{DlibModel, Pack};
