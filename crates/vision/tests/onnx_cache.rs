@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use models::{ModelStore, NoProgress, Origin, Pack};
+use models::{DlibModel, ModelStore, NoProgress, Origin, Pack};
 
 /// A store with an empty ONNX cache and the shared `human-models` pack.
 fn fresh_store() -> (tempfile::TempDir, ModelStore) {
@@ -15,6 +15,10 @@ fn fresh_store() -> (tempfile::TempDir, ModelStore) {
     let pack = shared.human_model_path("antispoof.json").unwrap();
     let tmp = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(pack.parent().unwrap(), tmp.path().join("human-models")).unwrap();
+    if shared.is_present(Pack::Dlib) {
+        let dat = shared.dlib_path(DlibModel::ResnetDescriptor).unwrap();
+        std::os::unix::fs::symlink(dat.parent().unwrap(), tmp.path().join("dlib")).unwrap();
+    }
     let store = ModelStore::at(tmp.path());
     assert!(store.is_present(Pack::HumanModels));
     (tmp, store)
@@ -47,7 +51,7 @@ fn cache_hit_is_byte_identical_to_a_fresh_conversion() {
         hit.bytes == fresh,
         "cached bytes differ from a fresh conversion"
     );
-    assert_eq!(cache_files(tmp.path()), [hit.path.clone()]);
+    assert_eq!(cache_files(tmp.path()), std::slice::from_ref(&hit.path));
     let name = hit.path.file_name().unwrap().to_string_lossy().into_owned();
     let tag = format!("-tfjs-c{}.", tfjs::CONVERTER_VERSION);
     assert!(name.starts_with("iris-") && name.contains(&tag), "{name}");
@@ -71,7 +75,7 @@ fn damaged_cache_entry_is_rebuilt() {
     let again = vision::tfjs_onnx(&store, "antispoof.json").unwrap();
     assert_eq!(again.origin, Origin::Rebuilt);
     assert!(std::fs::read(&again.path).unwrap() == fresh);
-    assert_eq!(cache_files(tmp.path()), [again.path.clone()]);
+    assert_eq!(cache_files(tmp.path()), std::slice::from_ref(&again.path));
     // And the networks load from the rebuilt entry.
     vision::LivenessNets::load(&store).unwrap();
 }
@@ -108,7 +112,7 @@ fn another_converter_version_misses() {
 
 /// `Analyzer::load` with an empty conversion cache, then again with it filled; prints
 /// both times (`cargo test --workspace --test onnx_cache -- --ignored --nocapture`).
-/// Ignored by default: two full loads take a while in a dev build.
+/// Ignored by default: it is a measurement, meaningful only when run alone.
 #[test]
 #[ignore]
 fn analyzer_load_cold_and_cached() {
@@ -141,6 +145,23 @@ fn analyzer_load_cold_and_cached() {
         );
     }
     assert_eq!(cache_files(tmp.path()).len(), 6);
+    // dlib's descriptor through the same cache: import, then a hit.
+    if store.is_present(Pack::Dlib) {
+        let m = DlibModel::ResnetDescriptor;
+        let t = Instant::now();
+        let imported = store.onnx(m).unwrap();
+        let import = t.elapsed();
+        let t = Instant::now();
+        let hit = store.onnx(m).unwrap();
+        let read = t.elapsed();
+        assert!(hit == imported);
+        println!(
+            "resnet-descriptor {:>4.1} MB ONNX: import  {:>6.1} ms, cache hit {:>6.1} ms",
+            hit.len() as f64 / 1e6,
+            import.as_secs_f64() * 1e3,
+            read.as_secs_f64() * 1e3
+        );
+    }
     println!(
         "Analyzer::load: cold {:.2} s, cached {:.2} s",
         cold.as_secs_f64(),
