@@ -231,10 +231,16 @@ impl ModelStore {
 
     /// The network imported to ONNX (`MmodDetector` or `ResnetDescriptor`); see the
     /// crate documentation for the graphs' inputs and outputs. The first call imports
-    /// (half a second for the descriptor) and caches the result under `ROOT/onnx/`, keyed
-    /// by the `.dat` file's contents and [`IMPORTER_VERSION`]; later calls read the cache
-    /// (see [`ModelStore::converted_onnx`]).
+    /// (well under a second) and caches the result under `ROOT/onnx/`, keyed by the
+    /// `.dat` file's contents and [`IMPORTER_VERSION`]; later calls read the cache (see
+    /// [`ModelStore::converted_onnx`]).
     pub fn onnx(&self, m: DlibModel) -> Result<Vec<u8>, ModelError> {
+        Ok(self.onnx_entry(m)?.bytes)
+    }
+
+    /// Like [`ModelStore::onnx`], also saying where the cache entry is and whether this
+    /// call imported it.
+    pub fn onnx_entry(&self, m: DlibModel) -> Result<CachedOnnx, ModelError> {
         let importer: fn(&dlib::Network) -> Result<Vec<u8>, String> = match m {
             DlibModel::MmodDetector => import::mmod_to_onnx,
             DlibModel::ResnetDescriptor => import::resnet_to_onnx,
@@ -246,7 +252,7 @@ impl ModelStore {
             }
         };
         let path = self.dlib_path(m)?;
-        let converted = self.converted_onnx(
+        self.converted_onnx(
             m.name(),
             std::slice::from_ref(&path),
             &format!("i{IMPORTER_VERSION}"),
@@ -257,8 +263,7 @@ impl ModelStore {
                     .map_err(|e| format!("reading {}: {e}", m.file_name()))?;
                 importer(&net)
             },
-        )?;
-        Ok(converted.bytes)
+        )
     }
 
     /// The ONNX conversion of `sources` (the model files, e.g. a TensorFlow.js

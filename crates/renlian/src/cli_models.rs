@@ -106,14 +106,10 @@ fn prepare_onnx(store: &ModelStore, pack: Pack) -> anyhow::Result<()> {
         Pack::Dlib => {
             for m in [DlibModel::MmodDetector, DlibModel::ResnetDescriptor] {
                 let started = Instant::now();
-                store
-                    .onnx(m)
+                let onnx = store
+                    .onnx_entry(m)
                     .with_context(|| format!("importing {} to ONNX", m.name()))?;
-                eprintln!(
-                    "{pack}: {} ONNX ready ({:.2} s)",
-                    m.name(),
-                    started.elapsed().as_secs_f64()
-                );
+                report(m.name(), onnx.origin, started);
             }
         }
         Pack::HumanModels => {

@@ -49,9 +49,6 @@ pub enum Dim {
 }
 
 impl Network {
-    /// Loads an ONNX graph whose single input is f32 with the given shape. Up to
-    /// `max_plans` optimised plans (one per distinct input shape) are kept; a graph
-    /// without symbols has exactly one, made here.
     /// A TensorFlow.js graph model of the `human-models` pack (`file`, e.g.
     /// `facemesh.json`), converted to ONNX by the `tfjs` crate (or read from the store's
     /// cache of conversions, see [`tfjs_onnx`]), for one fixed NHWC input shape: the
