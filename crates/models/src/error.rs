@@ -73,6 +73,10 @@ pub enum ModelError {
     /// The parsed network does not have the architecture the importer knows.
     #[error("importing {model}: {why}")]
     Import { model: &'static str, why: String },
+
+    /// Converting a model to ONNX for the cache failed (the converter's error, as text).
+    #[error("converting {model} to ONNX: {why}")]
+    Convert { model: String, why: String },
 }
 
 impl ModelError {

@@ -9,6 +9,10 @@
 //!   predictors into a compact native form ([`dlib::ShapePredictor`]), and the DNNs.
 //! - **Importing** dlib's ResNet face descriptor and MMOD face detector to ONNX
 //!   ([`ModelStore::onnx`]), cached on disk.
+//! - **Caching ONNX conversions** of any pack's files ([`ModelStore::converted_onnx`]):
+//!   keyed by the source files' contents and the converter's version, checked against a
+//!   content hash on every read, written atomically. The TensorFlow.js graphs use it too
+//!   (the conversion itself is the `tfjs` crate's, called from `vision`).
 //!
 //! What it is not for: running models (that is the `vision` crate), decoding images,
 //! or anything at request time beyond loading files.
@@ -44,6 +48,7 @@
 //! # Ok::<(), models::ModelError>(())
 //! ```
 
+mod cache;
 pub mod dlib;
 mod error;
 mod fetch;
@@ -53,6 +58,7 @@ mod pack;
 mod progress;
 mod store;
 
+pub use cache::{CachedOnnx, Origin};
 pub use error::ModelError;
 pub use fetch::ARCHIVES_ENV;
 pub use pack::{DlibModel, Pack};

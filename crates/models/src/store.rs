@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::cache::{self, CachedOnnx};
 use crate::fetch::{self, Manifest, ARCHIVES_ENV, MANIFEST};
 use crate::pack::PackSpec;
 use crate::progress::{NoProgress, Progress};
@@ -230,9 +231,16 @@ impl ModelStore {
 
     /// The network imported to ONNX (`MmodDetector` or `ResnetDescriptor`); see the
     /// crate documentation for the graphs' inputs and outputs. The first call imports
-    /// (seconds) and caches the result under `ROOT/onnx/`, keyed by the source file's
-    /// SHA-256 and [`IMPORTER_VERSION`]; later calls read the cache.
+    /// (well under a second) and caches the result under `ROOT/onnx/`, keyed by the
+    /// `.dat` file's contents and [`IMPORTER_VERSION`]; later calls read the cache (see
+    /// [`ModelStore::converted_onnx`]).
     pub fn onnx(&self, m: DlibModel) -> Result<Vec<u8>, ModelError> {
+        Ok(self.onnx_entry(m)?.bytes)
+    }
+
+    /// Like [`ModelStore::onnx`], also saying where the cache entry is and whether this
+    /// call imported it.
+    pub fn onnx_entry(&self, m: DlibModel) -> Result<CachedOnnx, ModelError> {
         let importer: fn(&dlib::Network) -> Result<Vec<u8>, String> = match m {
             DlibModel::MmodDetector => import::mmod_to_onnx,
             DlibModel::ResnetDescriptor => import::resnet_to_onnx,
@@ -243,37 +251,36 @@ impl ModelStore {
                 })
             }
         };
-        let source_sha = self
-            .manifest(Pack::Dlib)
-            .ok()
-            .and_then(|man| man.files.into_iter().find(|f| f.name == m.file_name()))
-            .map(|f| f.sha256)
-            .unwrap_or_else(|| m.sha256().to_string());
-        let dir = self.root.join("onnx");
-        let cached = dir.join(format!(
-            "{}-{}-i{IMPORTER_VERSION}.onnx",
+        let path = self.dlib_path(m)?;
+        self.converted_onnx(
             m.name(),
-            &source_sha[..16.min(source_sha.len())]
-        ));
-        if let Ok(bytes) = fs::read(&cached) {
-            return Ok(bytes);
-        }
-        let dat = self.read_dat(m)?;
-        let net = dlib::Network::parse(&dat).map_err(|source| ModelError::Dat {
-            file: m.file_name().to_string(),
-            source,
-        })?;
-        let onnx = importer(&net).map_err(|why| ModelError::Import {
-            model: m.name(),
-            why,
-        })?;
-        fs::create_dir_all(&dir).map_err(|e| ModelError::io(&dir, e))?;
-        // Write then rename: a concurrent reader sees either nothing or the whole file.
-        let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| ModelError::io(&dir, e))?;
-        std::io::Write::write_all(&mut tmp, &onnx).map_err(|e| ModelError::io(&cached, e))?;
-        tmp.persist(&cached)
-            .map_err(|e| ModelError::io(&cached, e.error))?;
-        Ok(onnx)
+            std::slice::from_ref(&path),
+            &format!("i{IMPORTER_VERSION}"),
+            || {
+                let dat =
+                    fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+                let net = dlib::Network::parse(&dat)
+                    .map_err(|e| format!("reading {}: {e}", m.file_name()))?;
+                importer(&net)
+            },
+        )
+    }
+
+    /// The ONNX conversion of `sources` (the model files, e.g. a TensorFlow.js
+    /// `model.json` and its shards) by `converter` (a tag naming the converter and its
+    /// version, e.g. `tfjs-c1`), from the cache under `ROOT/onnx/` when an intact entry
+    /// exists for exactly these file contents and this tag, else made by `convert` and
+    /// written there atomically. `stem` names the entry (`facemesh`). A damaged entry is
+    /// deleted and rebuilt. `convert` must be deterministic: processes starting together
+    /// may each run it and rename their result to the same name.
+    pub fn converted_onnx(
+        &self,
+        stem: &str,
+        sources: &[PathBuf],
+        converter: &str,
+        convert: impl FnOnce() -> Result<Vec<u8>, String>,
+    ) -> Result<CachedOnnx, ModelError> {
+        cache::converted_onnx(&self.root.join("onnx"), stem, sources, converter, convert)
     }
 }
 

