@@ -31,7 +31,8 @@ pub enum Command {
     /// Metering records.
     #[command(subcommand)]
     Usage(UsageCmd),
-    /// Settle a month for all accounts whose settlement day has come.
+    /// Settle a month for all accounts whose settlement day has come (pending enrolments
+    /// older than the grace period are reconciled first, as `usage reconcile` does).
     Settle {
         #[arg(long, value_parser = parse_month)]
         month: Month,
@@ -356,16 +357,29 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
         Command::Usage(u) => run_usage(u, global).await,
         Command::Settle { month, at, out } => {
             let b = engine(global).await?;
-            let report = b.settle_month(month, at.unwrap_or_else(Utc::now)).await?;
-            print(out, &report, || {
+            let at = at.unwrap_or_else(Utc::now);
+            // Enrolments a dead process left pending are settled first, so that the bill
+            // carries none of them (only ones younger than the grace period can remain).
+            let gallery =
+                gallery::Gallery::open(b.pool().clone(), gallery::GalleryConfig::default()).await?;
+            let enrolments =
+                api::reconcile_enrolments(&b, &gallery, api::reconcile::DEFAULT_GRACE, at).await?;
+            let report = b.settle_month(month, at).await?;
+            let mut value = serde_json::to_value(&report)?;
+            value["enrolments"] = serde_json::to_value(&enrolments)?;
+            print(out, &value, || {
                 format!(
-                    "{}: {} settled ({} CNY), {} already settled, {} not yet due, {} in arrears",
+                    "{}: {} settled ({} CNY), {} already settled, {} not yet due, {} in arrears; \
+                     pending enrolments first: {} confirmed, {} voided, {} failed",
                     report.month,
                     report.settled,
                     report.total,
                     report.already_settled,
                     report.not_due,
-                    report.in_arrears.len()
+                    report.in_arrears.len(),
+                    enrolments.confirmed,
+                    enrolments.voided,
+                    enrolments.failed
                 )
             })
         }

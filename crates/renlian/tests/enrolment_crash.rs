@@ -10,6 +10,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use billing_support::{Backend, Env};
+use chrono::Datelike;
 use sqlx::Row;
 
 /// Net units per RequestId (voids cancel), enrolment outcomes, stored persons, and the
@@ -130,9 +131,17 @@ async fn crash(e: Env) {
         0,
         "{r}"
     );
-    let r = e.json(&["usage", "reconcile", "--grace", "0"]);
+    // `settle` reconciles first: on the 2nd of next month every enrolment is far past the
+    // grace period, so the month is settled with none left pending.
+    let now = chrono::Utc::now();
+    let month = now.format("%Y-%m").to_string();
+    let next = now.date_naive().with_day(1).unwrap() + chrono::Months::new(1);
+    let at = format!("{}T00:00:00Z", next.with_day(2).unwrap());
+    let settle = e.json(&["settle", "--month", &month, "--at", &at]);
+    let r = &settle["enrolments"];
     let settled = r["confirmed"].as_u64().unwrap() + r["voided"].as_u64().unwrap();
-    assert_eq!(settled as usize, pending, "{r}");
+    assert_eq!(settled as usize, pending, "{settle}");
+    assert_eq!(r["failed"], 0, "{settle}");
     eprintln!(
         "{} acknowledged, {} pending at the kill: {r}",
         acked.len(),
