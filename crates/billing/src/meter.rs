@@ -148,16 +148,8 @@ impl Billing {
         request_id: &str,
         at: DateTime<Utc>,
     ) -> Result<Consumption, BillingError> {
-        check_request_id(request_id)?;
-        self.submit(Job::Call {
-            account,
-            item,
-            action: action.to_string(),
-            request_id: request_id.to_string(),
-            at,
-            enrolment: false,
-        })
-        .await
+        self.record(account, item, action, request_id, at, false)
+            .await
     }
 
     /// Records an enrolment (CreatePerson, CreateFace) before its gallery write: metered
@@ -174,6 +166,20 @@ impl Billing {
         request_id: &str,
         at: DateTime<Utc>,
     ) -> Result<Consumption, BillingError> {
+        self.record(account, item, action, request_id, at, true)
+            .await
+    }
+
+    /// One call to the metering writer; `enrolment` adds the pending enrolment row.
+    async fn record(
+        &self,
+        account: i64,
+        item: Item,
+        action: &str,
+        request_id: &str,
+        at: DateTime<Utc>,
+        enrolment: bool,
+    ) -> Result<Consumption, BillingError> {
         check_request_id(request_id)?;
         self.submit(Job::Call {
             account,
@@ -181,7 +187,7 @@ impl Billing {
             action: action.to_string(),
             request_id: request_id.to_string(),
             at,
-            enrolment: true,
+            enrolment,
         })
         .await
     }

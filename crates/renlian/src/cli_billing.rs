@@ -724,15 +724,7 @@ async fn enrol_load(
     }
     let dim = gallery::GalleryConfig::default().descriptor_dim;
     let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let printer = tokio::spawn(async move {
-        while let Some(id) = rx.recv().await {
-            let mut stdout = std::io::stdout().lock();
-            writeln!(stdout, "{id}")?;
-            stdout.flush()?;
-        }
-        anyhow::Ok(())
-    });
+    let (tx, printer) = spawn_id_printer();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
         let (b, gallery, owner, group, next, tx, prefix) = (
@@ -788,6 +780,24 @@ async fn enrol_load(
     Ok(())
 }
 
+/// A task printing each RequestId sent to it on its own line, flushed at once (the
+/// crash tests read them as acknowledgements while the process may be killed).
+fn spawn_id_printer() -> (
+    tokio::sync::mpsc::UnboundedSender<String>,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let printer = tokio::spawn(async move {
+        while let Some(id) = rx.recv().await {
+            let mut stdout = std::io::stdout().lock();
+            writeln!(stdout, "{id}")?;
+            stdout.flush()?;
+        }
+        anyhow::Ok(())
+    });
+    (tx, printer)
+}
+
 async fn load(
     b: Billing,
     account: i64,
@@ -809,15 +819,7 @@ async fn load(
         Item::Liveness => "DetectLiveFace",
     };
     let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let printer = tokio::spawn(async move {
-        while let Some(id) = rx.recv().await {
-            let mut stdout = std::io::stdout().lock();
-            writeln!(stdout, "{id}")?;
-            stdout.flush()?;
-        }
-        anyhow::Ok(())
-    });
+    let (tx, printer) = spawn_id_printer();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
         let (b, next, tx, prefix) = (b.clone(), next.clone(), tx.clone(), prefix.clone());

