@@ -13,7 +13,7 @@
 //! BENCH_CLIENTS (default 2,8,32), BENCH_GROUP_PERSONS (default 12). Without `--bench`
 //! (`cargo test --all-targets`) a smoke run of a few seconds.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common.rs"]
 mod common;
 
 use std::sync::Arc;

@@ -8,7 +8,7 @@
 //! (default 2048), BENCH_ACCOUNTS (default 100000), BENCH_BACKENDS (default "sqlite,postgres").
 //! Under `cargo test` (no `--bench` argument) it only does a short smoke run of the same code.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support.rs"]
 mod support;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use super::exact::{squared_l2, Hit, TopK, PARALLEL_MIN};
 
 /// Index and search parameters. The defaults reach a top-1 recall of at least 0.99
-/// against exact search (tested in `tests/search.rs`, measured in `benches/search.rs`).
+/// against exact search (tested in `tests/it/search.rs`, measured in `benches/search.rs`).
 #[derive(Debug, Clone, Copy)]
 pub struct AnnParams {
     /// Lists per index: `lists_per_sqrt × √n`, at least 16.

@@ -1,7 +1,7 @@
 // Builds the attribute models' inputs from one photo exactly as the Human library does
 // (src/face/facemeshutil.ts cutAndResize, src/face/faceres.ts, src/gear/emotion.ts,
 // src/gear/gear.ts), with the pure-JavaScript CPU backend of `@tensorflow/tfjs`
-// (installed by scripts/tfjs-env). The reference side of tests/attributes.rs.
+// (installed by scripts/tfjs-env). The reference side of tests/it/attributes.rs.
 //
 //   node human_attribute_inputs.js RGB_U8 WIDTH HEIGHT X1,Y1,X2,Y2 OUT_DIR
 //

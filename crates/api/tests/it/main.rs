@@ -1,0 +1,10 @@
+//! Integration tests of the face API server: HTTP, signatures, actions, billing, the official SDK.
+//!
+//! One integration-test binary for the crate (one link instead of one per file); each
+//! module was a test file of its own. Run one with `cargo test --workspace --test it MODULE::`.
+
+mod common;
+mod analysis;
+mod billing_api;
+mod sdk;
+mod server;

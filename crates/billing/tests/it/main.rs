@@ -1,0 +1,9 @@
+//! Integration tests of the billing engine on SQLite and PostgreSQL.
+//!
+//! One integration-test binary for the crate (one link instead of one per file); each
+//! module was a test file of its own. Run one with `cargo test --workspace --test it MODULE::`.
+
+mod support;
+mod ledger;
+mod notices;
+mod properties;

@@ -1,0 +1,6 @@
+//! Integration tests of the calibration tool.
+//!
+//! One integration-test binary for the crate (one link instead of one per file); each
+//! module was a test file of its own. Run one with `cargo test --workspace --test it MODULE::`.
+
+mod committed_table;

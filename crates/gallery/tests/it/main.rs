@@ -1,0 +1,8 @@
+//! Integration tests of the gallery on SQLite and PostgreSQL.
+//!
+//! One integration-test binary for the crate (one link instead of one per file); each
+//! module was a test file of its own. Run one with `cargo test --workspace --test it MODULE::`.
+
+mod common;
+mod search;
+mod storage;

@@ -1,0 +1,16 @@
+//! Integration tests of the `renlian` binary, driven as a user would.
+//!
+//! One integration-test binary for the crate (one link instead of one per file); each
+//! module was a test file of its own. Run one with `cargo test --workspace --test it MODULE::`.
+
+mod billing_support;
+mod face_support;
+mod billing_cli;
+mod billing_crash;
+mod billing_quote;
+mod calibrate_cli;
+mod enrolment_crash;
+mod landmarks_cli;
+mod liveness_cli;
+mod models_cli;
+mod vision_cli;

@@ -1,0 +1,13 @@
+//! Integration tests of the engine: decoding, detection and description at parity with dlib, analysis networks at parity with tfjs.
+//!
+//! One integration-test binary for the crate (one link instead of one per file); each
+//! module was a test file of its own. Run one with `cargo test --workspace --test it MODULE::`.
+
+mod common;
+mod attributes;
+mod decode;
+mod liveness;
+mod mesh;
+mod onnx_cache;
+mod parity;
+mod rotate;
