@@ -13,6 +13,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use db::{sql, Dialect};
 use serde::Serialize;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Connection, Row};
@@ -23,8 +24,6 @@ use crate::catalogue::{Item, FREE_CALLS_PER_MONTH, LOW_PERCENT};
 use crate::engine::Billing;
 use crate::error::BillingError;
 use crate::notice::{insert_notices, NoticeDraft, NoticeKind};
-use crate::schema::Dialect;
-use crate::sql;
 use crate::time::{parse_tz, to_micros, Month};
 
 const IMPORT_PREFIX: &str = "import:";
@@ -380,17 +379,13 @@ fn check_request_id(request_id: &str) -> Result<(), BillingError> {
     Ok(())
 }
 
-pub(crate) fn spawn(pool: AnyPool, max_batch: usize) -> mpsc::Sender<Pending> {
+pub(crate) fn spawn(pool: AnyPool, dialect: Dialect, max_batch: usize) -> mpsc::Sender<Pending> {
     let (tx, rx) = mpsc::channel(max_batch.saturating_mul(4).max(16));
-    tokio::spawn(run(pool, rx, max_batch));
+    tokio::spawn(run(pool, dialect, rx, max_batch));
     tx
 }
 
-async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Pending>, max_batch: usize) {
-    let dialect = match pool.acquire().await {
-        Ok(conn) => sql::dialect(&conn),
-        Err(_) => Dialect::Sqlite,
-    };
+async fn run(pool: AnyPool, dialect: Dialect, mut rx: mpsc::Receiver<Pending>, max_batch: usize) {
     let mut writer = Writer {
         dialect,
         pool,
@@ -496,8 +491,8 @@ impl Writer {
         for _ in 0..2 {
             match &outcome {
                 Err(e)
-                    if crate::schema::is_unique_violation(e)
-                        || is_serialization_failure(e)
+                    if db::is_unique_violation(e)
+                        || db::is_serialization_failure(e)
                         || matches!(e, sqlx::Error::Protocol(m) if m.ends_with(KEYS_RACE)) =>
                 {
                     outcome = self.consume(&mut conn, &batch, true).await;
@@ -810,14 +805,6 @@ fn into_sqlx(e: BillingError) -> sqlx::Error {
     }
 }
 
-fn is_serialization_failure(e: &sqlx::Error) -> bool {
-    match e {
-        // PostgreSQL deadlock_detected / serialization_failure
-        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("40P01") | Some("40001")),
-        _ => false,
-    }
-}
-
 type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
 
 /// A value bound without copying it first (the driver makes the one copy it needs).
@@ -854,7 +841,7 @@ async fn select_in<T: BindValue>(
     tail_values: &[&str],
     tail_col: Option<&str>,
 ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
-    let d = sql::dialect(conn);
+    let d = Dialect::of(conn)?;
     let mut out = Vec::new();
     if values.is_empty() {
         return Ok(out);
@@ -1110,7 +1097,7 @@ async fn store_counters(
 ) -> Result<(), sqlx::Error> {
     let dirty: Vec<(&(i64, Item, usize), &Counter)> =
         counters.iter().filter(|(_, c)| c.dirty).collect();
-    let d = sql::dialect(conn);
+    let d = Dialect::of(conn)?;
     let mut rest = dirty.as_slice();
     for n in sql::pow2_chunks(dirty.len(), 256) {
         let (chunk, tail) = rest.split_at(n);
