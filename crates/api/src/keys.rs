@@ -140,6 +140,21 @@ pub struct KeyStore {
 
 const SECRET_ID_PREFIX: &str = "AKID";
 
+/// The api crate's tables, migrated by the `db` crate's runner. Version 1 is exactly the
+/// `CREATE TABLE IF NOT EXISTS` the releases before versioned migrations ran on every
+/// start: a database they created adopts it untouched and records version 1.
+const MIGRATIONS: &[db::Migration] = &[db::Migration::new(
+    1,
+    &["CREATE TABLE IF NOT EXISTS api_keys (
+        secret_id TEXT PRIMARY KEY,
+        account BIGINT NOT NULL,
+        nonce_hex TEXT NOT NULL,
+        secret_hex TEXT NOT NULL,
+        enabled BIGINT NOT NULL,
+        created_us BIGINT NOT NULL
+    )"],
+)];
+
 fn random_alnum(n: usize) -> String {
     rand::rngs::OsRng
         .sample_iter(&Alphanumeric)
@@ -153,20 +168,9 @@ fn now_us() -> i64 {
 }
 
 impl KeyStore {
-    /// Creates the table if needed.
+    /// Creates or migrates the table if needed (versions in `api_schema`).
     pub async fn open(pool: AnyPool, master: MasterKey) -> Result<Self, KeyError> {
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS api_keys (
-                secret_id TEXT PRIMARY KEY,
-                account BIGINT NOT NULL,
-                nonce_hex TEXT NOT NULL,
-                secret_hex TEXT NOT NULL,
-                enabled BIGINT NOT NULL,
-                created_us BIGINT NOT NULL
-            )",
-        )
-        .execute(&pool)
-        .await?;
+        db::migrate(&pool, "api", MIGRATIONS).await?;
         Ok(KeyStore { pool, master })
     }
 

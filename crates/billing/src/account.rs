@@ -6,13 +6,13 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use db::{sql, Dialect};
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
 use crate::engine::Billing;
 use crate::error::BillingError;
 use crate::money::Money;
-use crate::sql;
 use crate::time::{parse_tz, to_micros};
 
 /// What `account create` takes.
@@ -90,7 +90,7 @@ pub(crate) async fn lock_balances(
     conn: &mut AnyConnection,
     ids: &[i64],
 ) -> Result<HashMap<i64, Balance>, BillingError> {
-    let d = sql::dialect(conn);
+    let d = Dialect::of(conn)?;
     let mut out = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(512) {
         let n = sql::padded(chunk.len());
@@ -122,7 +122,7 @@ pub(crate) async fn store_balances(
     conn: &mut AnyConnection,
     rows: &[(i64, Balance)],
 ) -> Result<(), BillingError> {
-    let d = sql::dialect(conn);
+    let d = Dialect::of(conn)?;
     let mut rest = rows;
     for n in sql::pow2_chunks(rows.len(), 256) {
         let (chunk, tail) = rest.split_at(n);
@@ -149,7 +149,7 @@ pub(crate) async fn append_ledger(
     conn: &mut AnyConnection,
     entries: &[LedgerEntry],
 ) -> Result<(), BillingError> {
-    let d = sql::dialect(conn);
+    let d = Dialect::of(conn)?;
     let mut rest = entries;
     for n in sql::pow2_chunks(entries.len(), 256) {
         let (chunk, tail) = rest.split_at(n);

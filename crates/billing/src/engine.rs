@@ -6,7 +6,7 @@ use tokio::sync::mpsc;
 
 use crate::error::BillingError;
 use crate::meter;
-use crate::schema::{self, Dialect};
+use crate::schema;
 use crate::time::{parse_tz, DEFAULT_TIME_ZONE};
 
 /// Deployment-wide billing settings.
@@ -60,9 +60,9 @@ impl Billing {
     /// Creates the tables if needed and starts the metering writer (needs a Tokio runtime).
     pub async fn open(pool: AnyPool, config: BillingConfig) -> Result<Billing, BillingError> {
         config.validate()?;
-        let dialect = Dialect::of(&pool).await?;
-        schema::migrate(&pool, dialect).await?;
-        let meter = meter::spawn(pool.clone(), config.max_batch);
+        let dialect = db::Dialect::of_pool(&pool).await?;
+        schema::migrate(&pool).await?;
+        let meter = meter::spawn(pool.clone(), dialect, config.max_batch);
         Ok(Billing {
             pool,
             config,

@@ -23,7 +23,6 @@ pub mod quote;
 pub mod rating;
 pub mod schema;
 pub mod settle;
-mod sql;
 pub mod time;
 
 pub use account::{AccountState, AccountView, LedgerLine, NewAccount};

@@ -40,13 +40,13 @@ impl NoticeKind {
 }
 
 pub(crate) struct NoticeDraft {
-    account: i64,
-    pack_id: i64,
-    kind: NoticeKind,
-    at_us: i64,
-    message: String,
-    email: Option<String>,
-    phone: Option<String>,
+    pub(crate) account: i64,
+    pub(crate) pack_id: i64,
+    pub(crate) kind: NoticeKind,
+    pub(crate) at_us: i64,
+    pub(crate) message: String,
+    pub(crate) email: Option<String>,
+    pub(crate) phone: Option<String>,
 }
 
 impl NoticeDraft {

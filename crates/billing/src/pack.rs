@@ -2,6 +2,7 @@
 //! valid one year, consumed earliest expiry first, voided at expiry.
 
 use chrono::{DateTime, Utc};
+use db::{sql, Dialect};
 use serde::Serialize;
 use sqlx::Row;
 
@@ -10,7 +11,6 @@ use crate::catalogue::{Item, PackSize};
 use crate::engine::Billing;
 use crate::error::BillingError;
 use crate::money::Money;
-use crate::sql;
 use crate::time::{from_micros, one_year_after, to_micros};
 
 #[derive(Clone, Debug, Serialize)]
@@ -118,8 +118,7 @@ impl Billing {
             {
                 // Another transaction stored the same token between our lookup and insert:
                 // the next attempt finds it.
-                Err(BillingError::Database(e))
-                    if attempt < 3 && crate::schema::is_unique_violation(&e) => {}
+                Err(BillingError::Database(e)) if attempt < 3 && db::is_unique_violation(&e) => {}
                 other => return other,
             }
         }
@@ -262,7 +261,7 @@ impl Billing {
     pub async fn expire_packs(&self, now: DateTime<Utc>) -> Result<u64, BillingError> {
         let now_us = to_micros(now);
         let mut tx = self.pool.begin().await?;
-        let d = sql::dialect(&tx);
+        let d = Dialect::of(&tx)?;
         // One write statement that locks exactly the accounts with packs to void (and, on
         // SQLite, takes the write lock before anything is read).
         let q = format!(

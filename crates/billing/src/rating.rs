@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use db::{sql, Dialect};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
@@ -14,7 +15,6 @@ use crate::catalogue::{Item, PackSize, Tier};
 use crate::engine::Billing;
 use crate::error::BillingError;
 use crate::money::Money;
-use crate::sql;
 use crate::time::{from_micros, parse_tz, to_micros, Month};
 
 /// A month's metered units of one item, split by what covered them.
@@ -112,7 +112,7 @@ pub(crate) async fn load_usage(
     ids: &[i64],
     month: &str,
 ) -> Result<BTreeMap<i64, BTreeMap<Item, ItemUsage>>, BillingError> {
-    let d = sql::dialect(conn);
+    let d = Dialect::of(conn)?;
     let mut out: BTreeMap<i64, BTreeMap<Item, ItemUsage>> = BTreeMap::new();
     for chunk in ids.chunks(512) {
         let n = sql::padded(chunk.len());

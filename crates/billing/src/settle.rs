@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
+use db::{sql, Dialect};
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
@@ -16,7 +17,6 @@ use crate::engine::Billing;
 use crate::error::BillingError;
 use crate::money::Money;
 use crate::rating::{load_usage, rate};
-use crate::sql;
 use crate::time::{parse_tz, to_micros, Month};
 
 /// What one settlement run did.
@@ -78,7 +78,7 @@ impl Billing {
         report: &mut SettlementReport,
     ) -> Result<(), BillingError> {
         let label = month.to_string();
-        let d = sql::dialect(conn);
+        let d = Dialect::of(conn)?;
         let balances = lock_balances(conn, ids).await?;
         let mut zones: HashMap<i64, Tz> = HashMap::with_capacity(ids.len());
         let mut done: HashSet<i64> = HashSet::new();

@@ -8,3 +8,4 @@ mod analysis;
 mod billing_api;
 mod sdk;
 mod server;
+mod keys_upgrade;

@@ -7,3 +7,4 @@ mod support;
 mod ledger;
 mod notices;
 mod properties;
+mod upgrade;

@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 
+use db::sql;
 use sqlx::{Any, Row, Transaction};
 
 use super::{count, now_us, version_of, Store};
@@ -113,11 +114,13 @@ impl Store {
         groups: &[GroupId],
     ) -> Result<HashMap<GroupId, GroupState>> {
         let mut out = HashMap::with_capacity(groups.len());
+        let d = self.dialect();
         for chunk in groups.chunks(IN_CHUNK) {
             let sql = format!(
                 "SELECT group_id, incarnation, revision, face_model_version, person_count, face_count
-                 FROM gallery_groups WHERE account_id = $1 AND group_id IN ({})",
-                placeholders(2, chunk.len())
+                 FROM gallery_groups WHERE account_id = {} AND group_id IN ({})",
+                sql::param(d, 1),
+                sql::list(d, 2, chunk.len())
             );
             let mut q = sqlx::query(&sql).bind(account.as_str());
             for g in chunk {
@@ -195,13 +198,16 @@ impl Store {
         persons: &[PersonId],
     ) -> Result<Vec<IndexedFace>> {
         let mut out = Vec::new();
+        let d = self.dialect();
         for chunk in persons.chunks(IN_CHUNK) {
             let sql = format!(
                 "SELECT f.face_id, f.person_id, f.descriptor
                  FROM gallery_members m
                  JOIN gallery_faces f ON f.account_id = m.account_id AND f.person_id = m.person_id
-                 WHERE m.account_id = $1 AND m.group_id = $2 AND m.person_id IN ({})",
-                placeholders(3, chunk.len())
+                 WHERE m.account_id = {} AND m.group_id = {} AND m.person_id IN ({})",
+                sql::param(d, 1),
+                sql::param(d, 2),
+                sql::list(d, 3, chunk.len())
             );
             let mut q = sqlx::query(&sql)
                 .bind(account.as_str())
@@ -234,12 +240,4 @@ fn indexed_face(row: &sqlx::any::AnyRow) -> Result<IndexedFace> {
         person_id: PersonId::trusted(row.try_get("person_id")?),
         descriptor: Descriptor::from_bytes(&bytes)?,
     })
-}
-
-/// "$first, $first+1, …" for an IN list of `n` values.
-pub(crate) fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }

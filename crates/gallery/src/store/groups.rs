@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{count, is_unique_violation, json_strings, now_us, to_json, version_of, Store};
+use super::{count, json_strings, now_us, to_json, version_of, Store};
 use crate::error::{GalleryError, Result};
 use crate::ids::{check_name, AccountId, GroupId};
 use crate::limits::{
@@ -123,7 +123,7 @@ impl Store {
             Ok(_) => {}
             // Lost a race with a concurrent CreateGroup (PostgreSQL only: SQLite
             // writers are serialised by BEGIN IMMEDIATE).
-            Err(e) if is_unique_violation(&e) => {
+            Err(e) if db::is_unique_violation(&e) => {
                 return Err(if e.to_string().contains("name") {
                     GalleryError::GroupNameAlreadyExists(new.name.clone())
                 } else {
@@ -277,7 +277,7 @@ impl Store {
         .await;
         match updated {
             Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
+            Err(e) if db::is_unique_violation(&e) => {
                 return Err(GalleryError::GroupNameAlreadyExists(name));
             }
             Err(e) => return Err(e.into()),

@@ -16,6 +16,7 @@ pub(crate) mod schema;
 use std::future::Future;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use db::Dialect;
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool, Row, Transaction};
 
@@ -25,18 +26,11 @@ use crate::model::FaceModelVersion;
 
 pub(crate) use changes::GroupState;
 
-/// Which database is behind the pool; only transaction start and DDL types differ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Backend {
-    Sqlite,
-    Postgres,
-}
-
 /// The gallery's tables on a shared pool.
 #[derive(Debug, Clone)]
 pub(crate) struct Store {
     pool: AnyPool,
-    backend: Backend,
+    dialect: Dialect,
     limits: Limits,
     descriptor_dim: usize,
 }
@@ -54,22 +48,11 @@ const WRITE_ATTEMPTS: usize = 5;
 
 impl Store {
     pub(crate) async fn open(pool: AnyPool, limits: Limits, descriptor_dim: usize) -> Result<Self> {
-        let backend = {
-            let conn = pool.acquire().await?;
-            match conn.backend_name() {
-                "PostgreSQL" => Backend::Postgres,
-                "SQLite" => Backend::Sqlite,
-                other => {
-                    return Err(GalleryError::Database(sqlx::Error::Configuration(
-                        format!("the gallery runs on SQLite or PostgreSQL, not {other}").into(),
-                    )))
-                }
-            }
-        };
-        schema::migrate(&pool, backend).await?;
+        let dialect = Dialect::of_pool(&pool).await?;
+        schema::migrate(&pool).await?;
         Ok(Self {
             pool,
-            backend,
+            dialect,
             limits,
             descriptor_dim,
         })
@@ -77,6 +60,10 @@ impl Store {
 
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    pub(crate) fn dialect(&self) -> Dialect {
+        self.dialect
     }
 
     pub(crate) fn limits(&self) -> &Limits {
@@ -87,18 +74,14 @@ impl Store {
         self.descriptor_dim
     }
 
-    /// Starts a write transaction. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads first and writes later
-    /// fails with SQLITE_BUSY instead of waiting when another writer got there first.
+    /// Starts a write transaction (on SQLite with the write lock taken at once; see
+    /// [`Dialect::begin_write`]).
     pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>> {
-        Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        })
+        Ok(self.dialect.begin_write(&self.pool).await?)
     }
 
     /// Runs a write again when the database reports a deadlock, a serialisation
-    /// failure or a busy lock; after the last attempt the caller gets `Conflict`.
+    /// failure or a busy lock ([`db::is_transient`]); after the last attempt the caller gets `Conflict`.
     pub(crate) async fn retry<T, F, Fut>(&self, mut op: F) -> Result<T>
     where
         F: FnMut() -> Fut,
@@ -108,7 +91,7 @@ impl Store {
         loop {
             attempt += 1;
             match op().await {
-                Err(GalleryError::Database(e)) if is_transient(&e) => {
+                Err(GalleryError::Database(e)) if db::is_transient(&e) => {
                     if attempt >= WRITE_ATTEMPTS {
                         tracing::warn!(error = %e, "gallery write gave up after {attempt} attempts");
                         return Err(GalleryError::Conflict);
@@ -129,29 +112,6 @@ impl Store {
             FaceModelVersion::V3 => self.limits.max_faces_per_group_v3,
         }
     }
-}
-
-/// Deadlock (40P01) and serialisation failure (40001) on PostgreSQL; BUSY/LOCKED
-/// (codes 5, 6 and their extended forms) on SQLite.
-fn is_transient(e: &sqlx::Error) -> bool {
-    let Some(db) = e.as_database_error() else {
-        return matches!(e, sqlx::Error::PoolTimedOut);
-    };
-    match db.code().as_deref() {
-        Some("40P01") | Some("40001") => true,
-        Some(code) => code
-            .parse::<i64>()
-            .map(|c| matches!(c & 0xff, 5 | 6))
-            .unwrap_or(false),
-        None => false,
-    }
-}
-
-/// True when `e` is a unique-key violation (the same on both backends).
-pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
-    e.as_database_error()
-        .map(|d| matches!(d.kind(), sqlx::error::ErrorKind::UniqueViolation))
-        .unwrap_or(false)
 }
 
 /// Reads a JSON list of strings stored in a TEXT column.

@@ -4,10 +4,10 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use db::sql;
 use sqlx::Row;
 
-use super::changes::placeholders;
-use super::{count, is_unique_violation, json_strings, now_us, to_json, version_of, Store};
+use super::{count, json_strings, now_us, to_json, version_of, Store};
 use crate::error::{GalleryError, Result};
 use crate::ids::{check_length, check_name, AccountId, FaceId, GroupId, PersonId};
 use crate::limits::{
@@ -186,7 +186,7 @@ impl Store {
         .await;
         match inserted {
             Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
+            Err(e) if db::is_unique_violation(&e) => {
                 return Err(GalleryError::PersonIdAlreadyExists(
                     new.person_id.to_string(),
                 ))
@@ -498,12 +498,14 @@ impl Store {
         persons: &[PersonId],
     ) -> Result<HashMap<String, Vec<FaceId>>> {
         let mut out: HashMap<String, Vec<FaceId>> = HashMap::new();
+        let d = self.dialect();
         for chunk in persons.chunks(200) {
             let sql = format!(
                 "SELECT person_id, face_id FROM gallery_faces
-                 WHERE account_id = $1 AND person_id IN ({})
+                 WHERE account_id = {} AND person_id IN ({})
                  ORDER BY created_us, face_id",
-                placeholders(2, chunk.len())
+                sql::param(d, 1),
+                sql::list(d, 2, chunk.len())
             );
             let mut q = sqlx::query(&sql).bind(account.as_str());
             for p in chunk {
@@ -625,6 +627,7 @@ impl Store {
         }
         let mut faces = self.face_ids_of(account, persons).await?;
         let wanted: BTreeSet<&GroupId> = groups.iter().collect();
+        let d = self.dialect();
         for chunk in persons.chunks(200) {
             let sql = format!(
                 "SELECT p.person_id, p.person_name, p.gender, p.created_us,
@@ -632,9 +635,10 @@ impl Store {
                  FROM gallery_persons p
                  JOIN gallery_members m ON m.account_id = p.account_id AND m.person_id = p.person_id
                  JOIN gallery_groups g ON g.account_id = m.account_id AND g.group_id = m.group_id
-                 WHERE p.account_id = $1 AND p.person_id IN ({})
+                 WHERE p.account_id = {} AND p.person_id IN ({})
                  ORDER BY m.joined_us, m.group_id",
-                placeholders(2, chunk.len())
+                sql::param(d, 1),
+                sql::list(d, 2, chunk.len())
             );
             let mut q = sqlx::query(&sql).bind(account.as_str());
             for p in chunk {

@@ -1,0 +1,292 @@
+//! The group-commit writer task: one per process, it takes every record from the
+//! channel, gathers whatever has queued up into one batch, consumes the batch in one
+//! transaction and answers each caller only after the commit.
+//!
+//! The transaction locks the balance rows of the batch's accounts first, so several
+//! processes sharing one PostgreSQL database serialise per account and never consume a
+//! unit twice.
+
+use std::collections::HashMap;
+
+use db::Dialect;
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Connection};
+use tokio::sync::mpsc;
+
+use super::rows::{self, AccountInfo};
+use super::rule::{self, Effects};
+use super::{Consumption, Job, Pending};
+use crate::account::lock_balances;
+use crate::error::BillingError;
+use crate::notice::insert_notices;
+use crate::time::Month;
+
+/// Each record's answer, in batch order.
+type Answers = Vec<Result<Consumption, BillingError>>;
+
+/// Why a batch as a whole did not commit: the control flow of [`Writer::process`].
+#[derive(Debug, thiserror::Error)]
+pub(super) enum BatchError {
+    /// Fewer usage rows went in than the batch made: some of its keys are stored already
+    /// (a replay the first pass did not look up, or a key another node recorded since).
+    #[error("{stored} of {rows} usage keys appeared concurrently")]
+    KeysRace { stored: u64, rows: u64 },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// A failure of the crate's own (stored data that cannot be read back).
+    #[error(transparent)]
+    Billing(BillingError),
+}
+
+impl From<BillingError> for BatchError {
+    fn from(e: BillingError) -> BatchError {
+        match e {
+            BillingError::Database(e) => BatchError::Database(e),
+            other => BatchError::Billing(other),
+        }
+    }
+}
+
+impl BatchError {
+    /// Consuming the batch again, looking up its stored keys first, may succeed: keys
+    /// that appeared meanwhile (seen by the row count, or as a unique violation), or a
+    /// PostgreSQL serialization failure or deadlock.
+    fn worth_a_lookup_pass(&self) -> bool {
+        match self {
+            BatchError::KeysRace { .. } => true,
+            BatchError::Database(e) => {
+                db::is_unique_violation(e) || db::is_serialization_failure(e)
+            }
+            BatchError::Billing(_) => false,
+        }
+    }
+}
+
+pub(crate) fn spawn(pool: AnyPool, dialect: Dialect, max_batch: usize) -> mpsc::Sender<Pending> {
+    let (tx, rx) = mpsc::channel(max_batch.saturating_mul(4).max(16));
+    tokio::spawn(run(pool, dialect, rx, max_batch));
+    tx
+}
+
+async fn run(pool: AnyPool, dialect: Dialect, mut rx: mpsc::Receiver<Pending>, max_batch: usize) {
+    let mut writer = Writer {
+        dialect,
+        pool,
+        accounts: HashMap::new(),
+    };
+    // The connection the writer keeps while records keep coming. One connection for
+    // consecutive batches keeps SQLite's page cache warm (a connection drops its whole
+    // cache whenever another connection wrote in between) and PostgreSQL's prepared
+    // statements in one session.
+    let mut conn: Option<PoolConnection<Any>> = None;
+    let mut buf = Vec::with_capacity(max_batch);
+    while rx.recv_many(&mut buf, max_batch).await > 0 {
+        let batch = std::mem::replace(&mut buf, Vec::with_capacity(max_batch));
+        conn = writer.process(conn, batch).await;
+        if rx.is_empty() {
+            // Idle: give the connection back to the pool until the next record arrives.
+            conn = None;
+        }
+    }
+}
+
+struct Writer {
+    dialect: Dialect,
+    pool: AnyPool,
+    accounts: HashMap<i64, AccountInfo>,
+}
+
+impl Writer {
+    /// Consumes and answers one batch on `conn` (or a connection from the pool); returns
+    /// the connection to keep for the next batch, `None` after a failure.
+    async fn process(
+        &mut self,
+        conn: Option<PoolConnection<Any>>,
+        batch: Vec<Pending>,
+    ) -> Option<PoolConnection<Any>> {
+        let mut conn = match conn {
+            Some(conn) => conn,
+            None => match self.pool.acquire().await {
+                Ok(conn) => conn,
+                Err(e) => return fail(batch, &e),
+            },
+        };
+        if let Err(e) = self.load_accounts(&mut conn, &batch).await {
+            return fail(batch, &e);
+        }
+        // The first pass assumes no key of the batch is stored yet (replays are rare) and
+        // skips looking them up: the insert's row count proves it, and a batch that meets a
+        // stored key is rolled back and consumed again with the lookup, which answers the
+        // replays. Another process may also record one of these keys between our read and
+        // write (PostgreSQL, several nodes): one more pass sees it as a replay.
+        let mut outcome = self.consume(&mut conn, &batch, false).await;
+        for _ in 0..2 {
+            match &outcome {
+                Err(e) if e.worth_a_lookup_pass() => {
+                    outcome = self.consume(&mut conn, &batch, true).await;
+                }
+                _ => break,
+            }
+        }
+        // Kept only after a clean batch: after a failure the pool gets it back (and
+        // checks or replaces it), the next batch takes another.
+        match outcome {
+            Ok(results) => {
+                for (p, r) in batch.into_iter().zip(results) {
+                    let _ = p.reply.send(r);
+                }
+                Some(conn)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "metering batch failed");
+                fail(batch, &e)
+            }
+        }
+    }
+
+    /// Caches the accounts of the batch not seen before.
+    async fn load_accounts(
+        &mut self,
+        conn: &mut AnyConnection,
+        batch: &[Pending],
+    ) -> Result<(), BillingError> {
+        let missing: Vec<i64> = unique(batch.iter().map(|p| p.job.account()))
+            .into_iter()
+            .filter(|id| !self.accounts.contains_key(id))
+            .collect();
+        self.accounts
+            .extend(rows::load_accounts(conn, self.dialect, &missing).await?);
+        Ok(())
+    }
+
+    /// One transaction for the whole batch: loads the state, runs the consumption rule
+    /// over the records in order, writes back what changed. `Err` only for the batch as a
+    /// whole; a record's own refusal (unknown account, arrears, closed month) is its entry
+    /// in the answers.
+    ///
+    /// `lookup`: first look up which keys are stored (replays); without it, a stored key
+    /// makes the insert fail the batch ([`BatchError::KeysRace`]).
+    async fn consume(
+        &self,
+        conn: &mut AnyConnection,
+        batch: &[Pending],
+        lookup: bool,
+    ) -> Result<Answers, BatchError> {
+        let mut tx = conn.begin().await?;
+        let ids: Vec<i64> = unique(batch.iter().map(|p| p.job.account()))
+            .into_iter()
+            .filter(|id| self.accounts.contains_key(id))
+            .collect();
+        let balances = lock_balances(&mut tx, &ids).await?;
+        let stored = if lookup {
+            let keys: Vec<&str> = unique(batch.iter().map(|p| p.job.key()));
+            rows::load_existing(&mut tx, &keys).await?
+        } else {
+            HashMap::new()
+        };
+
+        // Months are referred to by their index in `months` from here on.
+        let job_months: Vec<Option<String>> = batch
+            .iter()
+            .map(|p| {
+                self.accounts
+                    .get(&p.job.account())
+                    .map(|a| Month::of(p.job.at(), a.tz).to_string())
+            })
+            .collect();
+        let months: Vec<String> = unique(job_months.iter().flatten().cloned());
+        let month_refs: Vec<&str> = months.iter().map(String::as_str).collect();
+        let mut counters = rows::load_counters(&mut tx, &ids, &month_refs).await?;
+        let settled = rows::load_settled(&mut tx, &ids, &month_refs).await?;
+        let mut packs = rows::load_packs(&mut tx, &ids).await?;
+
+        let mut effects = Effects {
+            rows: Vec::with_capacity(batch.len()),
+            notices: Vec::new(),
+        };
+        let mut results: Answers = Vec::with_capacity(batch.len());
+        // Keys consumed earlier in this batch, with the index of their result.
+        let mut fresh: HashMap<&str, usize> = HashMap::with_capacity(batch.len());
+        // Enrolments consumed now (not replays): their pending rows.
+        let mut enrolments: Vec<&Job> = Vec::new();
+        for (p, month) in batch.iter().zip(&job_months) {
+            let job = &p.job;
+            let key = job.key();
+            let done = match (stored.get(key), fresh.get(key)) {
+                (Some(done), _) => Some(done),
+                (None, Some(&i)) => results[i].as_ref().ok(),
+                (None, None) => None,
+            };
+            if let Some(done) = done {
+                results.push(Ok(Consumption {
+                    replayed: true,
+                    ..done.clone()
+                }));
+                continue;
+            }
+            let account = job.account();
+            let month_index = month
+                .as_deref()
+                .and_then(|m| months.binary_search_by(|x| x.as_str().cmp(m)).ok());
+            let (Some(info), Some(balance), Some(month_index)) = (
+                self.accounts.get(&account),
+                balances.get(&account),
+                month_index,
+            ) else {
+                results.push(Err(BillingError::UnknownAccount(account)));
+                continue;
+            };
+            let month = months[month_index].as_str();
+            if settled.contains(&(account, month_index)) {
+                results.push(Err(BillingError::MonthClosed {
+                    account,
+                    month: month.to_string(),
+                }));
+                continue;
+            }
+            let outcome = rule::consume(
+                job,
+                month,
+                balance.state(),
+                &info.contact,
+                counters
+                    .entry((account, job.item(), month_index))
+                    .or_default(),
+                packs.entry((account, job.item())).or_default(),
+                &mut effects,
+            );
+            if outcome.is_ok() {
+                fresh.insert(key, results.len());
+                if job.is_enrolment() {
+                    enrolments.push(job);
+                }
+            }
+            results.push(outcome);
+        }
+
+        rows::insert_usage(&mut tx, self.dialect, &effects.rows).await?;
+        rows::store_counters(&mut tx, &counters, &months).await?;
+        rows::store_packs(&mut tx, &packs).await?;
+        insert_notices(&mut tx, &effects.notices).await?;
+        rows::insert_enrolments(&mut tx, &enrolments).await?;
+        tx.commit().await?;
+        Ok(results)
+    }
+}
+
+/// Answers every record of a batch that could not be committed; the connection goes back
+/// to the pool.
+fn fail(batch: Vec<Pending>, e: &dyn std::fmt::Display) -> Option<PoolConnection<Any>> {
+    let msg = e.to_string();
+    for p in batch {
+        let _ = p.reply.send(Err(BillingError::Storage(msg.clone())));
+    }
+    None
+}
+
+fn unique<T: Ord + Clone, I: IntoIterator<Item = T>>(it: I) -> Vec<T> {
+    let mut v: Vec<T> = it.into_iter().collect();
+    v.sort();
+    v.dedup();
+    v
+}

@@ -1,0 +1,429 @@
+//! A database created by the release before versioned migrations (billing's tables made
+//! by a `CREATE … IF NOT EXISTS` list on every start, no `billing_schema`) opens with this
+//! code, adopts migration version 1 untouched and keeps its data. On SQLite and
+//! PostgreSQL.
+
+use crate::support;
+
+use billing::{Billing, BillingConfig, BillingError, Item, Money, NoticeKind};
+use chrono::{DateTime, Utc};
+use sqlx::{AnyPool, Row};
+
+/// The previous release's schema, copied verbatim from its `schema.rs` (`{ID}` was
+/// replaced per database as below). Do not edit: it is the fixture, not the schema.
+const PREVIOUS_RELEASE: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS billing_accounts (
+        id {ID},
+        name TEXT NOT NULL,
+        tz TEXT NOT NULL,
+        email TEXT,
+        phone TEXT,
+        created_us BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS billing_balances (
+        account_id BIGINT PRIMARY KEY,
+        balance TEXT NOT NULL,
+        frozen TEXT NOT NULL,
+        seq BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS billing_ledger (
+        id {ID},
+        account_id BIGINT NOT NULL,
+        at_us BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        balance_delta TEXT NOT NULL,
+        frozen_delta TEXT NOT NULL,
+        reference TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS billing_ledger_account ON billing_ledger (account_id)",
+    "CREATE TABLE IF NOT EXISTS billing_packs (
+        id {ID},
+        account_id BIGINT NOT NULL,
+        item TEXT NOT NULL,
+        size BIGINT NOT NULL,
+        price TEXT NOT NULL,
+        purchased_us BIGINT NOT NULL,
+        expires_us BIGINT NOT NULL,
+        remaining BIGINT NOT NULL,
+        low_notified BIGINT NOT NULL,
+        exhausted_notified BIGINT NOT NULL,
+        voided_units BIGINT,
+        voided_us BIGINT)",
+    "CREATE INDEX IF NOT EXISTS billing_packs_account ON billing_packs (account_id)",
+    "CREATE TABLE IF NOT EXISTS billing_pack_orders (
+        account_id BIGINT NOT NULL,
+        client_token TEXT NOT NULL,
+        item TEXT NOT NULL,
+        size BIGINT NOT NULL,
+        pack_id BIGINT NOT NULL,
+        at_us BIGINT NOT NULL,
+        PRIMARY KEY (account_id, client_token))",
+    "CREATE TABLE IF NOT EXISTS billing_usage (
+        usage_key TEXT NOT NULL,
+        part BIGINT NOT NULL,
+        account_id BIGINT NOT NULL,
+        item TEXT NOT NULL,
+        action TEXT NOT NULL,
+        month TEXT NOT NULL,
+        at_us BIGINT NOT NULL,
+        units BIGINT NOT NULL,
+        source TEXT NOT NULL,
+        pack_id BIGINT,
+        PRIMARY KEY (usage_key, part))",
+    "CREATE TABLE IF NOT EXISTS billing_monthly (
+        account_id BIGINT NOT NULL,
+        month TEXT NOT NULL,
+        item TEXT NOT NULL,
+        calls BIGINT NOT NULL,
+        free_units BIGINT NOT NULL,
+        pack_units BIGINT NOT NULL,
+        postpaid_units BIGINT NOT NULL,
+        PRIMARY KEY (account_id, month, item))",
+    "CREATE TABLE IF NOT EXISTS billing_settlements (
+        account_id BIGINT NOT NULL,
+        month TEXT NOT NULL,
+        at_us BIGINT NOT NULL,
+        total TEXT NOT NULL,
+        released TEXT NOT NULL,
+        frozen TEXT NOT NULL,
+        PRIMARY KEY (account_id, month))",
+    "CREATE TABLE IF NOT EXISTS billing_notices (
+        id {ID},
+        account_id BIGINT NOT NULL,
+        pack_id BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        at_us BIGINT NOT NULL,
+        message TEXT NOT NULL)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS billing_notices_once ON billing_notices (pack_id, kind)",
+    "CREATE INDEX IF NOT EXISTS billing_notices_account ON billing_notices (account_id)",
+    "CREATE TABLE IF NOT EXISTS billing_deliveries (
+        notice_id BIGINT NOT NULL,
+        channel TEXT NOT NULL,
+        target TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts BIGINT NOT NULL,
+        next_attempt_us BIGINT NOT NULL,
+        last_error TEXT,
+        delivered_us BIGINT,
+        PRIMARY KEY (notice_id, channel))",
+    "CREATE TABLE IF NOT EXISTS billing_enrolments (
+        usage_key TEXT PRIMARY KEY,
+        account_id BIGINT NOT NULL,
+        action TEXT NOT NULL,
+        at_us BIGINT NOT NULL,
+        outcome TEXT,
+        settled_us BIGINT)",
+    "CREATE INDEX IF NOT EXISTS billing_enrolments_pending ON billing_enrolments (at_us) \
+        WHERE outcome IS NULL",
+];
+
+/// The two tables that release added after its first release, on the next start.
+const ADDED_LATER: &[&str] = &["billing_pack_orders", "billing_enrolments"];
+
+fn t(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn us(s: &str) -> i64 {
+    t(s).timestamp_micros()
+}
+
+async fn is_postgres(pool: &AnyPool) -> bool {
+    pool.acquire()
+        .await
+        .unwrap()
+        .backend_name()
+        .eq_ignore_ascii_case("postgresql")
+}
+
+/// Runs the previous release's DDL (without the tables it added later, for `first`).
+async fn previous_schema(pool: &AnyPool, first: bool) {
+    let id = if is_postgres(pool).await {
+        "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
+    } else {
+        "INTEGER PRIMARY KEY AUTOINCREMENT"
+    };
+    for ddl in PREVIOUS_RELEASE {
+        if first && ADDED_LATER.iter().any(|t| ddl.contains(&format!(" {t} "))) {
+            continue;
+        }
+        sqlx::query(&ddl.replace("{ID}", id))
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+}
+
+/// What the previous release wrote for one account in November 2026: 1000.00 topped up,
+/// a 1m detect pack bought for 0.00 (the fixture's price does not matter here), 10,100
+/// calls imported (10,000 free, 100 from the pack), October settled, a low-pack notice
+/// with its in-app delivery, a ClientToken order and a pending enrolment. Returns the
+/// account and pack ids the database gave.
+async fn previous_rows(pool: &AnyPool, first: bool) -> (i64, i64) {
+    let account: i64 = sqlx::query(
+        "INSERT INTO billing_accounts (name, tz, email, phone, created_us) \
+         VALUES ('acme', 'Asia/Shanghai', 'ops@acme.example', NULL, $1) RETURNING id",
+    )
+    .bind(us("2026-10-01T00:00:00Z"))
+    .fetch_one(pool)
+    .await
+    .unwrap()
+    .get(0);
+    sqlx::query(
+        "INSERT INTO billing_balances (account_id, balance, frozen, seq) \
+         VALUES ($1, '1000.00', '0.00', 7)",
+    )
+    .bind(account)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO billing_ledger (account_id, at_us, kind, balance_delta, frozen_delta, \
+         reference) VALUES ($1, $2, 'topup', '1000.00', '0.00', 'topup')",
+    )
+    .bind(account)
+    .bind(us("2026-10-01T00:00:00Z"))
+    .execute(pool)
+    .await
+    .unwrap();
+    let pack: i64 = sqlx::query(
+        "INSERT INTO billing_packs (account_id, item, size, price, purchased_us, expires_us, \
+         remaining, low_notified, exhausted_notified, voided_units, voided_us) \
+         VALUES ($1, 'detect', 1000000, '0.00', $2, $3, 999900, 1, 0, NULL, NULL) RETURNING id",
+    )
+    .bind(account)
+    .bind(us("2026-11-01T00:00:00Z"))
+    .bind(us("2027-11-01T00:00:00Z"))
+    .fetch_one(pool)
+    .await
+    .unwrap()
+    .get(0);
+    for (part, units, source, pack_id) in [
+        (0i64, 10_000i64, "free", None),
+        (1, 100, "pack", Some(pack)),
+    ] {
+        sqlx::query(
+            "INSERT INTO billing_usage (usage_key, part, account_id, item, action, month, at_us, \
+             units, source, pack_id) VALUES ('import:nov', $1, $2, 'detect', 'import', '2026-11', \
+             $3, $4, $5, $6)",
+        )
+        .bind(part)
+        .bind(account)
+        .bind(us("2026-11-10T00:00:00Z"))
+        .bind(units)
+        .bind(source)
+        .bind(pack_id)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO billing_monthly (account_id, month, item, calls, free_units, pack_units, \
+         postpaid_units) VALUES ($1, '2026-11', 'detect', 10100, 10000, 100, 0)",
+    )
+    .bind(account)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO billing_settlements (account_id, month, at_us, total, released, frozen) \
+         VALUES ($1, '2026-10', $2, '0.00', '0.00', '0.00')",
+    )
+    .bind(account)
+    .bind(us("2026-11-01T00:00:00Z"))
+    .execute(pool)
+    .await
+    .unwrap();
+    let notice: i64 = sqlx::query(
+        "INSERT INTO billing_notices (account_id, pack_id, kind, at_us, message) \
+         VALUES ($1, $2, 'pack_low', $3, 'running low') RETURNING id",
+    )
+    .bind(account)
+    .bind(pack)
+    .bind(us("2026-11-10T00:00:00Z"))
+    .fetch_one(pool)
+    .await
+    .unwrap()
+    .get(0);
+    sqlx::query(
+        "INSERT INTO billing_deliveries (notice_id, channel, target, state, attempts, \
+         next_attempt_us, last_error, delivered_us) VALUES ($1, 'in_app', '', 'delivered', 1, \
+         $2, NULL, $2)",
+    )
+    .bind(notice)
+    .bind(us("2026-11-10T00:00:00Z"))
+    .execute(pool)
+    .await
+    .unwrap();
+    if !first {
+        sqlx::query(
+            "INSERT INTO billing_pack_orders (account_id, client_token, item, size, pack_id, \
+             at_us) VALUES ($1, 'token-1', 'detect', 1000000, $2, $3)",
+        )
+        .bind(account)
+        .bind(pack)
+        .bind(us("2026-11-01T00:00:00Z"))
+        .execute(pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO billing_enrolments (usage_key, account_id, action, at_us, outcome, \
+             settled_us) VALUES ('req-enrol', $1, 'CreatePerson', $2, NULL, NULL)",
+        )
+        .bind(account)
+        .bind(us("2026-11-11T00:00:00Z"))
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    (account, pack)
+}
+
+async fn versions(pool: &AnyPool) -> Vec<i64> {
+    sqlx::query_scalar("SELECT version FROM billing_schema ORDER BY version")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+/// Opens the old database with this code and checks that everything is still there and
+/// still works.
+async fn upgrade(pool: AnyPool, first: bool) {
+    previous_schema(&pool, first).await;
+    let (account, pack) = previous_rows(&pool, first).await;
+
+    let b = Billing::open(pool.clone(), BillingConfig::default())
+        .await
+        .unwrap();
+    assert_eq!(versions(&pool).await, vec![1]);
+
+    let view = b.account(account).await.unwrap();
+    assert_eq!(view.name, "acme");
+    assert_eq!(view.email.as_deref(), Some("ops@acme.example"));
+    assert_eq!(view.balance, Money::yuan(1000));
+    assert_eq!(b.audit_ledger(account).await.unwrap().0, Money::yuan(1000));
+    let packs = b.packs(account).await.unwrap();
+    assert_eq!(packs.len(), 1);
+    assert_eq!((packs[0].id, packs[0].remaining), (pack, 999_900));
+
+    // The old import is a replay; a new call in November comes from the old pack.
+    let again = b
+        .import_usage(
+            account,
+            Item::Detect,
+            10_100,
+            t("2026-11-10T00:00:00Z"),
+            "nov",
+        )
+        .await
+        .unwrap();
+    assert!(again.replayed);
+    assert_eq!((again.free, again.pack, again.postpaid), (10_000, 100, 0));
+    let call = b
+        .record_call(
+            account,
+            Item::Detect,
+            "DetectFace",
+            "req-new",
+            t("2026-11-20T00:00:00Z"),
+        )
+        .await
+        .unwrap();
+    assert_eq!((call.free, call.pack, call.postpaid), (0, 1, 0));
+    assert_eq!(b.packs(account).await.unwrap()[0].remaining, 999_899);
+    // October stays settled.
+    let closed = b
+        .record_call(
+            account,
+            Item::Detect,
+            "DetectFace",
+            "req-oct",
+            t("2026-10-20T00:00:00Z"),
+        )
+        .await;
+    assert!(
+        matches!(closed, Err(BillingError::MonthClosed { .. })),
+        "{closed:?}"
+    );
+    let notices = b.notices(account).await.unwrap();
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].kind, NoticeKind::PackLow);
+    assert_eq!(notices[0].deliveries.len(), 1);
+    let pending = b
+        .pending_enrolments(t("2027-01-01T00:00:00Z"), 10)
+        .await
+        .unwrap();
+    if first {
+        assert!(pending.is_empty());
+    } else {
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].request_id, "req-enrol");
+        // The order is still known under its ClientToken: buying again is a replay.
+        let order = b
+            .buy_pack_with_token(
+                account,
+                Item::Detect,
+                billing::PackSize::M1,
+                t("2026-11-21T00:00:00Z"),
+                Some("token-1"),
+            )
+            .await
+            .unwrap();
+        assert!(order.replayed);
+        assert_eq!(order.pack.id, pack);
+    }
+    // The tables the first release lacked exist now, and work.
+    b.record_enrolment(
+        account,
+        Item::Detect,
+        "CreatePerson",
+        "req-enrol-2",
+        t("2026-11-22T00:00:00Z"),
+    )
+    .await
+    .unwrap();
+    // New ids continue after the old ones.
+    let other = b
+        .create_account(
+            billing::NewAccount {
+                name: "new".into(),
+                ..Default::default()
+            },
+            t("2026-11-23T00:00:00Z"),
+        )
+        .await
+        .unwrap();
+    assert!(other > account);
+
+    // A restart migrates nothing more.
+    drop(b);
+    Billing::open(pool.clone(), BillingConfig::default())
+        .await
+        .unwrap();
+    assert_eq!(versions(&pool).await, vec![1]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn previous_release_sqlite() {
+    let db = support::sqlite().await;
+    upgrade(db.pool.clone(), false).await;
+    db.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn previous_release_postgres() {
+    let db = support::postgres().await;
+    upgrade(db.pool.clone(), false).await;
+    db.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_release_sqlite() {
+    let db = support::sqlite().await;
+    upgrade(db.pool.clone(), true).await;
+    db.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_release_postgres() {
+    let db = support::postgres().await;
+    upgrade(db.pool.clone(), true).await;
+    db.close().await;
+}
