@@ -75,7 +75,9 @@ pub(crate) fn unarmour(label: &str, text: &str) -> Result<String, String> {
         return Err(format!("longer than {MAX_TEXT} bytes"));
     }
     let body: String = if text.contains("-----BEGIN ") {
-        let mut lines = text.lines().map(str::trim);
+        let mut lines = text
+            .lines()
+            .map(|l| l.trim_matches(|c: char| c.is_ascii_whitespace()));
         let begin = lines
             .find(|l| l.starts_with("-----BEGIN "))
             .unwrap_or_default();

@@ -291,7 +291,8 @@ impl Verifier {
         }
         check_binding(c, cx.subject)?;
         let at = cx.now.max(highest);
-        if at < c.not_before {
+        // The same tolerance as for the issue time: a clock a little slow is no refusal.
+        if at < c.not_before.saturating_sub(CLOCK_TOLERANCE) {
             return Err(VerifyError::NotYetValid {
                 not_before: c.not_before,
             });
