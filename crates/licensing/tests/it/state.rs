@@ -156,3 +156,38 @@ fn the_fingerprint_is_collected_with_the_stores_key() {
     assert_eq!(fp.device_key, Some(store.device_key().component()));
     assert!(!fp.is_empty());
 }
+
+#[test]
+fn concurrent_checks_never_leave_a_torn_state() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = std::sync::Arc::new(used_store(dir.path()));
+    let fp = Fingerprint::linux(Some("m1"), Some("s1"), None, store.device_key());
+    let request =
+        licensing::ActivationRequest::new(Sdk::Detect, fp.clone(), None).expect("request");
+    let text = std::sync::Arc::new(issue(&licensing::Claims::device(
+        id("seat-9"),
+        1,
+        &request,
+        T0,
+    )));
+    let threads: Vec<_> = (0..4i64)
+        .map(|t| {
+            let (store, text, fp) = (store.clone(), text.clone(), fp.clone());
+            std::thread::spawn(move || {
+                for i in 0..25i64 {
+                    let now = T0 + 2 * DAY + (i * 4 + t) * 60;
+                    store
+                        .check(&verifier(), &text, now, &Subject::device(fp.clone()), &[])
+                        .expect("valid");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("thread");
+    }
+    let state = store.load().expect("an intact state");
+    assert!(state.highest_seen() > T0 + 2 * DAY);
+    let leftovers = fs::read_dir(dir.path()).expect("dir").count();
+    assert_eq!(leftovers, 2, "temporary files left behind");
+}
