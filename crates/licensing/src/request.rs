@@ -79,7 +79,7 @@ impl ActivationRequest {
         })
     }
 
-    /// The armoured request (about 300 bytes: fits a QR code).
+    /// The armoured request (under 400 bytes with a short label: fits a QR code).
     pub fn to_text(&self) -> String {
         let payload = serde_json::to_vec(self).unwrap_or_default();
         armour(
@@ -139,6 +139,7 @@ mod tests {
         let text = r.to_text();
         assert_eq!(ActivationRequest::parse(&text), Ok(r.clone()));
         assert!(text.len() < 400, "{} bytes:\n{text}", text.len());
+        println!("activation request {} bytes\n{text}", text.len());
         let bare = text
             .lines()
             .filter(|l| !l.starts_with("-----"))
