@@ -809,15 +809,10 @@ async fn load(
     if concurrency == 0 {
         bail!("concurrency must be at least 1");
     }
-    let action = match item {
-        Item::Detect => "DetectFace",
-        Item::Landmarks => "AnalyzeFace",
-        Item::Compare => "CompareFace",
-        Item::Verify => "VerifyFace",
-        Item::Search => "SearchFaces",
-        Item::Person => "CreatePerson",
-        Item::Liveness => "DetectLiveFace",
-    };
+    // Recorded under the item's first action in the API's table.
+    let action = api::Action::first_billed_as(item)
+        .with_context(|| format!("no action is billed as {item}"))?
+        .name();
     let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let (tx, printer) = spawn_id_printer();
     let mut tasks = Vec::new();
