@@ -7,7 +7,8 @@
 //! versions, billing item), dispatch of each action to the `vision` engine and the
 //! `gallery` ([`actions`]), the one table mapping every crate's error to its IAI error
 //! code ([`error`]), and metering of each billable call through `billing` before its
-//! response leaves ([`server`]).
+//! response leaves ([`server`]); enrolments (CreatePerson, CreateFace) are metered around
+//! their gallery write by the one enrolment protocol ([`enrolment`]).
 //!
 //! What it is not for: face computation (`vision`), storage of groups, persons and faces
 //! (`gallery`), prices and bills (`billing`), process start-up and the CLI (`renlian`).
@@ -15,6 +16,7 @@
 pub mod action;
 pub mod actions;
 pub mod auth;
+pub mod enrolment;
 pub mod error;
 pub mod image;
 pub mod keys;

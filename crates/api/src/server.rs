@@ -328,6 +328,7 @@ async fn run_action(
     let call = Call {
         state,
         caller,
+        action,
         version,
         params,
         lenient,

@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 
 use crate::action::Action;
 use crate::auth::Caller;
+use crate::enrolment::Enrolment;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -25,6 +26,7 @@ use crate::state::AppState;
 pub struct Call<'a> {
     pub state: &'a AppState,
     pub caller: &'a Caller,
+    pub action: Action,
     pub version: &'a str,
     pub params: &'a Map<String, Value>,
     /// Signature v1 carries every value as text: numbers are read from strings too.
@@ -135,96 +137,16 @@ impl Call<'_> {
         }
     }
 
-    /// Records this call's metering now, as a pending enrolment, before the action writes
-    /// to the gallery (CreatePerson, CreateFace): metering refuses before anything is
-    /// stored, and what is stored is billed. The server's own record after the action is
-    /// then an idempotent replay of the same RequestId (nothing is counted twice).
-    pub async fn meter_enrolment(&self, action: Action) -> Result<(), ApiError> {
-        let Some(item) = action.item() else {
-            return Ok(());
-        };
-        self.state
-            .billing
-            .record_enrolment(
-                self.caller.account,
-                item,
-                action.name(),
-                self.request_id,
-                chrono::Utc::now(),
-            )
-            .await?;
-        Ok(())
-    }
-
-    /// The test-only stop between an enrolment's metering and its write
-    /// ([`crate::state::Faults`]): the call ends as a process dying there would leave it.
-    pub fn injected_stop_after_metering(&self) -> Result<(), ApiError> {
-        if self.state.faults.stops_after_enrolment_metering() {
-            return Err(ApiError::internal(
-                "injected fault: stopped between metering and the gallery write",
-            ));
-        }
-        Ok(())
-    }
-
-    /// After the gallery write: confirms the pending metering (the test-only stop before
-    /// it ends the call as a crash there would). A failed confirmation is only logged: the
-    /// enrolment is recorded in the gallery, so the reconciliation confirms it later.
-    pub async fn confirm_enrolment(&self) -> Result<(), ApiError> {
-        if self.state.faults.stops_after_enrolment_write() {
-            return Err(ApiError::internal(
-                "injected fault: stopped between the gallery write and its confirmation",
-            ));
-        }
-        if let Err(e) = self
-            .state
-            .billing
-            .confirm_enrolment(self.request_id, chrono::Utc::now())
-            .await
-        {
-            tracing::warn!(request_id = self.request_id, error = %e,
-                "confirming an enrolment failed; the reconciliation will");
-        }
-        Ok(())
-    }
-
-    /// Settles what [`Call::meter_enrolment`] recorded when the write it paid for failed:
-    /// the gallery is asked (and the RequestId abandoned) first, so a write whose commit
-    /// was reported as failed but landed is confirmed, not voided. Retried a few times;
-    /// if it still fails (the database is down) the enrolment stays pending and the
-    /// reconciliation settles it later.
-    pub async fn settle_failed_enrolment(&self) {
-        let mut delay = std::time::Duration::from_millis(50);
-        for attempt in 1..=3 {
-            match crate::reconcile::settle_one(
-                &self.state.billing,
-                &self.state.gallery,
-                self.caller.account,
-                self.request_id,
-                chrono::Utc::now(),
-            )
-            .await
-            {
-                Ok(billing::EnrolmentOutcome::Charged { month }) => {
-                    tracing::error!(
-                        request_id = self.request_id,
-                        month,
-                        "a failed enrolment stays billed: its month is settled"
-                    );
-                    return;
-                }
-                Ok(_) => return,
-                Err(e) if attempt == 3 => {
-                    tracing::error!(request_id = self.request_id, error = %e,
-                        "settling a failed enrolment failed; left to the reconciliation");
-                }
-                Err(e) => {
-                    tracing::warn!(request_id = self.request_id, error = %e, attempt,
-                        "settling a failed enrolment failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay *= 4;
-                }
-            }
+    /// This call's enrolment (CreatePerson, CreateFace): metered as pending around its
+    /// gallery write by the one protocol, [`Enrolment::run`].
+    pub fn enrolment(&self) -> Enrolment<'_> {
+        Enrolment {
+            billing: &self.state.billing,
+            gallery: &self.state.gallery,
+            account: self.caller.account,
+            action: self.action,
+            request_id: self.request_id,
+            faults: &self.state.faults,
         }
     }
 }

@@ -104,26 +104,13 @@ pub async fn create_person(call: &Call<'_>) -> Result<Fields, ApiError> {
             rect: face_rect(&face),
         }),
     };
-    // Metered before the write (docs/billing.md, "Enrolment"): an enrolment is never
-    // stored unbilled, and metering's refusal (arrears) leaves nothing behind. The metering
-    // is pending until confirmed after the write; a write that fails gives the unit back,
-    // and a crash in between is settled by the reconciliation (crate::reconcile).
-    call.meter_enrolment(crate::action::Action::CreatePerson)
+    // Metered as pending before the write and confirmed after it (docs/billing.md,
+    // "Enrolment"): never stored unbilled, and metering's refusal (arrears) leaves nothing
+    // behind; a failed write gives the unit back, a crash is settled by the reconciliation.
+    let created = call
+        .enrolment()
+        .run(|gallery, request_id| gallery.create_person_for(&account, &new, request_id))
         .await?;
-    call.injected_stop_after_metering()?;
-    let created = match call
-        .state
-        .gallery
-        .create_person_for(&account, &new, call.request_id)
-        .await
-    {
-        Ok(created) => created,
-        Err(e) => {
-            call.settle_failed_enrolment().await;
-            return Err(e.into());
-        }
-    };
-    call.confirm_enrolment().await?;
     let mut out = Fields::new();
     out.insert(
         "FaceId".into(),
@@ -393,24 +380,12 @@ pub async fn create_face(call: &Call<'_>) -> Result<Fields, ApiError> {
     let ids = if new_faces.is_empty() {
         Vec::new()
     } else {
-        // Metered before the write, as CreatePerson.
-        call.meter_enrolment(crate::action::Action::CreateFace)
-            .await?;
-        call.injected_stop_after_metering()?;
-        let ids = match call
-            .state
-            .gallery
-            .create_faces_for(&account, &person, &new_faces, call.request_id)
-            .await
-        {
-            Ok(ids) => ids,
-            Err(e) => {
-                call.settle_failed_enrolment().await;
-                return Err(e.into());
-            }
-        };
-        call.confirm_enrolment().await?;
-        ids
+        // Metered around the write, as CreatePerson.
+        call.enrolment()
+            .run(|gallery, request_id| {
+                gallery.create_faces_for(&account, &person, &new_faces, request_id)
+            })
+            .await?
     };
     let mut out = Fields::new();
     out.insert("SucFaceNum".into(), json!(ids.len()));
