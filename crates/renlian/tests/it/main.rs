@@ -14,3 +14,4 @@ mod landmarks_cli;
 mod liveness_cli;
 mod models_cli;
 mod vision_cli;
+mod serve_enrolment_crash;
