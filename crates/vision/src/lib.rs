@@ -7,9 +7,12 @@
 //! results; it turns descriptor distances into 0-100 scores with a calibration table
 //! kept as data. All networks run in one pure-Rust runtime (tract) on ONNX graphs.
 //!
-//! What it is not: it does no I/O but reading model files through the `models` crate
-//! (which fetches and imports the weights); it stores nothing (galleries and search
-//! live in `gallery`) and knows nothing of HTTP, accounts or billing.
+//! Loading is its only I/O: [`Engine::load`] and [`Analyzer::load`] go through
+//! `models::ModelStore`, which fetches the packs on first use and reads or writes the
+//! ONNX conversion cache. After loading, computation is pure.
+//!
+//! What it is not: it stores nothing (galleries and search live in `gallery`) and knows
+//! nothing of HTTP, accounts or billing.
 //!
 //! Entry point: [`Engine`], loaded once, `Send + Sync`.
 

@@ -12,6 +12,7 @@ mod enrolment_crash;
 mod face_support;
 mod landmarks_cli;
 mod liveness_cli;
+mod map;
 mod models_cli;
 mod serve_enrolment_crash;
 mod vision_cli;
