@@ -11,6 +11,7 @@ mod billing_quote;
 mod calibrate_cli;
 mod enrolment_crash;
 mod landmarks_cli;
+mod license_cli;
 mod liveness_cli;
 mod models_cli;
 mod vision_cli;
