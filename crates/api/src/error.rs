@@ -6,6 +6,7 @@ use billing::BillingError;
 use gallery::{Field, GalleryError};
 use vision::VisionError;
 
+use crate::enrolment::EnrolmentError;
 use crate::keys::KeyError;
 
 /// An error as the client sees it: `{"Error": {"Code", "Message"}}`.
@@ -53,6 +54,18 @@ pub const NO_FACE_IN_PHOTO: &str = "InvalidParameterValue.NoFaceInPhoto";
 
 /// BuyResourcePack refused: the available balance (balance − frozen) is below the price.
 pub const INSUFFICIENT_BALANCE: &str = "FailedOperation.InsufficientBalance";
+
+impl From<EnrolmentError> for ApiError {
+    fn from(e: EnrolmentError) -> Self {
+        match e {
+            EnrolmentError::Metering(e) => e.into(),
+            EnrolmentError::Write(e) => e.into(),
+            e @ (EnrolmentError::Injected(_) | EnrolmentError::NotBilled(_)) => {
+                ApiError::internal(e.to_string())
+            }
+        }
+    }
+}
 
 impl From<GalleryError> for ApiError {
     fn from(e: GalleryError) -> Self {

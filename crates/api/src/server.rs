@@ -12,10 +12,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::{json, Map, Value};
 
+use crate::action::Action;
 use crate::actions::{self, Call};
 use crate::auth::{Caller, Service, SignedRequest, V1Request, BILLING_SERVICE};
 use crate::error::ApiError;
-use crate::state::{AppState, BILLING_VERSIONS, VERSIONS};
+use crate::state::AppState;
 
 /// The router: every request goes to one handler, whatever its path (the SDKs use `/`).
 pub fn router(state: Arc<AppState>) -> Router {
@@ -141,12 +142,9 @@ async fn answer(
     run_action(state, &caller, action, version, &params, false, request_id).await
 }
 
-/// The version is checked once the action's service is known (each has its own).
-fn check_version(service: Service, version: &str) -> Result<(), ApiError> {
-    let versions: &[&str] = match service {
-        Service::Face => &VERSIONS,
-        Service::Billing => &BILLING_VERSIONS,
-    };
+/// The version is checked once the action is known (each service has its own).
+fn check_version(action: Action, version: &str) -> Result<(), ApiError> {
+    let versions = action.versions();
     if !versions.contains(&version) {
         return Err(ApiError::new(
             "NoSuchVersion",
@@ -296,7 +294,7 @@ pub fn unflatten(fields: &[(&str, &str)]) -> Result<Map<String, Value>, ApiError
 async fn run_action(
     state: &AppState,
     caller: &Caller,
-    action: &str,
+    action_name: &str,
     version: &str,
     params: &Map<String, Value>,
     lenient: bool,
@@ -304,22 +302,19 @@ async fn run_action(
 ) -> Result<Map<String, Value>, ApiError> {
     // The action name says which service it belongs to (the two sets are disjoint); a
     // TC3 request must also have been signed for that service.
-    let (service, action_name) = if let Some(name) = actions::canonical_name(action) {
-        (Service::Face, name)
-    } else if let Some(name) = actions::account::canonical_name(action) {
-        (Service::Billing, name)
-    } else {
+    let Some(action) = Action::from_name(action_name) else {
         return Err(ApiError::new(
             "InvalidAction",
-            format!("action {action:?} does not exist"),
+            format!("action {action_name:?} does not exist"),
         ));
     };
+    let service = action.service();
     if let Some(signed_for) = caller.service {
         if signed_for != service {
             return Err(ApiError::new(
                 "InvalidAction",
                 format!(
-                    "action {action:?} does not exist in the service this request was signed for; \
+                    "action {action_name:?} does not exist in the service this request was signed for; \
                      it belongs to service {:?}",
                     match service {
                         Service::Face => state.config.service.as_str(),
@@ -329,29 +324,27 @@ async fn run_action(
             ));
         }
     }
-    check_version(service, version)?;
+    check_version(action, version)?;
     let call = Call {
         state,
         caller,
+        action,
         version,
         params,
         lenient,
         request_id,
     };
-    if service == Service::Billing {
-        // The account's own billing is never metered.
-        return actions::account::dispatch(action_name, &call).await;
-    }
-    let result = actions::dispatch(action_name, &call).await;
-    meter(state, caller, action_name, request_id, result).await
+    let result = actions::dispatch(action, &call).await;
+    meter(state, caller, action, request_id, result).await
 }
 
 /// Records a billable outcome before it is answered. A failure to record replaces the
-/// answer: the client never gets a free result.
+/// answer: the client never gets a free result. Actions without an item (the gallery's
+/// free actions, the `billing` service) are never metered.
 async fn meter(
     state: &AppState,
     caller: &Caller,
-    action: &str,
+    action: Action,
     request_id: &str,
     result: Result<Map<String, Value>, ApiError>,
 ) -> Result<Map<String, Value>, ApiError> {
@@ -362,12 +355,18 @@ async fn meter(
     if !billable {
         return result;
     }
-    let Some(item) = billing::Item::for_action(action) else {
+    let Some(item) = action.item() else {
         return result;
     };
     state
         .billing
-        .record_call(caller.account, item, action, request_id, chrono::Utc::now())
+        .record_call(
+            caller.account,
+            item,
+            action.name(),
+            request_id,
+            chrono::Utc::now(),
+        )
         .await?;
     result
 }

@@ -12,14 +12,6 @@ use crate::auth::Authenticator;
 use crate::image::UrlPolicy;
 use crate::keys::KeyStore;
 
-/// The API versions served (both share one set of handlers; the 2018 actions are a
-/// subset with the same fields).
-pub const VERSIONS: [&str; 2] = ["2020-03-03", "2018-03-01"];
-
-/// The versions of the `billing` service (the account's own billing actions), as the
-/// Tencent Cloud billing API names its version.
-pub const BILLING_VERSIONS: [&str; 1] = ["2018-07-09"];
-
 /// How the server behaves.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {

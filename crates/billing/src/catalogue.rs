@@ -55,23 +55,6 @@ impl Item {
         }
     }
 
-    /// The item an API action is billed under; `None` for free actions.
-    pub fn for_action(action: &str) -> Option<Item> {
-        Some(match action {
-            "DetectFace" | "DetectFaceAttributes" => Item::Detect,
-            "AnalyzeFace" | "AnalyzeDenseLandmarks" => Item::Landmarks,
-            "CompareFace" | "CompareMaskFace" | "DetectFaceSimilarity" => Item::Compare,
-            "VerifyFace" | "VerifyPerson" => Item::Verify,
-            "SearchFaces"
-            | "SearchFacesReturnsByGroup"
-            | "SearchPersons"
-            | "SearchPersonsReturnsByGroup" => Item::Search,
-            "CreatePerson" | "CreateFace" => Item::Person,
-            "DetectLiveFace" | "DetectLiveFaceAccurate" => Item::Liveness,
-            _ => return None,
-        })
-    }
-
     /// Price of one pack of this item (the prepaid table).
     pub fn pack_price(self, size: PackSize) -> Money {
         let row: [i64; 4] = match self {
@@ -337,40 +320,6 @@ mod tests {
         assert_eq!(Tier::sdk_devices(1001).unwrap().number(), 2);
         assert_eq!(Tier::sdk_devices(5000).unwrap().number(), 2);
         assert_eq!(Tier::sdk_devices(5001).unwrap().number(), 3);
-    }
-
-    #[test]
-    fn actions_map_to_items() {
-        let table = [
-            ("DetectFace", Item::Detect),
-            ("DetectFaceAttributes", Item::Detect),
-            ("AnalyzeFace", Item::Landmarks),
-            ("AnalyzeDenseLandmarks", Item::Landmarks),
-            ("CompareFace", Item::Compare),
-            ("CompareMaskFace", Item::Compare),
-            ("DetectFaceSimilarity", Item::Compare),
-            ("VerifyFace", Item::Verify),
-            ("VerifyPerson", Item::Verify),
-            ("SearchFaces", Item::Search),
-            ("SearchFacesReturnsByGroup", Item::Search),
-            ("SearchPersons", Item::Search),
-            ("SearchPersonsReturnsByGroup", Item::Search),
-            ("CreatePerson", Item::Person),
-            ("CreateFace", Item::Person),
-            ("DetectLiveFace", Item::Liveness),
-            ("DetectLiveFaceAccurate", Item::Liveness),
-        ];
-        for (action, item) in table {
-            assert_eq!(Item::for_action(action), Some(item), "{action}");
-        }
-        for free in [
-            "CreateGroup",
-            "DeleteFace",
-            "GetPersonList",
-            "ModifyPersonBaseInfo",
-        ] {
-            assert_eq!(Item::for_action(free), None, "{free}");
-        }
     }
 
     #[test]

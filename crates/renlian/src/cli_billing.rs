@@ -230,9 +230,10 @@ pub enum UsageCmd {
         #[command(flatten)]
         out: Out,
     },
-    /// Enrol persons as CreatePerson does (meter as pending, write to the gallery,
-    /// confirm) from concurrent tasks, printing each RequestId once confirmed; for the
-    /// crash test of enrolment billing. Persons go into group `load` (created if missing);
+    /// Enrol persons through CreatePerson's own protocol (`api::enrolment`: meter as
+    /// pending, write to the gallery, settle on failure, confirm) from concurrent tasks,
+    /// without the image work, printing each RequestId once confirmed; for the crash test
+    /// of enrolment billing. Persons go into group `load` (created if missing);
     /// RequestId PREFIX-N enrols person PREFIX-N.
     #[command(hide = true)]
     EnrolLoad {
@@ -704,8 +705,8 @@ fn fresh_id() -> String {
     format!("cli-{nanos}-{}", std::process::id())
 }
 
-/// Concurrent single-call recording. An id is printed only after `record_call` returned,
-/// that is after its batch committed.
+/// Concurrent enrolments. An id is printed only once its enrolment ran to the end
+/// (confirmed), as the server answers a CreatePerson only then.
 async fn enrol_load(
     b: Billing,
     account: i64,
@@ -751,14 +752,13 @@ async fn enrol_load(
             prefix.clone(),
         );
         tasks.push(tokio::spawn(async move {
+            let no_faults = api::Faults::default();
             loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if i >= count {
                     return anyhow::Ok(());
                 }
                 let id = format!("{prefix}-{i}");
-                b.record_enrolment(account, Item::Person, "CreatePerson", &id, Utc::now())
-                    .await?;
                 let person = gallery::NewPerson {
                     group_id: group.clone(),
                     person_id: gallery::PersonId::new(id.as_str())?,
@@ -778,8 +778,18 @@ async fn enrol_load(
                         },
                     }),
                 };
-                gallery.create_person_for(&owner, &person, &id).await?;
-                b.confirm_enrolment(&id, Utc::now()).await?;
+                // The server's own protocol (meter as pending, write, settle on failure,
+                // confirm), as CreatePerson runs it.
+                api::enrolment::Enrolment {
+                    billing: &b,
+                    gallery: &gallery,
+                    account,
+                    action: api::Action::CreatePerson,
+                    request_id: &id,
+                    faults: &no_faults,
+                }
+                .run(|gallery, request_id| gallery.create_person_for(&owner, &person, request_id))
+                .await?;
                 if tx.send(id).is_err() {
                     return Ok(());
                 }
@@ -823,15 +833,10 @@ async fn load(
     if concurrency == 0 {
         bail!("concurrency must be at least 1");
     }
-    let action = match item {
-        Item::Detect => "DetectFace",
-        Item::Landmarks => "AnalyzeFace",
-        Item::Compare => "CompareFace",
-        Item::Verify => "VerifyFace",
-        Item::Search => "SearchFaces",
-        Item::Person => "CreatePerson",
-        Item::Liveness => "DetectLiveFace",
-    };
+    // Recorded under the item's first action in the API's table.
+    let action = api::Action::first_billed_as(item)
+        .with_context(|| format!("no action is billed as {item}"))?
+        .name();
     let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let (tx, printer) = spawn_id_printer();
     let mut tasks = Vec::new();

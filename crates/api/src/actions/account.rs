@@ -10,37 +10,6 @@ use serde_json::{json, Value};
 use super::{Call, Fields};
 use crate::error::ApiError;
 
-/// The actions of the `billing` service.
-pub const ACTIONS: &[&str] = &[
-    "BuyResourcePack",
-    "DescribeAccountBalance",
-    "DescribeBills",
-    "DescribeNotices",
-    "DescribeResourcePacks",
-    "DescribeUsage",
-];
-
-/// The action's canonical name, if it is one of [`ACTIONS`].
-pub fn canonical_name(action: &str) -> Option<&'static str> {
-    ACTIONS.iter().copied().find(|a| *a == action)
-}
-
-/// Runs one billing action.
-pub async fn dispatch(action: &'static str, call: &Call<'_>) -> Result<Fields, ApiError> {
-    match action {
-        "DescribeAccountBalance" => describe_account_balance(call).await,
-        "DescribeResourcePacks" => describe_resource_packs(call).await,
-        "BuyResourcePack" => buy_resource_pack(call).await,
-        "DescribeUsage" => describe_usage(call).await,
-        "DescribeBills" => describe_bills(call).await,
-        "DescribeNotices" => describe_notices(call).await,
-        other => Err(ApiError::new(
-            "InvalidAction",
-            format!("action {other:?} does not exist"),
-        )),
-    }
-}
-
 fn money(m: Money) -> Value {
     Value::String(m.round_fen().to_string())
 }
@@ -67,7 +36,7 @@ fn fields(v: Value) -> Fields {
     }
 }
 
-async fn describe_account_balance(call: &Call<'_>) -> Result<Fields, ApiError> {
+pub async fn describe_account_balance(call: &Call<'_>) -> Result<Fields, ApiError> {
     let a = call.state.billing.account(call.caller.account).await?;
     Ok(fields(json!({
         "AccountId": a.id,
@@ -105,7 +74,7 @@ fn pack_fields(p: &Pack, now: DateTime<Utc>) -> Value {
     })
 }
 
-async fn describe_resource_packs(call: &Call<'_>) -> Result<Fields, ApiError> {
+pub async fn describe_resource_packs(call: &Call<'_>) -> Result<Fields, ApiError> {
     let now = Utc::now();
     // Distinguishes "no such account" from "no packs".
     call.state.billing.account(call.caller.account).await?;
@@ -117,7 +86,7 @@ async fn describe_resource_packs(call: &Call<'_>) -> Result<Fields, ApiError> {
     })))
 }
 
-async fn buy_resource_pack(call: &Call<'_>) -> Result<Fields, ApiError> {
+pub async fn buy_resource_pack(call: &Call<'_>) -> Result<Fields, ApiError> {
     let item: Item = call.str_req("Item")?.parse()?;
     let size: PackSize = call.str_req("Size")?.parse()?;
     // The idempotency key: a retry with the same token gets the first purchase's pack and
@@ -159,7 +128,7 @@ async fn bill(call: &Call<'_>) -> Result<Bill, ApiError> {
         .await?)
 }
 
-async fn describe_usage(call: &Call<'_>) -> Result<Fields, ApiError> {
+pub async fn describe_usage(call: &Call<'_>) -> Result<Fields, ApiError> {
     let bill = bill(call).await?;
     let usage: Vec<Value> = bill
         .lines
@@ -173,7 +142,7 @@ async fn describe_usage(call: &Call<'_>) -> Result<Fields, ApiError> {
     })))
 }
 
-async fn describe_bills(call: &Call<'_>) -> Result<Fields, ApiError> {
+pub async fn describe_bills(call: &Call<'_>) -> Result<Fields, ApiError> {
     let bill = bill(call).await?;
     let lines: Vec<Value> = bill
         .lines
@@ -231,7 +200,7 @@ fn delivery_state(n: &Notice) -> &'static str {
     }
 }
 
-async fn describe_notices(call: &Call<'_>) -> Result<Fields, ApiError> {
+pub async fn describe_notices(call: &Call<'_>) -> Result<Fields, ApiError> {
     let notices = call.state.billing.notices(call.caller.account).await?;
     let list: Vec<Value> = notices
         .iter()

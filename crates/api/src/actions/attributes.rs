@@ -1,126 +1,16 @@
-//! The attribute and quality side of the API: DetectFace's FaceAttributesInfo and
-//! FaceQualityInfo, DetectFaceAttributes, and QualityControl (docs/attributes.md,
-//! docs/quality.md). Attributes no model here estimates are never invented: they come
-//! back in the API's "no valid value" forms, listed in docs/attributes.md.
+//! DetectFaceAttributes (docs/attributes.md). Attributes no model here estimates are
+//! never invented: they come back in the API's "no valid value" forms, listed in
+//! docs/attributes.md.
 
 use serde_json::{json, Value};
-use vision::{Analyzer, Attributes, Face, FaceMesh, Quality, RgbImage, Turn};
+use vision::{Attributes, FaceMesh, Turn};
 
-use super::face::{
-    decode_detect, largest_first, load_image, no_face, on_analyzer, rect_json, rotate_switch,
+use super::common::{
+    analyse_faces, decode_detect, image_size, largest_first, load_image, max_face_num, no_face,
+    on_analyzer, only_model_3, rect_json,
 };
-use super::landmarks::{image_size, only_model_3};
-use super::{Call, Fields};
+use super::{Call, Fields, Switch};
 use crate::error::ApiError;
-
-/// DetectFace estimates attributes of the largest 5 faces and quality of the largest 30
-/// (later faces get the API's "no reference value" form, as IAI documents).
-pub const MAX_ATTRIBUTE_FACES: usize = 5;
-pub const MAX_QUALITY_FACES: usize = 30;
-
-/// The error IAI gives when an image fails QualityControl.
-pub const QUALITY_NOT_QUALIFIED: &str = "FailedOperation.FaceQualityNotQualified";
-
-/// What DetectFace computed for one face beyond its box.
-pub struct FaceAnalysis {
-    pub attributes: Option<(Attributes, FaceMesh)>,
-    pub quality: Option<Quality>,
-}
-
-/// Attributes and/or quality of the largest faces (within the API's per-face limits).
-pub fn analyse_faces(
-    analyzer: &Analyzer,
-    img: &RgbImage,
-    faces: &[Face],
-    attributes: bool,
-    quality: bool,
-) -> Result<Vec<FaceAnalysis>, ApiError> {
-    let mut out = Vec::with_capacity(faces.len());
-    for (i, face) in faces.iter().enumerate() {
-        let want_attr = attributes && i < MAX_ATTRIBUTE_FACES;
-        let want_quality = quality && i < MAX_QUALITY_FACES;
-        if !want_attr && !want_quality {
-            out.push(FaceAnalysis {
-                attributes: None,
-                quality: None,
-            });
-            continue;
-        }
-        let mesh = analyzer.mesh.run(img, face)?;
-        let quality =
-            want_quality.then(|| vision::quality::assess(img, face.rect, &mesh.shape90()));
-        let attributes = if want_attr {
-            Some((analyzer.attributes.estimate(img, face)?, mesh))
-        } else {
-            None
-        };
-        out.push(FaceAnalysis {
-            attributes,
-            quality,
-        });
-    }
-    Ok(out)
-}
-
-/// 0-100 gender as DetectFace reports it: 0-49 female, 50-100 male, the side the same
-/// as DetectFaceAttributes' verdict (P(male) ≥ 0.5 is male) even where rounding would
-/// cross 50.
-fn gender_score(a: &Attributes) -> i64 {
-    let score = (a.gender_male * 100.0).round().clamp(0.0, 100.0) as i64;
-    if a.gender_male >= 0.5 {
-        score.max(50)
-    } else {
-        score.min(49)
-    }
-}
-
-fn clamp_angle(v: f32, limit: f32) -> f64 {
-    f64::from(v.clamp(-limit, limit)).round()
-}
-
-/// DetectFace's FaceAttributesInfo. Attributes no model here estimates take IAI's "no
-/// valid value" form where the field has one (null) and its zero value otherwise (Beauty
-/// 0, Glass false; docs/attributes.md); faces beyond the first five and calls without
-/// NeedFaceAttributes get the all-zero form IAI documents as carrying no meaning.
-/// `turn`: the turn the face was found on (NeedRotateDetection); Roll is reported in
-/// the frame of the image as sent.
-pub fn attributes_json(a: Option<&(Attributes, FaceMesh)>, turn: Turn) -> Value {
-    match a {
-        None => json!({
-            "Gender": 0, "Age": 0, "Expression": 0, "Glass": false,
-            "Pitch": 0, "Yaw": 0, "Roll": 0, "Beauty": 0,
-            "Hat": null, "Mask": null, "Hair": null, "EyeOpen": null,
-        }),
-        Some((attr, mesh)) => {
-            let pose = mesh.head_pose();
-            json!({
-                "Gender": gender_score(attr),
-                "Age": attr.age.round().clamp(0.0, 100.0) as i64,
-                "Expression": attr.smile.round().clamp(0.0, 100.0) as i64,
-                "Glass": false,
-                "Pitch": clamp_angle(pose.pitch, 30.0),
-                "Yaw": clamp_angle(pose.yaw, 30.0),
-                "Roll": clamp_angle(turn.roll_to_original(pose.roll), 180.0),
-                "Beauty": 0,
-                "Hat": null,
-                "Mask": null,
-                "Hair": null,
-                "EyeOpen": mesh.eyes_open(),
-            })
-        }
-    }
-}
-
-pub fn quality_json(q: &Quality) -> Value {
-    let c = &q.completeness;
-    json!({
-        "Score": q.score, "Sharpness": q.sharpness, "Brightness": q.brightness,
-        "Completeness": {
-            "Eyebrow": c.eyebrow, "Eye": c.eye, "Nose": c.nose,
-            "Cheek": c.cheek, "Mouth": c.mouth, "Chin": c.chin,
-        },
-    })
-}
 
 /// Which attributes DetectFaceAttributes was asked for (case-insensitive, comma-separated).
 const ATTRIBUTE_TYPES: &[&str] = &[
@@ -249,14 +139,9 @@ fn detail_json(wanted: &[String], found: Option<&(Attributes, FaceMesh)>, turn: 
 }
 
 pub async fn detect_face_attributes(call: &Call<'_>) -> Result<Fields, ApiError> {
-    let max_faces = call.int_opt("MaxFaceNum")?.unwrap_or(1);
-    if !(1..=120).contains(&max_faces) {
-        return Err(ApiError::invalid_value(format!(
-            "MaxFaceNum must be 1 to 120, got {max_faces}"
-        )));
-    }
+    let max_faces = max_face_num(call)?;
     only_model_3(call)?;
-    let rotate = rotate_switch(call)?;
+    let rotate = call.switch("NeedRotateDetection", Switch::ZeroOrOne)?;
     let wanted = attribute_types(call)?;
     let bytes = load_image(call, "Image", "Url").await?;
     let need = !wanted.is_empty();
@@ -266,7 +151,7 @@ pub async fn detect_face_attributes(call: &Call<'_>) -> Result<Fields, ApiError>
         if faces.is_empty() {
             return Err(no_face());
         }
-        faces.truncate(max_faces as usize);
+        faces.truncate(max_faces);
         let found = analyse_faces(analyzer, &oriented.image, &faces, need, false)?;
         Ok((oriented, faces, found))
     })
@@ -286,62 +171,4 @@ pub async fn detect_face_attributes(call: &Call<'_>) -> Result<Fields, ApiError>
     out.insert("FaceDetailInfos".into(), Value::Array(infos));
     out.insert("FaceModelVersion".into(), json!("3.0"));
     Ok(out)
-}
-
-/// QualityControl 0-4 of CreatePerson, CreateFace, the searches, verification and
-/// CompareFace (0: none).
-pub fn quality_control(call: &Call<'_>) -> Result<u8, ApiError> {
-    match call.int_opt("QualityControl")? {
-        None => Ok(0),
-        Some(v @ 0..=4) => Ok(v as u8),
-        Some(v) => Err(ApiError::new(
-            "InvalidParameterValue.QualityControlIllegal",
-            format!("QualityControl must be 0 to 4, got {v}"),
-        )),
-    }
-}
-
-/// Whether `face` passes QualityControl `level` (always at 0).
-pub fn face_qualifies(
-    analyzer: &Analyzer,
-    img: &RgbImage,
-    face: &Face,
-    level: u8,
-) -> Result<bool, ApiError> {
-    if level == 0 {
-        return Ok(true);
-    }
-    let mesh = analyzer.mesh.run(img, face)?;
-    let q = vision::quality::assess(img, face.rect, &mesh.shape90());
-    Ok(vision::quality::meets(level, &q))
-}
-
-pub fn not_qualified(level: u8) -> ApiError {
-    ApiError::new(
-        QUALITY_NOT_QUALIFIED,
-        format!("the face does not meet the image quality required by QualityControl={level}"),
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn with_gender(p: f32) -> Attributes {
-        Attributes {
-            age: 30.0,
-            gender_male: p,
-            emotion: [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-            smile: 0.0,
-        }
-    }
-
-    #[test]
-    fn gender_score_keeps_the_verdicts_side() {
-        assert_eq!(gender_score(&with_gender(0.495)), 49);
-        assert_eq!(gender_score(&with_gender(0.5)), 50);
-        assert_eq!(gender_score(&with_gender(0.0)), 0);
-        assert_eq!(gender_score(&with_gender(0.987)), 99);
-        assert_eq!(gender_score(&with_gender(1.0)), 100);
-    }
 }

@@ -1,14 +1,11 @@
 //! The group actions: CreateGroup, DeleteGroup, GetGroupList, GetGroupInfo, ModifyGroup.
 
-use gallery::{FaceModelVersion, GalleryError, Group, GroupChanges, GroupId, NewGroup};
+use gallery::{FaceModelVersion, GalleryError, Group, GroupChanges, NewGroup};
 use serde_json::{json, Value};
 
+use super::common::group_id;
 use super::{Call, Fields};
 use crate::error::ApiError;
-
-pub fn group_id(call: &Call<'_>) -> Result<GroupId, ApiError> {
-    Ok(GroupId::new(call.str_req("GroupId")?)?)
-}
 
 fn group_json(g: &Group) -> Value {
     json!({

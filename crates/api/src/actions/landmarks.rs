@@ -5,36 +5,16 @@ use serde_json::{json, Value};
 use vision::mesh::FaceMesh;
 use vision::{Analyzer, Engine, Face, Oriented, Point};
 
-use super::face::{
-    check_model_version, decode_detect, largest_first, load_image, no_face, on_analyzer,
-    rotate_switch,
+use super::common::{
+    check_model_version, decode_detect, image_size, largest_first, load_image, no_face,
+    on_analyzer, only_model_3, FACE_MODEL_VERSION,
 };
-use super::{Call, Fields};
+use super::{Call, Fields, Switch};
 use crate::error::ApiError;
 
 /// AnalyzeFace returns at most this many faces, AnalyzeDenseLandmarks this many.
 const MAX_SHAPES: usize = 10;
 const MAX_DENSE_SHAPES: usize = 5;
-/// Mode: 0 every face (up to the action's limit), 1 the largest only.
-fn mode(call: &Call<'_>) -> Result<bool, ApiError> {
-    match call.int_opt("Mode")? {
-        None | Some(0) => Ok(false),
-        Some(1) => Ok(true),
-        Some(v) => Err(ApiError::invalid_value(format!(
-            "Mode must be 0 or 1, got {v}"
-        ))),
-    }
-}
-
-pub(super) fn only_model_3(call: &Call<'_>) -> Result<(), ApiError> {
-    match call.str_opt("FaceModelVersion")? {
-        None | Some("3.0") => Ok(()),
-        Some(v) => Err(ApiError::new(
-            "InvalidParameterValue.FaceModelVersionIllegal",
-            format!("this action only supports FaceModelVersion \"3.0\", got {v:?}"),
-        )),
-    }
-}
 
 /// Points as the API writes them: whole pixels, in the frame of the image as sent.
 fn points(found: &Oriented, ps: &[Point]) -> Value {
@@ -50,7 +30,7 @@ fn points(found: &Oriented, ps: &[Point]) -> Value {
 
 /// The faces of an image with their meshes, largest first, at most `limit`; faces and
 /// meshes in the frame of the image they were found on (`rotate`: NeedRotateDetection).
-pub(super) fn meshes(
+fn meshes(
     engine: &Engine,
     analyzer: &Analyzer,
     bytes: &[u8],
@@ -70,16 +50,11 @@ pub(super) fn meshes(
     Ok((found, out))
 }
 
-/// ImageWidth and ImageHeight: the image as sent, whose frame every box and point is in.
-pub(super) fn image_size(out: &mut Fields, found: &Oriented) {
-    out.insert("ImageWidth".into(), json!(found.original_width));
-    out.insert("ImageHeight".into(), json!(found.original_height));
-}
-
 pub async fn analyze_face(call: &Call<'_>) -> Result<Fields, ApiError> {
-    let largest = mode(call)?;
+    // Mode: 0 every face (up to the action's limit), 1 the largest only.
+    let largest = call.switch("Mode", Switch::ZeroOrOne)?;
     check_model_version(call)?;
-    let rotate = rotate_switch(call)?;
+    let rotate = call.switch("NeedRotateDetection", Switch::ZeroOrOne)?;
     let bytes = load_image(call, "Image", "Url").await?;
     let limit = if largest { 1 } else { MAX_SHAPES };
     let (found, faces) = on_analyzer(call, move |e, a| meshes(e, a, &bytes, limit, rotate)).await?;
@@ -103,17 +78,15 @@ pub async fn analyze_face(call: &Call<'_>) -> Result<Fields, ApiError> {
     let mut out = Fields::new();
     image_size(&mut out, &found);
     out.insert("FaceShapeSet".into(), Value::Array(shapes));
-    out.insert(
-        "FaceModelVersion".into(),
-        json!(super::face::FACE_MODEL_VERSION),
-    );
+    out.insert("FaceModelVersion".into(), json!(FACE_MODEL_VERSION));
     Ok(out)
 }
 
 pub async fn analyze_dense_landmarks(call: &Call<'_>) -> Result<Fields, ApiError> {
-    let largest = mode(call)?;
+    // Mode: 0 every face (up to the action's limit), 1 the largest only.
+    let largest = call.switch("Mode", Switch::ZeroOrOne)?;
     only_model_3(call)?;
-    let rotate = rotate_switch(call)?;
+    let rotate = call.switch("NeedRotateDetection", Switch::ZeroOrOne)?;
     let bytes = load_image(call, "Image", "Url").await?;
     let limit = if largest { 1 } else { MAX_DENSE_SHAPES };
     let (found, faces) = on_analyzer(call, move |e, a| meshes(e, a, &bytes, limit, rotate)).await?;

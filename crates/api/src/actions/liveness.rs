@@ -5,7 +5,7 @@
 use serde_json::json;
 use vision::LivenessNets;
 
-use super::face::{load_image, no_face, on_analyzer, round_score, FACE_MODEL_VERSION};
+use super::common::{load_image, no_face, on_analyzer, round_score, FACE_MODEL_VERSION};
 use super::{Call, Fields};
 use crate::error::ApiError;
 

@@ -1,8 +1,11 @@
-//! Action dispatch: the action name of X-TC-Action to its handler, and the typed reading
-//! of request fields (absent → `MissingParameter`, wrong JSON type → `InvalidParameter`).
+//! Action dispatch: each [`Action`] to its handler (an exhaustive match), and the typed
+//! reading of request fields (absent → `MissingParameter`, wrong JSON type →
+//! `InvalidParameter`). The action modules share helpers through [`common`] only and
+//! never import each other.
 
-pub mod account;
+mod account;
 mod attributes;
+mod common;
 mod face;
 mod group;
 mod landmarks;
@@ -13,60 +16,17 @@ mod search;
 use gallery::AccountId;
 use serde_json::{Map, Value};
 
+use crate::action::Action;
 use crate::auth::Caller;
+use crate::enrolment::Enrolment;
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// Every action of IAI 2020-03-03 and 2018-03-01 (the 2018 set is a subset), plus
-/// DetectLiveFace of older releases.
-pub const ACTIONS: &[&str] = &[
-    "AnalyzeDenseLandmarks",
-    "AnalyzeFace",
-    "CompareFace",
-    "CompareMaskFace",
-    "CopyPerson",
-    "CreateFace",
-    "CreateGroup",
-    "CreatePerson",
-    "DeleteFace",
-    "DeleteGroup",
-    "DeletePerson",
-    "DeletePersonFromGroup",
-    "DetectFace",
-    "DetectFaceAttributes",
-    "DetectFaceSimilarity",
-    "DetectLiveFace",
-    "DetectLiveFaceAccurate",
-    "GetGroupInfo",
-    "GetGroupList",
-    "GetPersonBaseInfo",
-    "GetPersonGroupInfo",
-    "GetPersonList",
-    "GetPersonListNum",
-    "GetUpgradeGroupFaceModelVersionJobList",
-    "GetUpgradeGroupFaceModelVersionResult",
-    "ModifyGroup",
-    "ModifyPersonBaseInfo",
-    "ModifyPersonGroupInfo",
-    "RevertGroupFaceModelVersion",
-    "SearchFaces",
-    "SearchFacesReturnsByGroup",
-    "SearchPersons",
-    "SearchPersonsReturnsByGroup",
-    "UpgradeGroupFaceModelVersion",
-    "VerifyFace",
-    "VerifyPerson",
-];
-
-/// The action's canonical name, if it is one of [`ACTIONS`].
-pub fn canonical_name(action: &str) -> Option<&'static str> {
-    ACTIONS.iter().copied().find(|a| *a == action)
-}
 
 /// One authenticated call: who, which version, which fields.
 pub struct Call<'a> {
     pub state: &'a AppState,
     pub caller: &'a Caller,
+    pub action: Action,
     pub version: &'a str,
     pub params: &'a Map<String, Value>,
     /// Signature v1 carries every value as text: numbers are read from strings too.
@@ -76,6 +36,16 @@ pub struct Call<'a> {
 }
 
 pub type Fields = Map<String, Value>;
+
+/// What a 0/1 switch field makes of a value other than 0 and 1 ([`Call::switch`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Switch {
+    /// Refused: `InvalidParameterValue` "NAME must be 0 or 1, got V".
+    ZeroOrOne,
+    /// Off: "any value but 1 means no" (IAI's rule for NeedFaceAttributes and
+    /// NeedQualityDetection).
+    OneOrOff,
+}
 
 impl Call<'_> {
     /// The caller's tenant in the gallery: its billing account id.
@@ -111,6 +81,18 @@ impl Call<'_> {
                 s.trim().parse().map_err(|_| type_error(name, "an integer"))
             }
             _ => Err(type_error(name, "an integer")),
+        }
+    }
+
+    /// A 0/1 switch: absent or 0 is off, 1 on; any other value as `others` says.
+    pub fn switch(&self, name: &str, others: Switch) -> Result<bool, ApiError> {
+        match self.int_opt(name)? {
+            None | Some(0) => Ok(false),
+            Some(1) => Ok(true),
+            Some(_) if others == Switch::OneOrOff => Ok(false),
+            Some(v) => Err(ApiError::invalid_value(format!(
+                "{name} must be 0 or 1, got {v}"
+            ))),
         }
     }
 
@@ -155,96 +137,16 @@ impl Call<'_> {
         }
     }
 
-    /// Records this call's metering now, as a pending enrolment, before the action writes
-    /// to the gallery (CreatePerson, CreateFace): metering refuses before anything is
-    /// stored, and what is stored is billed. The server's own record after the action is
-    /// then an idempotent replay of the same RequestId (nothing is counted twice).
-    pub async fn meter_enrolment(&self, action: &str) -> Result<(), ApiError> {
-        let Some(item) = billing::Item::for_action(action) else {
-            return Ok(());
-        };
-        self.state
-            .billing
-            .record_enrolment(
-                self.caller.account,
-                item,
-                action,
-                self.request_id,
-                chrono::Utc::now(),
-            )
-            .await?;
-        Ok(())
-    }
-
-    /// The test-only stop between an enrolment's metering and its write
-    /// ([`crate::state::Faults`]): the call ends as a process dying there would leave it.
-    pub fn injected_stop_after_metering(&self) -> Result<(), ApiError> {
-        if self.state.faults.stops_after_enrolment_metering() {
-            return Err(ApiError::internal(
-                "injected fault: stopped between metering and the gallery write",
-            ));
-        }
-        Ok(())
-    }
-
-    /// After the gallery write: confirms the pending metering (the test-only stop before
-    /// it ends the call as a crash there would). A failed confirmation is only logged: the
-    /// enrolment is recorded in the gallery, so the reconciliation confirms it later.
-    pub async fn confirm_enrolment(&self) -> Result<(), ApiError> {
-        if self.state.faults.stops_after_enrolment_write() {
-            return Err(ApiError::internal(
-                "injected fault: stopped between the gallery write and its confirmation",
-            ));
-        }
-        if let Err(e) = self
-            .state
-            .billing
-            .confirm_enrolment(self.request_id, chrono::Utc::now())
-            .await
-        {
-            tracing::warn!(request_id = self.request_id, error = %e,
-                "confirming an enrolment failed; the reconciliation will");
-        }
-        Ok(())
-    }
-
-    /// Settles what [`Call::meter_enrolment`] recorded when the write it paid for failed:
-    /// the gallery is asked (and the RequestId abandoned) first, so a write whose commit
-    /// was reported as failed but landed is confirmed, not voided. Retried a few times;
-    /// if it still fails (the database is down) the enrolment stays pending and the
-    /// reconciliation settles it later.
-    pub async fn settle_failed_enrolment(&self) {
-        let mut delay = std::time::Duration::from_millis(50);
-        for attempt in 1..=3 {
-            match crate::reconcile::settle_one(
-                &self.state.billing,
-                &self.state.gallery,
-                self.caller.account,
-                self.request_id,
-                chrono::Utc::now(),
-            )
-            .await
-            {
-                Ok(billing::EnrolmentOutcome::Charged { month }) => {
-                    tracing::error!(
-                        request_id = self.request_id,
-                        month,
-                        "a failed enrolment stays billed: its month is settled"
-                    );
-                    return;
-                }
-                Ok(_) => return,
-                Err(e) if attempt == 3 => {
-                    tracing::error!(request_id = self.request_id, error = %e,
-                        "settling a failed enrolment failed; left to the reconciliation");
-                }
-                Err(e) => {
-                    tracing::warn!(request_id = self.request_id, error = %e, attempt,
-                        "settling a failed enrolment failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay *= 4;
-                }
-            }
+    /// This call's enrolment (CreatePerson, CreateFace): metered as pending around its
+    /// gallery write by the one protocol, [`Enrolment::run`].
+    pub fn enrolment(&self) -> Enrolment<'_> {
+        Enrolment {
+            billing: &self.state.billing,
+            gallery: &self.state.gallery,
+            account: self.caller.account,
+            action: self.action,
+            request_id: self.request_id,
+            faults: &self.state.faults,
         }
     }
 }
@@ -253,53 +155,59 @@ fn type_error(name: &str, what: &str) -> ApiError {
     ApiError::new("InvalidParameter", format!("{name} must be {what}"))
 }
 
-/// Runs one action.
-pub async fn dispatch(action: &'static str, call: &Call<'_>) -> Result<Fields, ApiError> {
+/// Runs one action. Every action of the table is handled here: a new [`Action`] does
+/// not compile until it is.
+pub async fn dispatch(action: Action, call: &Call<'_>) -> Result<Fields, ApiError> {
+    use Action as A;
     match action {
-        "DetectFace" => face::detect_face(call).await,
-        "CompareFace" => face::compare_face(call).await,
-        "CreateGroup" => group::create_group(call).await,
-        "DeleteGroup" => group::delete_group(call).await,
-        "GetGroupList" => group::get_group_list(call).await,
-        "GetGroupInfo" => group::get_group_info(call).await,
-        "ModifyGroup" => group::modify_group(call).await,
-        "CreatePerson" => person::create_person(call).await,
-        "DeletePerson" => person::delete_person(call).await,
-        "DeletePersonFromGroup" => person::delete_person_from_group(call).await,
-        "GetPersonList" => person::get_person_list(call).await,
-        "GetPersonListNum" => person::get_person_list_num(call).await,
-        "GetPersonBaseInfo" => person::get_person_base_info(call).await,
-        "CreateFace" => person::create_face(call).await,
-        "DeleteFace" => person::delete_face(call).await,
-        "CopyPerson" => person::copy_person(call).await,
-        "GetPersonGroupInfo" => person::get_person_group_info(call).await,
-        "ModifyPersonBaseInfo" => person::modify_person_base_info(call).await,
-        "ModifyPersonGroupInfo" => person::modify_person_group_info(call).await,
-        "SearchFaces" => search::search_faces(call).await,
-        "SearchFacesReturnsByGroup" => search::search_faces_returns_by_group(call).await,
-        "SearchPersons" => search::search_persons(call).await,
-        "SearchPersonsReturnsByGroup" => search::search_persons_returns_by_group(call).await,
-        "VerifyFace" | "VerifyPerson" => search::verify(call).await,
-        "UpgradeGroupFaceModelVersion" => group::upgrade_group_face_model_version(call).await,
-        "GetUpgradeGroupFaceModelVersionJobList" => group::upgrade_job_list(call).await,
-        "GetUpgradeGroupFaceModelVersionResult" | "RevertGroupFaceModelVersion" => {
+        A::DetectFace => face::detect_face(call).await,
+        A::CompareFace => face::compare_face(call).await,
+        A::CreateGroup => group::create_group(call).await,
+        A::DeleteGroup => group::delete_group(call).await,
+        A::GetGroupList => group::get_group_list(call).await,
+        A::GetGroupInfo => group::get_group_info(call).await,
+        A::ModifyGroup => group::modify_group(call).await,
+        A::CreatePerson => person::create_person(call).await,
+        A::DeletePerson => person::delete_person(call).await,
+        A::DeletePersonFromGroup => person::delete_person_from_group(call).await,
+        A::GetPersonList => person::get_person_list(call).await,
+        A::GetPersonListNum => person::get_person_list_num(call).await,
+        A::GetPersonBaseInfo => person::get_person_base_info(call).await,
+        A::CreateFace => person::create_face(call).await,
+        A::DeleteFace => person::delete_face(call).await,
+        A::CopyPerson => person::copy_person(call).await,
+        A::GetPersonGroupInfo => person::get_person_group_info(call).await,
+        A::ModifyPersonBaseInfo => person::modify_person_base_info(call).await,
+        A::ModifyPersonGroupInfo => person::modify_person_group_info(call).await,
+        A::SearchFaces => search::search_faces(call).await,
+        A::SearchFacesReturnsByGroup => search::search_faces_returns_by_group(call).await,
+        A::SearchPersons => search::search_persons(call).await,
+        A::SearchPersonsReturnsByGroup => search::search_persons_returns_by_group(call).await,
+        A::VerifyFace | A::VerifyPerson => search::verify(call).await,
+        A::UpgradeGroupFaceModelVersion => group::upgrade_group_face_model_version(call).await,
+        A::GetUpgradeGroupFaceModelVersionJobList => group::upgrade_job_list(call).await,
+        A::GetUpgradeGroupFaceModelVersionResult | A::RevertGroupFaceModelVersion => {
             group::upgrade_job(call).await
         }
-        "AnalyzeFace" => landmarks::analyze_face(call).await,
-        "AnalyzeDenseLandmarks" => landmarks::analyze_dense_landmarks(call).await,
-        "DetectFaceAttributes" => attributes::detect_face_attributes(call).await,
-        "DetectLiveFace" => liveness::detect_live_face(call).await,
-        "DetectLiveFaceAccurate" => liveness::detect_live_face_accurate(call).await,
+        A::AnalyzeFace => landmarks::analyze_face(call).await,
+        A::AnalyzeDenseLandmarks => landmarks::analyze_dense_landmarks(call).await,
+        A::DetectFaceAttributes => attributes::detect_face_attributes(call).await,
+        A::DetectLiveFace => liveness::detect_live_face(call).await,
+        A::DetectLiveFaceAccurate => liveness::detect_live_face_accurate(call).await,
         // Its score has its own scale (same person at 70); the engine is calibrated
         // for CompareFace's (same person at 50), and no second table exists yet.
-        "DetectFaceSimilarity" => Err(ApiError::unsupported(
+        A::DetectFaceSimilarity => Err(ApiError::unsupported(
             "DetectFaceSimilarity needs its own score calibration, which this server does not provide yet",
         )),
-        "CompareMaskFace" => Err(ApiError::unsupported(
+        A::CompareMaskFace => Err(ApiError::unsupported(
             "CompareMaskFace needs a masked-face model, which this server does not provide yet",
         )),
-        other => Err(ApiError::unsupported(format!(
-            "{other} is not implemented by this server yet"
-        ))),
+        // The `billing` service: the account's own billing.
+        A::DescribeAccountBalance => account::describe_account_balance(call).await,
+        A::DescribeResourcePacks => account::describe_resource_packs(call).await,
+        A::BuyResourcePack => account::buy_resource_pack(call).await,
+        A::DescribeUsage => account::describe_usage(call).await,
+        A::DescribeBills => account::describe_bills(call).await,
+        A::DescribeNotices => account::describe_notices(call).await,
     }
 }

@@ -7,18 +7,13 @@ use gallery::{
 };
 use serde_json::{json, Value};
 
-use super::attributes::{quality_control, QUALITY_NOT_QUALIFIED};
-use super::face::{
-    check_model_version, describe_one, load_image, on_analyzer, rect_json, rotate_switch,
+use super::common::{
+    check_model_version, describe_one, group_id, load_image, on_analyzer, person_id,
+    quality_control, rect_json, QUALITY_NOT_QUALIFIED,
 };
-use super::group::group_id;
-use super::{Call, Fields};
+use super::{Call, Fields, Switch};
 use crate::error::{ApiError, NO_FACE_IN_PHOTO};
 use crate::image::image_bytes;
-
-pub(super) fn person_id(call: &Call<'_>) -> Result<PersonId, ApiError> {
-    Ok(PersonId::new(call.str_req("PersonId")?)?)
-}
 
 fn new_face(face: &vision::Face, d: vision::Descriptor) -> Result<NewFace, ApiError> {
     Ok(NewFace {
@@ -68,7 +63,7 @@ pub async fn create_person(call: &Call<'_>) -> Result<Fields, ApiError> {
         }
     };
     let quality = quality_control(call)?;
-    let rotate = rotate_switch(call)?;
+    let rotate = call.switch("NeedRotateDetection", Switch::ZeroOrOne)?;
     let account = call.account()?;
     // The group must exist before the image work is paid for.
     let face_model_version = call
@@ -109,25 +104,13 @@ pub async fn create_person(call: &Call<'_>) -> Result<Fields, ApiError> {
             rect: face_rect(&face),
         }),
     };
-    // Metered before the write (docs/billing.md, "Enrolment"): an enrolment is never
-    // stored unbilled, and metering's refusal (arrears) leaves nothing behind. The metering
-    // is pending until confirmed after the write; a write that fails gives the unit back,
-    // and a crash in between is settled by the reconciliation (crate::reconcile).
-    call.meter_enrolment("CreatePerson").await?;
-    call.injected_stop_after_metering()?;
-    let created = match call
-        .state
-        .gallery
-        .create_person_for(&account, &new, call.request_id)
-        .await
-    {
-        Ok(created) => created,
-        Err(e) => {
-            call.settle_failed_enrolment().await;
-            return Err(e.into());
-        }
-    };
-    call.confirm_enrolment().await?;
+    // Metered as pending before the write and confirmed after it (docs/billing.md,
+    // "Enrolment"): never stored unbilled, and metering's refusal (arrears) leaves nothing
+    // behind; a failed write gives the unit back, a crash is settled by the reconciliation.
+    let created = call
+        .enrolment()
+        .run(|gallery, request_id| gallery.create_person_for(&account, &new, request_id))
+        .await?;
     let mut out = Fields::new();
     out.insert(
         "FaceId".into(),
@@ -295,7 +278,7 @@ pub async fn create_face(call: &Call<'_>) -> Result<Fields, ApiError> {
     let person = person_id(call)?;
     let account = call.account()?;
     let quality = quality_control(call)?;
-    let rotate = rotate_switch(call)?;
+    let rotate = call.switch("NeedRotateDetection", Switch::ZeroOrOne)?;
     check_model_version(call)?;
     let threshold = call.float_opt("FaceMatchThreshold")?.unwrap_or(60.0);
     if !(0.0..=100.0).contains(&threshold) {
@@ -397,23 +380,12 @@ pub async fn create_face(call: &Call<'_>) -> Result<Fields, ApiError> {
     let ids = if new_faces.is_empty() {
         Vec::new()
     } else {
-        // Metered before the write, as CreatePerson.
-        call.meter_enrolment("CreateFace").await?;
-        call.injected_stop_after_metering()?;
-        let ids = match call
-            .state
-            .gallery
-            .create_faces_for(&account, &person, &new_faces, call.request_id)
-            .await
-        {
-            Ok(ids) => ids,
-            Err(e) => {
-                call.settle_failed_enrolment().await;
-                return Err(e.into());
-            }
-        };
-        call.confirm_enrolment().await?;
-        ids
+        // Metered around the write, as CreatePerson.
+        call.enrolment()
+            .run(|gallery, request_id| {
+                gallery.create_faces_for(&account, &person, &new_faces, request_id)
+            })
+            .await?
     };
     let mut out = Fields::new();
     out.insert("SucFaceNum".into(), json!(ids.len()));

@@ -8,13 +8,11 @@ use gallery::{Descriptor, GroupId, PersonHit, PersonId, SearchRequest, SearchRes
 use serde_json::{json, Value};
 use vision::Face;
 
-use super::attributes::{face_qualifies, not_qualified, quality_control};
-use super::face::{
-    check_min_face_size, decode_detect, load_image, no_face, on_analyzer, rect_json, rotate_switch,
-    round_score,
+use super::common::{
+    check_min_face_size, decode_detect, describe_one, face_qualifies, largest_first, load_image,
+    no_face, not_qualified, on_analyzer, person_id, quality_control, rect_json, round_score,
 };
-use super::person::person_id;
-use super::{Call, Fields};
+use super::{Call, Fields, Switch};
 use crate::error::ApiError;
 
 /// The API's limits: faces searched per image (MaxFaceNum), persons returned per face
@@ -52,8 +50,7 @@ async fn probes(
     let found = on_analyzer(call, move |engine, analyzer| {
         let mut oriented = decode_detect(engine, &bytes, rotate)?;
         let img = &oriented.image;
-        let mut faces = std::mem::take(&mut oriented.faces);
-        faces.sort_by_key(|f| std::cmp::Reverse(f.rect.area()));
+        let mut faces = largest_first(std::mem::take(&mut oriented.faces));
         faces.truncate(max_faces);
         let mut passed = Vec::with_capacity(faces.len());
         for f in &faces {
@@ -101,16 +98,6 @@ fn max_distance(call: &Call<'_>) -> Result<Option<f32>, ApiError> {
     Ok(Some(
         call.state.engine.calibration().distance(threshold) as f32
     ))
-}
-
-fn switch(call: &Call<'_>, name: &str) -> Result<bool, ApiError> {
-    match call.int_opt(name)? {
-        None | Some(0) => Ok(false),
-        Some(1) => Ok(true),
-        Some(v) => Err(ApiError::invalid_value(format!(
-            "{name} must be 0 or 1, got {v}"
-        ))),
-    }
 }
 
 fn candidate(call: &Call<'_>, kind: Kind, hit: &PersonHit, resp: &SearchResponse) -> Value {
@@ -174,9 +161,9 @@ async fn search(call: &Call<'_>, kind: Kind, by_group: bool) -> Result<Fields, A
             format!("{field} must be 1 to {max}, got {max_person_num}"),
         ));
     }
-    let need_person_info = switch(call, "NeedPersonInfo")?;
+    let need_person_info = call.switch("NeedPersonInfo", Switch::ZeroOrOne)?;
     let quality = quality_control(call)?;
-    let rotate = rotate_switch(call)?;
+    let rotate = call.switch("NeedRotateDetection", Switch::ZeroOrOne)?;
     let max_distance = max_distance(call)?;
     let account = call.account()?;
     // The groups must exist (and the limits hold) before any image work is paid for.
@@ -264,7 +251,7 @@ pub async fn search_persons_returns_by_group(call: &Call<'_>) -> Result<Fields, 
 pub async fn verify(call: &Call<'_>) -> Result<Fields, ApiError> {
     let person: PersonId = person_id(call)?;
     let quality = quality_control(call)?;
-    let rotate = rotate_switch(call)?;
+    let rotate = call.switch("NeedRotateDetection", Switch::ZeroOrOne)?;
     let account = call.account()?;
     let faces = call.state.gallery.person_faces(&account, &person).await?;
     let version = call
@@ -279,8 +266,7 @@ pub async fn verify(call: &Call<'_>) -> Result<Fields, ApiError> {
         .map(|f| vision::Descriptor(f.descriptor.as_slice().to_vec()))
         .collect();
     let (score, is_match) = on_analyzer(call, move |engine, analyzer| {
-        let (_, probe) =
-            super::face::describe_one(engine, analyzer, &bytes, true, quality, rotate)?;
+        let (_, probe) = describe_one(engine, analyzer, &bytes, true, quality, rotate)?;
         let mut best = 0.0f64;
         for s in &stored {
             best = best.max(engine.compare(&probe, s)?.score);

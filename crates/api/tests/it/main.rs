@@ -3,9 +3,10 @@
 //! One integration-test binary for the crate (one link instead of one per file); each
 //! module was a test file of its own. Run one with `cargo test --workspace --test it MODULE::`.
 
+#[macro_use]
 mod common;
 mod analysis;
 mod billing_api;
+mod keys_upgrade;
 mod sdk;
 mod server;
-mod keys_upgrade;

@@ -1,7 +1,5 @@
 //! Billing scenarios with explicit times, each run on SQLite and PostgreSQL.
 
-use crate::support;
-
 use billing::{
     AccountState, BillStatus, Billing, BillingError, EnrolmentOutcome, Item, Money, Month,
     NewAccount, NoticeKind, PackSize, Voided,

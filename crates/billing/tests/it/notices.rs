@@ -1,8 +1,6 @@
 //! Notice delivery through the SMTP and webhook senders, against small servers this test
 //! starts on 127.0.0.1: the first webhook attempt fails and is retried after the backoff.
 
-use crate::support;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

@@ -3,6 +3,7 @@
 //! One integration-test binary for the crate (one link instead of one per file); each
 //! module was a test file of its own. Run one with `cargo test --workspace --test it MODULE::`.
 
+#[macro_use]
 mod common;
 mod search;
 mod storage;

@@ -22,15 +22,7 @@ async fn stored_keys(e: &Env, account: i64) -> (Vec<String>, i64) {
             .iter()
             .map(|r| r.try_get(0).unwrap())
             .collect();
-    let counted: i64 = sqlx::query(
-        "SELECT CAST(COALESCE(SUM(calls), 0) AS BIGINT) FROM billing_monthly WHERE account_id = $1",
-    )
-    .bind(account)
-    .fetch_one(&pool)
-    .await
-    .unwrap()
-    .try_get(0)
-    .unwrap();
+    let counted = billing_support::counted_calls(&pool, account).await;
     pool.close().await;
     (keys, counted)
 }

@@ -1,75 +1,18 @@
-//! kill -9 while enrolling (meter as pending, write to the gallery, confirm): after the
-//! reconciliation every enrolment is billed exactly when its person was stored, nothing
-//! stays pending, and the counters agree with the records.
+//! kill -9 while enrolling (meter as pending, write to the gallery, confirm) through the
+//! CLI's hidden `usage enrol-load`, which runs the server's own protocol
+//! (`api::enrolment`) without the image work, so it is killed with many enrolments in
+//! flight at every step: after the reconciliation every enrolment is billed exactly when
+//! its person was stored, nothing stays pending, and the counters agree with the records.
+//! `serve_enrolment_crash.rs` does the same to a live server taking CreatePerson calls.
 
 use crate::billing_support;
 
-use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use billing_support::{Backend, Env};
 use chrono::Datelike;
-use sqlx::Row;
-
-/// Net units per RequestId (voids cancel), enrolment outcomes, stored persons, and the
-/// account's counted calls.
-struct State {
-    net: HashMap<String, i64>,
-    outcomes: HashMap<String, Option<String>>,
-    persons: HashSet<String>,
-    counted: i64,
-}
-
-async fn state(e: &Env, account: i64) -> State {
-    let pool = e.pool().await;
-    let mut net = HashMap::new();
-    for r in sqlx::query(
-        "SELECT usage_key, CAST(SUM(units) AS BIGINT) FROM billing_usage \
-         WHERE account_id = $1 GROUP BY usage_key",
-    )
-    .bind(account)
-    .fetch_all(&pool)
-    .await
-    .unwrap()
-    {
-        net.insert(r.try_get(0).unwrap(), r.try_get(1).unwrap());
-    }
-    let mut outcomes = HashMap::new();
-    for r in sqlx::query("SELECT usage_key, outcome FROM billing_enrolments WHERE account_id = $1")
-        .bind(account)
-        .fetch_all(&pool)
-        .await
-        .unwrap()
-    {
-        outcomes.insert(r.try_get(0).unwrap(), r.try_get(1).unwrap());
-    }
-    let persons = sqlx::query("SELECT person_id FROM gallery_persons WHERE account_id = $1")
-        .bind(account.to_string())
-        .fetch_all(&pool)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.try_get(0).unwrap())
-        .collect();
-    let counted: i64 = sqlx::query(
-        "SELECT CAST(COALESCE(SUM(calls), 0) AS BIGINT) FROM billing_monthly WHERE account_id = $1",
-    )
-    .bind(account)
-    .fetch_one(&pool)
-    .await
-    .unwrap()
-    .try_get(0)
-    .unwrap();
-    pool.close().await;
-    State {
-        net,
-        outcomes,
-        persons,
-        counted,
-    }
-}
 
 async fn crash(e: Env) {
     let account = e.json(&["account", "create", "enrol crash"])["id"]
@@ -115,7 +58,7 @@ async fn crash(e: Env) {
     lines.pop();
     acked.extend(lines.iter().map(|s| s.to_string()));
 
-    let before = state(&e, account).await;
+    let before = e.ledger(account).await;
     let pending = before.outcomes.values().filter(|o| o.is_none()).count();
     // Pending ones count as used until settled.
     assert_eq!(before.counted as usize, before.net.len());
@@ -148,24 +91,11 @@ async fn crash(e: Env) {
         pending
     );
 
-    let after = state(&e, account).await;
-    assert!(
-        after.outcomes.values().all(Option::is_some),
-        "still pending"
-    );
-    // Billed exactly when stored, for every RequestId ever metered.
-    for (id, units) in &after.net {
-        let stored = after.persons.contains(id);
-        assert_eq!(
-            *units,
-            i64::from(stored),
-            "{id}: {units} units, stored {stored}"
-        );
-        let want = if stored { "confirmed" } else { "voided" };
-        assert_eq!(after.outcomes[id].as_deref(), Some(want), "{id}");
-    }
-    assert!(after.persons.iter().all(|p| after.net.get(p) == Some(&1)));
-    assert_eq!(after.counted as usize, after.persons.len());
+    let after = e.ledger(account).await;
+    // Billed exactly when stored, for every RequestId ever metered (RequestId PREFIX-N
+    // enrols person PREFIX-N).
+    after.assert_billed_exactly_when_stored();
+    assert_eq!(after.enrolled, after.persons);
     // A second reconciliation finds nothing.
     let r = e.json(&["usage", "reconcile", "--grace", "0"]);
     assert_eq!(

@@ -3,15 +3,16 @@
 //! One integration-test binary for the crate (one link instead of one per file); each
 //! module was a test file of its own. Run one with `cargo test --workspace --test it MODULE::`.
 
-mod billing_support;
-mod face_support;
 mod billing_cli;
 mod billing_crash;
 mod billing_quote;
+mod billing_support;
 mod calibrate_cli;
 mod enrolment_crash;
+mod face_support;
 mod landmarks_cli;
 mod license_cli;
 mod liveness_cli;
 mod models_cli;
+mod serve_enrolment_crash;
 mod vision_cli;

@@ -12,6 +12,10 @@ pub fn fixtures() -> PathBuf {
     let out = Command::new(root().join("scripts/fixtures"))
         .output()
         .expect("running scripts/fixtures");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }

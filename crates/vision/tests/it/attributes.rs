@@ -11,10 +11,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use vision::attributes::{
-    age_human, age_mean, face_square, square_box, AttributeNets, ModelInputs, Planar,
-};
-use vision::quality::{assess, laplacian_ratio, luma, meets};
+use vision::attributes::{age_human, face_square, square_box, AttributeNets, ModelInputs, Planar};
+use vision::quality::{assess, meets};
 use vision::{Engine, EngineConfig, Face, FaceShape90, Point, RgbImage};
 
 fn root() -> PathBuf {

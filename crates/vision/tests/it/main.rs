@@ -3,8 +3,8 @@
 //! One integration-test binary for the crate (one link instead of one per file); each
 //! module was a test file of its own. Run one with `cargo test --workspace --test it MODULE::`.
 
-mod common;
 mod attributes;
+mod common;
 mod decode;
 mod liveness;
 mod mesh;

@@ -4,7 +4,6 @@
 //! links to the shared pack, so the cache starts empty and the shared one is untouched.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use models::{DlibModel, ModelStore, NoProgress, Origin, Pack};
 
