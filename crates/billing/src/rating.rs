@@ -12,10 +12,10 @@ use sqlx::{AnyConnection, Row};
 
 use crate::account::parse_money;
 use crate::catalogue::{Item, PackSize, Sdk, Tier};
-use crate::sdk::SdkOrderKind;
 use crate::engine::Billing;
 use crate::error::BillingError;
 use crate::money::Money;
+use crate::sdk::SdkOrderKind;
 use crate::time::{from_micros, parse_tz, to_micros, Month};
 
 /// A month's metered units of one item, split by what covered them.

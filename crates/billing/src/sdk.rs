@@ -66,7 +66,8 @@ pub struct SdkOrder {
     pub replayed: bool,
 }
 
-const COLUMNS: &str = "id, account_id, kind, sdk, quantity, tier, unit_price, total, package, at_us";
+const COLUMNS: &str =
+    "id, account_id, kind, sdk, quantity, tier, unit_price, total, package, at_us";
 
 fn order_from_row(row: &sqlx::any::AnyRow, replayed: bool) -> Result<SdkOrder, BillingError> {
     let kind: String = row.try_get("kind")?;
@@ -108,7 +109,13 @@ struct Priced {
 impl Priced {
     fn describe(&self) -> String {
         match &self.package {
-            Some(p) => format!("{} {} {} × {}", self.kind.as_str(), self.sdk, p, self.quantity),
+            Some(p) => format!(
+                "{} {} {} × {}",
+                self.kind.as_str(),
+                self.sdk,
+                p,
+                self.quantity
+            ),
             None => format!("{} {} × {}", self.kind.as_str(), self.sdk, self.quantity),
         }
     }
@@ -188,7 +195,8 @@ impl Billing {
 
     /// An account's SDK orders, oldest first.
     pub async fn sdk_orders(&self, account: i64) -> Result<Vec<SdkOrder>, BillingError> {
-        let q = format!("SELECT {COLUMNS} FROM billing_sdk_orders WHERE account_id = $1 ORDER BY id");
+        let q =
+            format!("SELECT {COLUMNS} FROM billing_sdk_orders WHERE account_id = $1 ORDER BY id");
         let rows = sqlx::query(&q).bind(account).fetch_all(&self.pool).await?;
         rows.iter().map(|r| order_from_row(r, false)).collect()
     }

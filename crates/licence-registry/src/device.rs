@@ -141,8 +141,7 @@ impl Registry {
         now: i64,
     ) -> Result<Issued, RegistryError> {
         let ring = self.ring(now).await?;
-        let record =
-            retry_unique(|| self.try_activate(order, account, request, now)).await?;
+        let record = retry_unique(|| self.try_activate(order, account, request, now)).await?;
         sign(&ring, record.0, record.1)
     }
 

@@ -7,7 +7,11 @@ pub enum RegistryError {
     #[error("no SDK order {0} (order devices with `renlian license order`)")]
     UnknownOrder(i64),
     #[error("order {order} belongs to account {owner}, not {account}")]
-    OrderAccount { order: i64, owner: i64, account: i64 },
+    OrderAccount {
+        order: i64,
+        owner: i64,
+        account: i64,
+    },
     #[error("order {order} is for SDK {order_sdk}; the activation request asks for {asked}")]
     WrongSdk {
         order: i64,
@@ -54,7 +58,11 @@ pub enum RegistryError {
         kind: String,
     },
     #[error("the device trial of SDK {sdk} for account {account} already binds {max} devices, the most a trial may")]
-    TrialDevicesExhausted { account: i64, sdk: String, max: usize },
+    TrialDevicesExhausted {
+        account: i64,
+        sdk: String,
+        max: usize,
+    },
     #[error("the platform trial of SDK {sdk} for account {account} is bound to package {package}")]
     TrialPackage {
         account: i64,

@@ -13,10 +13,7 @@ pub fn platform_id(order: i64) -> String {
 }
 
 /// The licence and generation an order was applied to, if it was.
-async fn applied(
-    conn: &mut AnyConnection,
-    order: i64,
-) -> Result<Option<String>, RegistryError> {
+async fn applied(conn: &mut AnyConnection, order: i64) -> Result<Option<String>, RegistryError> {
     let row = sqlx::query("SELECT licence_id FROM licence_platform_orders WHERE order_id = $1")
         .bind(order)
         .fetch_optional(&mut *conn)
@@ -57,10 +54,9 @@ impl Registry {
         now: i64,
     ) -> Result<Issued, RegistryError> {
         let ring = self.ring(now).await?;
-        let (record, created) = retry_unique(|| {
-            self.try_create_platform(order, account, sdk, &binding, years, now)
-        })
-        .await?;
+        let (record, created) =
+            retry_unique(|| self.try_create_platform(order, account, sdk, &binding, years, now))
+                .await?;
         sign(&ring, record, created)
     }
 
@@ -146,9 +142,9 @@ impl Registry {
             return Ok((record, false));
         }
         check_platform(&record, account)?;
-        let end = record
-            .expires
-            .ok_or_else(|| RegistryError::Corrupt(format!("platform licence {licence} without expiry")))?;
+        let end = record.expires.ok_or_else(|| {
+            RegistryError::Corrupt(format!("platform licence {licence} without expiry"))
+        })?;
         let mut new_end = licensing::time::renewed_end(end, now);
         for _ in 1..years.max(1) {
             new_end = licensing::time::add_years(new_end, 1);
@@ -167,7 +163,11 @@ impl Registry {
 
     /// Checks that `licence` is a live platform licence of `account` (before charging a
     /// renewal); returns its record.
-    pub async fn renewable(&self, licence: &str, account: i64) -> Result<LicenceRecord, RegistryError> {
+    pub async fn renewable(
+        &self,
+        licence: &str,
+        account: i64,
+    ) -> Result<LicenceRecord, RegistryError> {
         let mut conn = self.pool.acquire().await?;
         let record = records::load(&mut conn, licence, "")
             .await?

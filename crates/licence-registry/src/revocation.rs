@@ -93,7 +93,10 @@ impl Registry {
     /// issuer's creation while there is none) and every revocation, one entry per
     /// licence (all generations, or up to the highest revoked one), sorted by id. The
     /// same number always has the same content, whichever key signs it.
-    pub async fn revocation_list(&self, now: i64) -> Result<(RevocationList, SignedList), RegistryError> {
+    pub async fn revocation_list(
+        &self,
+        now: i64,
+    ) -> Result<(RevocationList, SignedList), RegistryError> {
         let ring = self.ring(now).await?;
         let rows = sqlx::query(
             "SELECT seq, licence_id, up_to_gen, at_s FROM licence_revocations ORDER BY seq",

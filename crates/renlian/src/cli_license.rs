@@ -101,7 +101,11 @@ pub enum LicenseCmd {
         sdk: String,
         #[arg(long)]
         account: i64,
-        #[arg(long = "device", value_name = "FINGERPRINT", conflicts_with = "package")]
+        #[arg(
+            long = "device",
+            value_name = "FINGERPRINT",
+            conflicts_with = "package"
+        )]
         devices: Vec<String>,
         #[arg(long, required_unless_present = "devices")]
         package: Option<String>,
@@ -306,7 +310,11 @@ fn device_request(
         return ActivationRequest::parse(&text)
             .with_context(|| format!("activation request {}", path.display()));
     }
-    Ok(ActivationRequest::new(sdk, device_id_fingerprint(arg), label)?)
+    Ok(ActivationRequest::new(
+        sdk,
+        device_id_fingerprint(arg),
+        label,
+    )?)
 }
 
 fn binding(package: &str, cert: Option<&str>) -> anyhow::Result<PlatformBinding> {
@@ -384,7 +392,13 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
             let (billing, registry) = open(global).await?;
             let (at, now) = secs(at);
             let order = billing
-                .order_sdk_devices(account, billing_sdk(&sdk)?, devices, client_token.as_deref(), at)
+                .order_sdk_devices(
+                    account,
+                    billing_sdk(&sdk)?,
+                    devices,
+                    client_token.as_deref(),
+                    at,
+                )
                 .await?;
             registry
                 .register_order(order.id, account, licensing_sdk(&sdk)?, devices, now)
@@ -446,7 +460,11 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
                 format!(
                     "{}{}",
                     describe(&issued.record),
-                    if issued.created { "" } else { " (this device's existing seat)" }
+                    if issued.created {
+                        ""
+                    } else {
+                        " (this device's existing seat)"
+                    }
                 )
             })
         }
@@ -485,7 +503,12 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
             let issued = match package {
                 Some(package) => vec![
                     registry
-                        .trial_platform(account, sdk, binding(&package, cert_sha256.as_deref())?, now)
+                        .trial_platform(
+                            account,
+                            sdk,
+                            binding(&package, cert_sha256.as_deref())?,
+                            now,
+                        )
                         .await?,
                 ],
                 None => {
@@ -539,7 +562,14 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
                 )
                 .await?;
             let issued = registry
-                .create_platform(order.id, account, licensing_sdk(&sdk)?, bind, years as i64, now)
+                .create_platform(
+                    order.id,
+                    account,
+                    licensing_sdk(&sdk)?,
+                    bind,
+                    years as i64,
+                    now,
+                )
                 .await?;
             write(&out, &issued.licence)?;
             let mut shown = handed(&issued, &out);
@@ -590,7 +620,10 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
             let r = registry.revoke(&id, None, now).await?;
             print(json, &r, || {
                 if r.revoked_now {
-                    format!("{} revoked: on revocation list {} and later", r.licence, r.seq)
+                    format!(
+                        "{} revoked: on revocation list {} and later",
+                        r.licence, r.seq
+                    )
                 } else {
                     format!("{} was already revoked (list {})", r.licence, r.seq)
                 }
@@ -768,4 +801,3 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
         }
     }
 }
-

@@ -13,13 +13,22 @@ const DEVICES: usize = 40;
 
 /// 40 distinct devices and 8 repeats of one device, all at once, spread over `nodes`.
 async fn race(nodes: Vec<Registry>) {
-    nodes[0].register_order(1, 5, Sdk::Detect, SEATS, T0).await.unwrap();
+    nodes[0]
+        .register_order(1, 5, Sdk::Detect, SEATS, T0)
+        .await
+        .unwrap();
     let mut tasks = Vec::new();
     for i in 0..DEVICES + 8 {
         let reg = nodes[i % nodes.len()].clone();
-        let name = if i < DEVICES { format!("dev{i}") } else { "same".to_string() };
+        let name = if i < DEVICES {
+            format!("dev{i}")
+        } else {
+            "same".to_string()
+        };
         tasks.push(tokio::spawn(async move {
-            let r = reg.activate(1, 5, &request(Sdk::Detect, device(&name)), T0).await;
+            let r = reg
+                .activate(1, 5, &request(Sdk::Detect, device(&name)), T0)
+                .await;
             (name, r)
         }));
     }
@@ -43,11 +52,19 @@ async fn race(nodes: Vec<Registry>) {
     assert_eq!(seats.len() as u64, SEATS, "every seat taken exactly once");
     assert_eq!(seats, (1..=SEATS as i64).collect());
     // Every grant of the repeated device is the one seat.
-    assert!(same.len() <= 1, "the same device got several seats: {same:?}");
+    assert!(
+        same.len() <= 1,
+        "the same device got several seats: {same:?}"
+    );
     let created = granted.iter().filter(|g| g.created).count() as u64;
     assert_eq!(created, SEATS);
     assert_eq!(granted.len() + exhausted, DEVICES + 8);
-    let used = nodes[1 % nodes.len()].order_seats(1).await.unwrap().unwrap().used;
+    let used = nodes[1 % nodes.len()]
+        .order_seats(1)
+        .await
+        .unwrap()
+        .unwrap()
+        .used;
     assert_eq!(used, SEATS);
 }
 

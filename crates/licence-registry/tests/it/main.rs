@@ -1,5 +1,5 @@
 //! Integration tests of the licence registry, on SQLite and PostgreSQL.
 
-mod support;
 mod concurrency;
 mod lifecycle;
+mod support;
