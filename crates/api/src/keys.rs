@@ -210,6 +210,11 @@ impl KeyStore {
         Ok(KeyStore { pool, master })
     }
 
+    /// The master key (it also seals the licence issuer's key ring).
+    pub fn master(&self) -> &MasterKey {
+        &self.master
+    }
+
     /// Creates a key for `account` (the caller checks the account exists).
     pub async fn create(&self, account: i64) -> Result<NewKey, KeyError> {
         let secret_id = format!("{SECRET_ID_PREFIX}{}", random_alnum(32));

@@ -268,17 +268,22 @@ fn rfc3339(t: i64) -> String {
         .unwrap_or_else(|| t.to_string())
 }
 
-/// The registry on the global database, its key ring sealed with the master key.
-async fn registry(global: &GlobalOpts, pool: sqlx::AnyPool) -> anyhow::Result<Registry> {
-    let master =
-        MasterKey::from_env_or_dir(&global.data_dir()).context("loading the master key")?;
+/// The registry settings: RENLIAN_LICENSE_MOVES_PER_YEAR (default 3). `serve` uses the same.
+pub(crate) fn registry_config() -> anyhow::Result<RegistryConfig> {
     let mut config = RegistryConfig::default();
     if let Ok(n) = std::env::var("RENLIAN_LICENSE_MOVES_PER_YEAR") {
         config.moves_per_year = n
             .parse()
             .with_context(|| format!("RENLIAN_LICENSE_MOVES_PER_YEAR={n:?} is not a number"))?;
     }
-    Ok(Registry::open(pool, Arc::new(master), config).await?)
+    Ok(config)
+}
+
+/// The registry on the global database, its key ring sealed with the master key.
+async fn registry(global: &GlobalOpts, pool: sqlx::AnyPool) -> anyhow::Result<Registry> {
+    let master =
+        MasterKey::from_env_or_dir(&global.data_dir()).context("loading the master key")?;
+    Ok(Registry::open(pool, Arc::new(master), registry_config()?).await?)
 }
 
 async fn open(global: &GlobalOpts) -> anyhow::Result<(Billing, Registry)> {
