@@ -121,6 +121,9 @@ impl Priced {
     }
 }
 
+/// The most devices one order may hold.
+pub const SDK_MAX_DEVICES: u64 = 10_000_000;
+
 /// The most years one platform purchase may cover.
 pub const SDK_PLATFORM_MAX_YEARS: u64 = 10;
 
@@ -137,6 +140,11 @@ impl Billing {
         client_token: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<SdkOrder, BillingError> {
+        if devices > SDK_MAX_DEVICES {
+            return Err(BillingError::OutOfRange(format!(
+                "an order is for at most {SDK_MAX_DEVICES} devices, got {devices}"
+            )));
+        }
         let tier = Tier::sdk_devices(devices)?;
         let unit_price = sdk.device_price(tier);
         let priced = Priced {

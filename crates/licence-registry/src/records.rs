@@ -227,7 +227,7 @@ impl Registry {
     /// An account's licences, oldest first.
     pub async fn licences(&self, account: i64) -> Result<Vec<LicenceRecord>, RegistryError> {
         let q = format!(
-            "SELECT {COLUMNS} FROM licence_licences WHERE account_id = $1 ORDER BY created_s, id"
+            "SELECT {COLUMNS} FROM licence_licences WHERE account_id = $1 ORDER BY created_s, order_id, seat, id"
         );
         let rows = sqlx::query(&q).bind(account).fetch_all(&self.pool).await?;
         rows.iter().map(record_from_row).collect()

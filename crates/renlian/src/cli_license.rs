@@ -141,7 +141,8 @@ pub enum LicenseCmd {
         json: Out,
     },
     /// Renew a platform licence for a year from its current end (from now once lapsed),
-    /// charged; the renewed file has the next generation.
+    /// charged; the renewed file (next generation) goes to `--out`, or later
+    /// `license show ID --out FILE`.
     Renew {
         id: String,
         #[arg(long)]
@@ -343,7 +344,8 @@ struct Handed<'a> {
     record: &'a LicenceRecord,
     created: bool,
     expires_at: Option<String>,
-    out: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    out: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     order: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -352,12 +354,12 @@ struct Handed<'a> {
     replayed: Option<bool>,
 }
 
-fn handed<'a>(issued: &'a Issued, out: &Path) -> Handed<'a> {
+fn handed<'a>(issued: &'a Issued, out: Option<&Path>) -> Handed<'a> {
     Handed {
         record: &issued.record,
         created: issued.created,
         expires_at: issued.record.expires.map(rfc3339),
-        out: out.display().to_string(),
+        out: out.map(|p| p.display().to_string()),
         order: None,
         total: None,
         replayed: None,
@@ -461,7 +463,7 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
                 .activate(order, bought.account, &request, now)
                 .await?;
             write(&out, &issued.licence)?;
-            print(json, &handed(&issued, &out), || {
+            print(json, &handed(&issued, Some(&out)), || {
                 format!(
                     "{}{}",
                     describe(&issued.record),
@@ -489,7 +491,9 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
                 .move_seat(&id, current.account, &request, now)
                 .await?;
             write(&out, &issued.licence)?;
-            print(json, &handed(&issued, &out), || describe(&issued.record))
+            print(json, &handed(&issued, Some(&out)), || {
+                describe(&issued.record)
+            })
         }
         LicenseCmd::Trial {
             sdk,
@@ -532,7 +536,7 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
                     out.join(format!("{}.lic", i.record.id))
                 };
                 write(&path, &i.licence)?;
-                shown.push(handed(i, &path));
+                shown.push(handed(i, Some(&path)));
             }
             print(json, &shown, || {
                 issued
@@ -577,7 +581,7 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
                 )
                 .await?;
             write(&out, &issued.licence)?;
-            let mut shown = handed(&issued, &out);
+            let mut shown = handed(&issued, Some(&out));
             shown.order = Some(order.id);
             shown.total = Some(order.total);
             shown.replayed = Some(order.replayed);
@@ -609,9 +613,10 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
             let issued = registry
                 .renew_platform(&id, account, order.id, 1, now)
                 .await?;
-            let path = out.unwrap_or_else(|| PathBuf::from(format!("{id}.lic")));
-            write(&path, &issued.licence)?;
-            let mut shown = handed(&issued, &path);
+            if let Some(path) = &out {
+                write(path, &issued.licence)?;
+            }
+            let mut shown = handed(&issued, out.as_deref());
             shown.order = Some(order.id);
             shown.total = Some(order.total);
             shown.replayed = Some(order.replayed);

@@ -159,6 +159,25 @@ async fn flow(e: Env) {
     ]);
     assert!(err.contains("revoked"), "{err}");
 
+    // Move cam-7's seat (8) to a new device: generation 2; the old file is refused.
+    let seat8 = format!("dev-{o3s}-8");
+    let m = e.json(&[
+        "license",
+        "move",
+        &seat8,
+        "--device",
+        "cam-new",
+        "--out",
+        &p("moved.lic"),
+    ]);
+    assert_eq!(
+        (m["generation"].as_u64(), m["seat"].as_i64()),
+        (Some(2), Some(8))
+    );
+    e.json(&["license", "verify", &p("moved.lic"), "--device", "cam-new"]);
+    let err = e.fails(&["license", "verify", &p("cam.lic"), "--device", "cam-7"]);
+    assert!(err.contains("revoked by revocation list 2"), "{err}");
+
     // Trials: three devices, a fourth refused, one trial per account and SDK.
     let t = e.json(&[
         "license",
