@@ -17,6 +17,9 @@ pub const IAI_VERSIONS: &[&str] = &["2020-03-03", "2018-03-01"];
 /// Tencent Cloud billing API names its version.
 pub const BILLING_VERSIONS: &[&str] = &["2018-07-09"];
 
+/// The version of the `licensing` service (offline-SDK licences; Renlian's own).
+pub const LICENSING_VERSIONS: &[&str] = &["2026-12-01"];
+
 /// Defines [`Action`] and its table from one row per action:
 /// `Name: service, versions, billing item;`. The variant's name is its wire name.
 macro_rules! action_table {
@@ -113,6 +116,17 @@ action_table! {
     DescribeUsage: Billing, BILLING_VERSIONS, None;
     DescribeBills: Billing, BILLING_VERSIONS, None;
     DescribeNotices: Billing, BILLING_VERSIONS, None;
+    // Offline-SDK licences (docs/licensing.md): purchases are charged through billing,
+    // never metered.
+    CreateSdkOrder: Licensing, LICENSING_VERSIONS, None;
+    ActivateSdkLicense: Licensing, LICENSING_VERSIONS, None;
+    MoveSdkLicense: Licensing, LICENSING_VERSIONS, None;
+    CreateSdkTrial: Licensing, LICENSING_VERSIONS, None;
+    CreateSdkPlatformLicense: Licensing, LICENSING_VERSIONS, None;
+    RenewSdkPlatformLicense: Licensing, LICENSING_VERSIONS, None;
+    RevokeSdkLicense: Licensing, LICENSING_VERSIONS, None;
+    DescribeSdkLicenses: Licensing, LICENSING_VERSIONS, None;
+    DescribeSdkRevocationList: Licensing, LICENSING_VERSIONS, None;
 }
 
 impl Action {
@@ -150,7 +164,7 @@ mod tests {
             .filter(|a| a.service() == Service::Face)
             .count();
         assert_eq!(face, 36);
-        assert_eq!(Action::ALL.len(), 42);
+        assert_eq!(Action::ALL.len(), 51);
     }
 
     #[test]
@@ -180,7 +194,7 @@ mod tests {
         let billed = Action::ALL.iter().filter(|a| a.item().is_some()).count();
         assert_eq!(billed, table.len());
         for a in Action::ALL {
-            if a.service() == Service::Billing {
+            if a.service() != Service::Face {
                 assert_eq!(a.item(), None, "{a}");
             }
         }
@@ -209,6 +223,7 @@ mod tests {
             let want = match a.service() {
                 Service::Face => IAI_VERSIONS,
                 Service::Billing => BILLING_VERSIONS,
+                Service::Licensing => LICENSING_VERSIONS,
             };
             assert_eq!(a.versions(), want, "{a}");
         }

@@ -28,6 +28,10 @@ const ALGORITHM: &str = "TC3-HMAC-SHA256";
 /// (the face actions are signed for the configured service, `iai`).
 pub const BILLING_SERVICE: &str = "billing";
 
+/// The service a TC3 credential scope names for the offline-SDK licensing actions
+/// (orders, activation, trials, platform licences, revocation list).
+pub const LICENSING_SERVICE: &str = "licensing";
+
 /// Which set of actions a request was signed for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
@@ -35,6 +39,8 @@ pub enum Service {
     Face,
     /// The account's own billing (scope service `billing`).
     Billing,
+    /// The account's offline-SDK licences (scope service `licensing`).
+    Licensing,
 }
 
 /// Who signed a request.
@@ -328,9 +334,11 @@ impl Authenticator {
             Service::Face
         } else if auth.service == BILLING_SERVICE {
             Service::Billing
+        } else if auth.service == LICENSING_SERVICE {
+            Service::Licensing
         } else {
             return Err(failure(format!(
-                "the credential scope names service {:?}, this endpoint serves {:?} and {BILLING_SERVICE:?}",
+                "the credential scope names service {:?}, this endpoint serves {:?}, {BILLING_SERVICE:?} and {LICENSING_SERVICE:?}",
                 auth.service, self.service
             )));
         };

@@ -193,6 +193,8 @@ impl From<BillingError> for ApiError {
             BillingError::UnknownName { .. }
             | BillingError::OutOfRange(_)
             | BillingError::InvalidClientToken(_)
+            | BillingError::BelowMinimumOrder { .. }
+            | BillingError::SdkClientTokenConflict { .. }
             | BillingError::ClientTokenConflict { .. } => {
                 ApiError::new("InvalidParameterValue", e.to_string())
             }
@@ -205,6 +207,38 @@ impl From<BillingError> for ApiError {
                 ApiError::internal("the call could not be metered")
             }
         }
+    }
+}
+
+impl From<licence_registry::RegistryError> for ApiError {
+    fn from(e: licence_registry::RegistryError) -> Self {
+        use licence_registry::RegistryError as R;
+        let code = match &e {
+            R::UnknownOrder(_) | R::UnknownLicence(_) => "ResourceNotFound",
+            R::OrderAccount { .. } | R::LicenceAccount { .. } => {
+                "AuthFailure.UnauthorizedOperation"
+            }
+            R::SeatsExhausted { .. }
+            | R::MovesExhausted { .. }
+            | R::TrialDevicesExhausted { .. } => "LimitExceeded",
+            R::TrialTaken { .. }
+            | R::TrialPackage { .. }
+            | R::TrialOver { .. }
+            | R::Revoked(_)
+            | R::DeviceHasSeat(_)
+            | R::RenewalUsed { .. } => "FailedOperation",
+            R::WrongSdk { .. }
+            | R::WrongKind { .. }
+            | R::OrderMismatch { .. }
+            | R::PlatformMismatch { .. }
+            | R::NoDevices
+            | R::Issue(_) => "InvalidParameterValue",
+            R::Key(_) | R::Seal(_) | R::Corrupt(_) | R::Database(_) => {
+                tracing::error!(error = %e, "licence registry failure");
+                return ApiError::internal("the licence registry failed");
+            }
+        };
+        ApiError::new(code, e.to_string())
     }
 }
 

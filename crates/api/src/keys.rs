@@ -2,7 +2,8 @@
 //! (AES-256-GCM) under a master key that never enters the database.
 //!
 //! The master key comes from `RENLIAN_MASTER_KEY` (64 hex digits) or from a key file in
-//! the data directory, generated on first use with mode 0600.
+//! the data directory, generated on first use with mode 0600. [`MasterKey::seal`] is also
+//! what stores the licence issuer's key ring (`licence-registry`'s `Sealer`).
 
 use std::path::Path;
 
@@ -104,6 +105,41 @@ impl MasterKey {
     fn cipher(&self) -> Aes256Gcm {
         Aes256Gcm::new((&self.0).into())
     }
+
+    /// Encrypts `plain` (AES-256-GCM, a fresh random 96-bit nonce): nonce ‖ ciphertext.
+    /// What SecretKeys and the licence issuer's key ring are stored as.
+    pub fn seal(&self, plain: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let mut nonce = [0u8; 12];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let sealed = self
+            .cipher()
+            .encrypt(Nonce::from_slice(&nonce), plain)
+            .map_err(|_| KeyError::MasterKey("encryption failed".into()))?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    /// The inverse of [`MasterKey::seal`]; `Decrypt` for a wrong key or altered bytes.
+    pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, KeyError> {
+        if sealed.len() < 12 {
+            return Err(KeyError::Decrypt);
+        }
+        let (nonce, body) = sealed.split_at(12);
+        self.cipher()
+            .decrypt(Nonce::from_slice(nonce), body)
+            .map_err(|_| KeyError::Decrypt)
+    }
+}
+
+/// The licence issuer's key ring is sealed with the master key, like SecretKeys.
+impl licence_registry::Sealer for MasterKey {
+    fn seal(&self, plain: &[u8]) -> Result<Vec<u8>, String> {
+        MasterKey::seal(self, plain).map_err(|e| e.to_string())
+    }
+    fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, String> {
+        MasterKey::open(self, sealed).map_err(|e| e.to_string())
+    }
 }
 
 /// A key as listed (never with its SecretKey).
@@ -174,17 +210,17 @@ impl KeyStore {
         Ok(KeyStore { pool, master })
     }
 
+    /// The master key (it also seals the licence issuer's key ring).
+    pub fn master(&self) -> &MasterKey {
+        &self.master
+    }
+
     /// Creates a key for `account` (the caller checks the account exists).
     pub async fn create(&self, account: i64) -> Result<NewKey, KeyError> {
         let secret_id = format!("{SECRET_ID_PREFIX}{}", random_alnum(32));
         let secret_key = random_alnum(32);
-        let mut nonce = [0u8; 12];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let sealed = self
-            .master
-            .cipher()
-            .encrypt(Nonce::from_slice(&nonce), secret_key.as_bytes())
-            .map_err(|_| KeyError::MasterKey("encryption failed".into()))?;
+        let sealed = self.master.seal(secret_key.as_bytes())?;
+        let (nonce, sealed) = sealed.split_at(12);
         sqlx::query(
             "INSERT INTO api_keys (secret_id, account, nonce_hex, secret_hex, enabled, created_us)
              VALUES ($1, $2, $3, $4, 1, $5)",
@@ -222,11 +258,7 @@ impl KeyStore {
         if nonce.len() != 12 {
             return Err(KeyError::Decrypt);
         }
-        let plain = self
-            .master
-            .cipher()
-            .decrypt(Nonce::from_slice(&nonce), sealed.as_slice())
-            .map_err(|_| KeyError::Decrypt)?;
+        let plain = self.master.open(&[nonce, sealed].concat())?;
         Ok(ActiveKey {
             account: row.try_get("account")?,
             secret_key: String::from_utf8(plain).map_err(|_| KeyError::Decrypt)?,

@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 
 use crate::action::Action;
 use crate::actions::{self, Call};
-use crate::auth::{Caller, Service, SignedRequest, V1Request, BILLING_SERVICE};
+use crate::auth::{Caller, Service, SignedRequest, V1Request, BILLING_SERVICE, LICENSING_SERVICE};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -319,6 +319,7 @@ async fn run_action(
                     match service {
                         Service::Face => state.config.service.as_str(),
                         Service::Billing => BILLING_SERVICE,
+                        Service::Licensing => LICENSING_SERVICE,
                     }
                 ),
             ));

@@ -24,6 +24,8 @@ pub struct ServerConfig {
     /// Regions accepted in X-TC-Region; empty accepts any.
     pub regions: Vec<String>,
     pub urls: UrlPolicy,
+    /// The `licensing` service's registry settings (moves per seat and year).
+    pub licensing: licence_registry::RegistryConfig,
 }
 
 impl Default for ServerConfig {
@@ -34,6 +36,7 @@ impl Default for ServerConfig {
             rate_per_key: 20,
             regions: Vec::new(),
             urls: UrlPolicy::default(),
+            licensing: licence_registry::RegistryConfig::default(),
         }
     }
 }
@@ -71,6 +74,8 @@ pub struct AppState {
     pub config: ServerConfig,
     /// Test-only fault injection (see [`Faults`]).
     pub faults: Faults,
+    /// The offline-SDK licence registry, opened (and migrated) by the first licensing call.
+    licences: tokio::sync::OnceCell<licence_registry::Registry>,
 }
 
 impl AppState {
@@ -93,6 +98,24 @@ impl AppState {
             auth,
             config,
             faults: Faults::default(),
+            licences: tokio::sync::OnceCell::new(),
         })
+    }
+
+    /// The licence registry on this server's pool, its key ring sealed with the master
+    /// key; opened on first use.
+    pub async fn licences(
+        &self,
+    ) -> Result<&licence_registry::Registry, licence_registry::RegistryError> {
+        self.licences
+            .get_or_try_init(|| async {
+                licence_registry::Registry::open(
+                    self.pool.clone(),
+                    Arc::new(self.auth.keys.master().clone()),
+                    self.config.licensing.clone(),
+                )
+                .await
+            })
+            .await
     }
 }

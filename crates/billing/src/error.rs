@@ -40,6 +40,17 @@ pub enum BillingError {
         asked: String,
         pack: i64,
     },
+    /// A ClientToken already used by this account for another SDK purchase.
+    #[error(
+        "ClientToken {token:?} was already used for SDK order {order} ({stored}); \
+         this request asks for {asked}: use a new ClientToken for a new purchase"
+    )]
+    SdkClientTokenConflict {
+        token: String,
+        stored: String,
+        asked: String,
+        order: i64,
+    },
     #[error("unknown time zone {0:?}")]
     InvalidTimeZone(String),
     #[error("stored data is malformed: {0}")]

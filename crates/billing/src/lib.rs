@@ -8,7 +8,8 @@
 //!   delivery, monthly bills and settlement, arrears.
 //!
 //! Not here: HTTP, authentication, the mapping of [`BillingError`] to API error codes
-//! (that is the API crate's one table), offline-SDK licences (the `licensing` crate).
+//! (that is the API crate's one table), offline-SDK licences (the `licensing` and `licence-registry` crates; billing only
+//! charges their orders, [`Billing::order_sdk_devices`], [`Billing::charge_sdk_platform`]).
 
 pub mod account;
 pub mod catalogue;
@@ -22,6 +23,7 @@ pub mod pack;
 pub mod quote;
 pub mod rating;
 pub mod schema;
+pub mod sdk;
 pub mod settle;
 pub mod time;
 
@@ -34,6 +36,7 @@ pub use meter::{Consumption, Voided};
 pub use money::Money;
 pub use notice::{Delivery, DeliveryRound, Notice, NoticeKind, Senders, SmtpSender, WebhookSender};
 pub use pack::{Pack, PackOrder};
-pub use rating::{Bill, BillLine, BillStatus, PackPurchase};
+pub use rating::{Bill, BillLine, BillStatus, PackPurchase, SdkPurchase};
+pub use sdk::{SdkOrder, SdkOrderKind};
 pub use settle::SettlementReport;
 pub use time::Month;

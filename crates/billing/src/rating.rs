@@ -11,10 +11,11 @@ use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
 use crate::account::parse_money;
-use crate::catalogue::{Item, PackSize, Tier};
+use crate::catalogue::{Item, PackSize, Sdk, Tier};
 use crate::engine::Billing;
 use crate::error::BillingError;
 use crate::money::Money;
+use crate::sdk::SdkOrderKind;
 use crate::time::{from_micros, parse_tz, to_micros, Month};
 
 /// A month's metered units of one item, split by what covered them.
@@ -48,6 +49,24 @@ pub struct PackPurchase {
     pub at: DateTime<Utc>,
 }
 
+/// An offline-SDK purchase of the month (device seats, platform years): already paid,
+/// listed apart from the bill's total like packs.
+#[derive(Clone, Debug, Serialize)]
+pub struct SdkPurchase {
+    pub order: i64,
+    pub kind: SdkOrderKind,
+    pub sdk: Sdk,
+    /// Devices or years.
+    pub quantity: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tier: Option<u8>,
+    pub unit_price: Money,
+    pub total: Money,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BillStatus {
@@ -78,6 +97,8 @@ pub struct Bill {
     pub lines: Vec<BillLine>,
     pub pack_purchases: Vec<PackPurchase>,
     pub pack_purchases_total: Money,
+    pub sdk_purchases: Vec<SdkPurchase>,
+    pub sdk_purchases_total: Money,
     pub settlement: Option<SettlementRecord>,
 }
 
@@ -201,6 +222,24 @@ impl Billing {
         }
         let pack_purchases_total = pack_purchases.iter().map(|p| p.price).sum();
 
+        let sdk_purchases: Vec<SdkPurchase> = self
+            .sdk_orders_between(&mut conn, account, month.start(tz), month.next().start(tz))
+            .await?
+            .into_iter()
+            .map(|o| SdkPurchase {
+                order: o.id,
+                kind: o.kind,
+                sdk: o.sdk,
+                quantity: o.quantity,
+                tier: o.tier,
+                unit_price: o.unit_price,
+                total: o.total,
+                package: o.package,
+                at: o.at,
+            })
+            .collect();
+        let sdk_purchases_total = sdk_purchases.iter().map(|p| p.total).sum();
+
         let settlement = sqlx::query(
             "SELECT at_us, total, released, frozen FROM billing_settlements \
              WHERE account_id = $1 AND month = $2",
@@ -234,6 +273,8 @@ impl Billing {
             lines,
             pack_purchases,
             pack_purchases_total,
+            sdk_purchases,
+            sdk_purchases_total,
             settlement,
         })
     }

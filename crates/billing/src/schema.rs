@@ -134,7 +134,27 @@ const V1: &[&str] = &[
         WHERE outcome IS NULL",
 ];
 
-const MIGRATIONS: &[Migration] = &[Migration::new(1, V1)];
+// Offline-SDK purchases (device orders, platform years): one row each, paid at once.
+// `client_token` is unique per account where given (NULLs are distinct on both
+// databases), the backstop of the account lock as for `billing_pack_orders`.
+const V2: &[&str] = &[
+    "CREATE TABLE billing_sdk_orders (
+        id {ID},
+        account_id BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        sdk TEXT NOT NULL,
+        quantity BIGINT NOT NULL,
+        tier BIGINT,
+        unit_price TEXT NOT NULL,
+        total TEXT NOT NULL,
+        package TEXT,
+        client_token TEXT,
+        at_us BIGINT NOT NULL)",
+    "CREATE UNIQUE INDEX billing_sdk_orders_token ON billing_sdk_orders (account_id, client_token)",
+    "CREATE INDEX billing_sdk_orders_account ON billing_sdk_orders (account_id, at_us)",
+];
+
+const MIGRATIONS: &[Migration] = &[Migration::new(1, V1), Migration::new(2, V2)];
 
 /// Brings the tables up to date. Safe to run on every start, from several processes at
 /// once (the `db` crate's runner serialises them).

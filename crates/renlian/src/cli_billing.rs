@@ -424,6 +424,20 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
                         bill.pack_purchases_total
                     ));
                 }
+                for p in &bill.sdk_purchases {
+                    s.push_str(&format!(
+                        "\nSDK order {}: {} {} × {}{} = {} CNY (already paid)",
+                        p.order,
+                        p.sdk,
+                        p.kind.as_str(),
+                        p.quantity,
+                        p.package
+                            .as_deref()
+                            .map(|p| format!(" ({p})"))
+                            .unwrap_or_default(),
+                        p.total
+                    ));
+                }
                 s
             })
         }

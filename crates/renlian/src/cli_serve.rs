@@ -120,6 +120,7 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
     let keys = cli_keys::open_store(global, pool.clone()).await?;
     let mut config = ServerConfig {
         rate_per_key,
+        licensing: crate::cli_license::registry_config()?,
         ..Default::default()
     };
     config.urls.allow_private = allow_private_urls;

@@ -6,6 +6,7 @@
 mod cli_billing;
 mod cli_calibrate;
 mod cli_keys;
+mod cli_license;
 mod cli_models;
 mod cli_serve;
 mod cli_vision;
@@ -38,6 +39,8 @@ enum Command {
     #[command(flatten)]
     Keys(cli_keys::Command),
     #[command(flatten)]
+    License(cli_license::Command),
+    #[command(flatten)]
     Models(cli_models::Command),
     #[command(flatten)]
     Serve(cli_serve::Command),
@@ -59,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Billing(c) => cli_billing::run(c, &cli.global).await,
         Command::Calibrate(c) => cli_calibrate::run(c, &cli.global).await,
         Command::Keys(c) => cli_keys::run(c, &cli.global).await,
+        Command::License(c) => cli_license::run(c, &cli.global).await,
         Command::Models(c) => cli_models::run(c, &cli.global).await,
         Command::Serve(c) => cli_serve::run(c, &cli.global).await,
         Command::Vision(c) => cli_vision::run(c, &cli.global).await,

@@ -171,6 +171,24 @@ pub async fn describe_bills(call: &Call<'_>) -> Result<Fields, ApiError> {
             })
         })
         .collect();
+    // Offline-SDK purchases of the month (device seats, platform years): already paid.
+    let sdk_purchases: Vec<Value> = bill
+        .sdk_purchases
+        .iter()
+        .map(|p| {
+            json!({
+                "OrderId": p.order,
+                "Kind": p.kind.as_str(),
+                "Sdk": p.sdk.as_str(),
+                "Quantity": p.quantity,
+                "Tier": p.tier,
+                "UnitPrice": money(p.unit_price),
+                "Total": money(p.total),
+                "Package": p.package,
+                "PurchasedAt": time(p.at),
+            })
+        })
+        .collect();
     let settlement = bill.settlement.as_ref().map(|s| {
         json!({
             "SettledAt": time(s.at),
@@ -187,6 +205,8 @@ pub async fn describe_bills(call: &Call<'_>) -> Result<Fields, ApiError> {
         "Lines": lines,
         "PackPurchases": purchases,
         "PackPurchasesTotal": money(bill.pack_purchases_total),
+        "SdkPurchases": sdk_purchases,
+        "SdkPurchasesTotal": money(bill.sdk_purchases_total),
         "Settlement": settlement,
     })))
 }

@@ -9,6 +9,7 @@ mod common;
 mod face;
 mod group;
 mod landmarks;
+mod licensing;
 mod liveness;
 mod person;
 mod search;
@@ -209,5 +210,15 @@ pub async fn dispatch(action: Action, call: &Call<'_>) -> Result<Fields, ApiErro
         A::DescribeUsage => account::describe_usage(call).await,
         A::DescribeBills => account::describe_bills(call).await,
         A::DescribeNotices => account::describe_notices(call).await,
+        // The `licensing` service: the account's offline-SDK licences.
+        A::CreateSdkOrder => licensing::create_sdk_order(call).await,
+        A::ActivateSdkLicense => licensing::activate_sdk_license(call).await,
+        A::MoveSdkLicense => licensing::move_sdk_license(call).await,
+        A::CreateSdkTrial => licensing::create_sdk_trial(call).await,
+        A::CreateSdkPlatformLicense => licensing::create_sdk_platform_license(call).await,
+        A::RenewSdkPlatformLicense => licensing::renew_sdk_platform_license(call).await,
+        A::RevokeSdkLicense => licensing::revoke_sdk_license(call).await,
+        A::DescribeSdkLicenses => licensing::describe_sdk_licenses(call).await,
+        A::DescribeSdkRevocationList => licensing::describe_sdk_revocation_list(call).await,
     }
 }

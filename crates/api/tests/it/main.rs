@@ -8,5 +8,6 @@ mod common;
 mod analysis;
 mod billing_api;
 mod keys_upgrade;
+mod licensing_api;
 mod sdk;
 mod server;

@@ -8,4 +8,5 @@ mod support;
 mod ledger;
 mod notices;
 mod properties;
+mod sdk_orders;
 mod upgrade;

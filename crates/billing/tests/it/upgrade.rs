@@ -292,7 +292,7 @@ async fn upgrade(pool: AnyPool, first: bool) {
     let b = Billing::open(pool.clone(), BillingConfig::default())
         .await
         .unwrap();
-    assert_eq!(versions(&pool).await, vec![1]);
+    assert_eq!(versions(&pool).await, vec![1, 2]);
 
     let view = b.account(account).await.unwrap();
     assert_eq!(view.name, "acme");
@@ -397,7 +397,7 @@ async fn upgrade(pool: AnyPool, first: bool) {
     Billing::open(pool.clone(), BillingConfig::default())
         .await
         .unwrap();
-    assert_eq!(versions(&pool).await, vec![1]);
+    assert_eq!(versions(&pool).await, vec![1, 2]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,6 +11,7 @@ mod calibrate_cli;
 mod enrolment_crash;
 mod face_support;
 mod landmarks_cli;
+mod license_cli;
 mod liveness_cli;
 mod map;
 mod models_cli;

@@ -1,0 +1,5 @@
+//! Integration tests of the licence registry, on SQLite and PostgreSQL.
+
+mod concurrency;
+mod lifecycle;
+mod support;
