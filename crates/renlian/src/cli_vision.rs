@@ -31,7 +31,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Compare the largest face of two photos: distance and 0-100 score (50 = same person).
+    /// Compare the largest face of two photos: distance, 0-100 score and what the score
+    /// means (how often two different people reach it; the API's lines 40, 50, 60).
     Compare {
         /// First photo.
         image_a: PathBuf,
@@ -167,14 +168,12 @@ fn run_blocking(cmd: Command) -> anyhow::Result<()> {
                     json!({ "score": cmp.score, "distance": cmp.distance })
                 );
             } else {
-                let verdict = if cmp.score >= 50.0 {
-                    "same person"
-                } else {
-                    "different people"
-                };
+                let far = engine.calibration().far(cmp.score);
                 println!(
-                    "score {:.1} (distance {:.4}): {verdict}",
-                    cmp.score, cmp.distance
+                    "score {:.1} (distance {:.4}): {}",
+                    cmp.score,
+                    cmp.distance,
+                    score_meaning(cmp.score, far)
                 );
             }
         }
@@ -402,4 +401,95 @@ impl models::Progress for StderrProgress {
     }
     fn position(&self, _bytes: u64) {}
     fn end(&self) {}
+}
+
+/// What a score says, in the README's terms: how often photos of two different people
+/// reach it, and which of the API's lines (40, 50, 60: 1 false accept in 10^3, 10^4,
+/// 10^5 pairs) it passes. A score is not a verdict: the right line depends on the false
+/// accepts a use can afford.
+fn score_meaning(score: f64, far: f64) -> String {
+    let rate = if far >= 0.5 {
+        "most pairs of different people score this high".to_string()
+    } else {
+        format!(
+            "two different people score this high about once in {} pairs",
+            one_in(far)
+        )
+    };
+    let lines = [
+        (40.0, "1 in 1,000"),
+        (50.0, "1 in 10,000"),
+        (60.0, "1 in 100,000"),
+    ];
+    let passed: Vec<String> = lines
+        .iter()
+        .filter(|(line, _)| score >= *line)
+        .map(|(line, rate)| format!("{line} ({rate})"))
+        .collect();
+    let missed: Vec<String> = lines
+        .iter()
+        .filter(|(line, _)| score < *line)
+        .map(|(line, _)| format!("{line}"))
+        .collect();
+    let verdict = match (passed.is_empty(), missed.is_empty()) {
+        (true, _) => "below the API's lines 40, 50 and 60".to_string(),
+        (_, true) => "passes the API's lines 40, 50 and 60".to_string(),
+        _ => format!(
+            "passes the API's {} {}, not {}",
+            if passed.len() == 1 { "line" } else { "lines" },
+            passed.join(" and "),
+            missed.join(" or ")
+        ),
+    };
+    format!("{rate}; {verdict}")
+}
+
+/// 1/far with two significant digits and thousands separators: 3,400.
+fn one_in(far: f64) -> String {
+    let n = 1.0 / far.max(f64::MIN_POSITIVE);
+    let magnitude = 10f64.powi((n.log10().floor() as i32 - 1).max(0));
+    let rounded = ((n / magnitude).round() * magnitude) as u64;
+    let digits = rounded.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn far(score: f64) -> f64 {
+        10f64.powf(-(score - 10.0) / 10.0)
+    }
+
+    #[test]
+    fn a_score_says_its_false_accept_rate_and_the_lines_it_passes() {
+        assert_eq!(
+            score_meaning(45.3, far(45.3)),
+            "two different people score this high about once in 3,400 pairs; \
+             passes the API's line 40 (1 in 1,000), not 50 or 60"
+        );
+        assert_eq!(
+            score_meaning(61.0, far(61.0)),
+            "two different people score this high about once in 130,000 pairs; \
+             passes the API's lines 40, 50 and 60"
+        );
+        assert_eq!(
+            score_meaning(55.0, far(55.0)),
+            "two different people score this high about once in 32,000 pairs; \
+             passes the API's lines 40 (1 in 1,000) and 50 (1 in 10,000), not 60"
+        );
+        assert_eq!(
+            score_meaning(5.0, far(5.0)),
+            "most pairs of different people score this high; below the API's lines 40, 50 and 60"
+        );
+        assert_eq!(one_in(1e-4), "10,000");
+        assert_eq!(one_in(0.1), "10");
+    }
 }

@@ -13,6 +13,8 @@ mod cli_vision;
 mod db;
 mod global;
 
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
 
 pub use global::GlobalOpts;
@@ -49,7 +51,7 @@ enum Command {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("RENLIAN_LOG")
@@ -58,7 +60,10 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    match cli.command {
+    if !matches!(cli.command, Command::Serve(_)) {
+        end_quietly_on_a_closed_pipe();
+    }
+    let result = match cli.command {
         Command::Billing(c) => cli_billing::run(c, &cli.global).await,
         Command::Calibrate(c) => cli_calibrate::run(c, &cli.global).await,
         Command::Keys(c) => cli_keys::run(c, &cli.global).await,
@@ -66,5 +71,38 @@ async fn main() -> anyhow::Result<()> {
         Command::Models(c) => cli_models::run(c, &cli.global).await,
         Command::Serve(c) => cli_serve::run(c, &cli.global).await,
         Command::Vision(c) => cli_vision::run(c, &cli.global).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            report(&e);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// An ordinary failure (a missing file, a refused image, an unknown account) is one
+/// message and exit status 1. anyhow captures a backtrace whenever `RUST_BACKTRACE` is set,
+/// which many machines set; it is shown only when debug logging is asked for
+/// (`RENLIAN_LOG=debug`). Panics, which are bugs, keep Rust's own backtrace.
+fn report(e: &anyhow::Error) {
+    let debug =
+        std::env::var("RENLIAN_LOG").is_ok_and(|v| v.contains("debug") || v.contains("trace"));
+    if debug {
+        eprintln!("error: {e:?}");
+    } else {
+        eprintln!("error: {e:#}");
+    }
+}
+
+/// `renlian models list | head -3` should end as Unix tools do when the reader goes away:
+/// killed by SIGPIPE, silently. Rust ignores SIGPIPE, so `println!` would panic on the
+/// closed pipe instead. Not for `serve`, where a client hanging up must never end the
+/// process.
+fn end_quietly_on_a_closed_pipe() {
+    // SAFETY: `signal` only resets the process's disposition of SIGPIPE to the default; no
+    // handler of ours runs, so nothing Rust relies on is touched.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

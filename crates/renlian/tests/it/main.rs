@@ -8,6 +8,7 @@ mod billing_crash;
 mod billing_quote;
 mod billing_support;
 mod calibrate_cli;
+mod cli_errors;
 mod enrolment_crash;
 mod face_support;
 mod landmarks_cli;
