@@ -12,9 +12,9 @@ use billing::{
     WebhookSender,
 };
 use chrono::{DateTime, Utc};
-use clap::{Args, Subcommand};
-use serde::Serialize;
+use clap::Subcommand;
 
+use crate::output::{print, Out};
 use crate::{db, GlobalOpts};
 
 #[derive(Subcommand)]
@@ -70,19 +70,14 @@ pub enum Command {
     },
 }
 
-#[derive(Args, Clone, Copy)]
-pub struct Out {
-    /// Machine-readable JSON output.
-    #[arg(long)]
-    json: bool,
-}
-
 #[derive(Subcommand)]
 pub enum QuoteCmd {
     /// One month of calls, postpaid, the free pack applied.
     Postpaid {
+        /// Billable item: detect, landmarks, compare, verify, search, person, liveness.
         #[arg(long, value_parser = parse_item)]
         item: Item,
+        /// Calls in the period (a month; a year for prepaid-year).
         #[arg(long)]
         calls: u64,
         #[command(flatten)]
@@ -90,10 +85,13 @@ pub enum QuoteCmd {
     },
     /// One month of calls with the given packs bought (their prices included).
     Prepaid {
+        /// Billable item: detect, landmarks, compare, verify, search, person, liveness.
         #[arg(long, value_parser = parse_item)]
         item: Item,
+        /// Calls in the period (a month; a year for prepaid-year).
         #[arg(long)]
         calls: u64,
+        /// A pack bought for the month: 1m, 10m, 50m or 100m (repeat for several).
         #[arg(long = "pack", value_parser = parse_size, required = true)]
         packs: Vec<PackSize>,
         #[command(flatten)]
@@ -101,8 +99,10 @@ pub enum QuoteCmd {
     },
     /// The cheapest pack mix for a year's calls, with the postpaid alternative.
     PrepaidYear {
+        /// Billable item: detect, landmarks, compare, verify, search, person, liveness.
         #[arg(long, value_parser = parse_item)]
         item: Item,
+        /// Calls in the period (a month; a year for prepaid-year).
         #[arg(long)]
         calls: u64,
         #[command(flatten)]
@@ -110,8 +110,10 @@ pub enum QuoteCmd {
     },
     /// Offline SDK licences by device (at least 50).
     SdkDevice {
+        /// SDK: detect, ir-liveness, 3d-liveness, search, ir-liveness-search, 3d-liveness-search.
         #[arg(long, value_parser = parse_sdk)]
         sdk: Sdk,
+        /// Devices in the order (at least 50).
         #[arg(long)]
         devices: u64,
         #[command(flatten)]
@@ -119,8 +121,10 @@ pub enum QuoteCmd {
     },
     /// Offline SDK platform licence for one application.
     SdkPlatform {
+        /// SDK: detect, ir-liveness, 3d-liveness, search, ir-liveness-search, 3d-liveness-search.
         #[arg(long, value_parser = parse_sdk)]
         sdk: Sdk,
+        /// Years of the platform licence.
         #[arg(long, default_value_t = 1)]
         years: u64,
         #[command(flatten)]
@@ -292,15 +296,6 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|e| format!("{s:?} is not an RFC 3339 time (e.g. 2026-01-31T16:30:00Z): {e}"))
 }
 
-fn print<T: Serialize>(out: Out, value: &T, human: impl FnOnce() -> String) -> anyhow::Result<()> {
-    if out.json {
-        println!("{}", serde_json::to_string_pretty(value)?);
-    } else {
-        println!("{}", human());
-    }
-    Ok(())
-}
-
 fn quote_text(q: &Quote) -> String {
     let mut s = String::new();
     for l in &q.lines {
@@ -458,6 +453,9 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
             }
             let notices = b.notices(account).await?;
             print(out, &notices, || {
+                if notices.is_empty() {
+                    return format!("no notices for account {account}");
+                }
                 notices
                     .iter()
                     .map(|n| {

@@ -13,7 +13,7 @@ use anyhow::Context as _;
 use api::MasterKey;
 use billing::{Billing, SdkOrderKind};
 use chrono::{DateTime, Utc};
-use clap::{Args, Subcommand};
+use clap::Subcommand;
 use licence_registry::{Issued, LicenceRecord, Registry, RegistryConfig};
 use licensing::{
     ActivationRequest, App, CertDigest, Component, DeviceState, DeviceStore, Fingerprint,
@@ -22,6 +22,7 @@ use licensing::{
 use serde::Serialize;
 use serde_json::json;
 
+use crate::output::{print, Out};
 use crate::{db, GlobalOpts};
 
 #[derive(Subcommand)]
@@ -29,13 +30,6 @@ pub enum Command {
     /// Offline-SDK licences: orders, activation, trials, platform licences, revocation.
     #[command(subcommand)]
     License(LicenseCmd),
-}
-
-#[derive(Args, Clone, Copy)]
-pub struct Out {
-    /// Machine-readable JSON output.
-    #[arg(long)]
-    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -252,15 +246,6 @@ fn billing_sdk(s: &str) -> anyhow::Result<billing::Sdk> {
 
 fn licensing_sdk(s: &str) -> anyhow::Result<licensing::Sdk> {
     Ok(s.parse()?)
-}
-
-fn print<T: Serialize>(out: Out, value: &T, human: impl FnOnce() -> String) -> anyhow::Result<()> {
-    if out.json {
-        println!("{}", serde_json::to_string_pretty(value)?);
-    } else {
-        println!("{}", human());
-    }
-    Ok(())
 }
 
 fn rfc3339(t: i64) -> String {

@@ -61,7 +61,7 @@ pub async fn run(cmd: Command, _global: &GlobalOpts) -> anyhow::Result<()> {
         ModelsCommand::List { json } => {
             let files = store.list()?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&files)?);
+                crate::output::print_json(&files)?;
             } else if files.is_empty() {
                 println!(
                     "no model packs in {} (run `renlian models fetch`)",

@@ -27,7 +27,9 @@ pub enum Command {
         #[arg(long)]
         quality: bool,
         /// Print JSON: {"faces": [{"x","y","width","height","confidence","landmarks",
-        /// "attributes"?, "quality"?}]}.
+        /// "attributes"?, "quality"?}]}. `confidence` is dlib's MMOD detection score, not
+        /// a probability: above 0 for every face found, not bounded by 1 (about 1.05 on
+        /// clear frontal photos).
         #[arg(long)]
         json: bool,
     },

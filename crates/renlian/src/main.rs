@@ -12,6 +12,7 @@ mod cli_serve;
 mod cli_vision;
 mod db;
 mod global;
+mod output;
 
 use std::process::ExitCode;
 
