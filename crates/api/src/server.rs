@@ -64,9 +64,46 @@ async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    if is_a_browser_visit(&method, &uri, &headers) {
+        return landing_page();
+    }
     let request_id = uuid::Uuid::new_v4().to_string();
     let result = answer(&state, &method, &uri, &headers, body, &request_id).await;
     envelope(&request_id, result)
+}
+
+/// A plain `GET /` with no signature and no query: a person opening the endpoint in a
+/// browser, not an API client (signature v1 GETs carry their parameters in the query,
+/// TC3 requests an Authorization header).
+fn is_a_browser_visit(method: &Method, uri: &Uri, headers: &HeaderMap) -> bool {
+    method == Method::GET
+        && uri.path() == "/"
+        && uri.query().is_none_or(str::is_empty)
+        && headers.get(header::AUTHORIZATION).is_none()
+}
+
+/// What a browser sees at the endpoint: what it is and where to read on, instead of an
+/// API error envelope.
+fn landing_page() -> Response {
+    const PAGE: &str = concat!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
+        "<title>Renlian face API</title></head><body>\n",
+        "<h1>Renlian 人脸 — face API</h1>\n",
+        "<p>This endpoint serves Tencent Cloud's IAI API 3.0 (versions 2020-03-03 and ",
+        "2018-03-01): signed <code>POST /</code> requests from the official Tencent Cloud ",
+        "SDKs, pointed here with <code>HttpProfile(endpoint=\"HOST:PORT\", ",
+        "protocol=\"http\")</code>. It has no web pages of its own yet.</p>\n",
+        "<p>Create an account and a key with <code>renlian account create NAME</code> and ",
+        "<code>renlian key create --account ID</code>; the actions, fields and errors are ",
+        "described in <code>docs/api.md</code> in the Renlian repository.</p>\n",
+        "</body></html>\n"
+    );
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        PAGE,
+    )
+        .into_response()
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

@@ -680,3 +680,56 @@ async fn enrolment_write_failure_is_not_billed() {
         s.stop().await;
     });
 }
+
+/// A person who opens the endpoint in a browser gets a page saying what it is, not an
+/// API error; anything else without a signature is still refused as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_browser_at_the_root_gets_a_page_not_an_error() {
+    let db = common::sqlite().await;
+    let s = common::start(&db, common::config()).await;
+    let r = s
+        .http
+        .get(format!("http://{}/", s.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let kind = r.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(kind.starts_with("text/html"), "{kind}");
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("IAI API 3.0") && page.contains("docs/api.md"),
+        "{page}"
+    );
+    // An unsigned signature-v1 query, and a POST without a signature, are API errors.
+    let r: serde_json::Value = s
+        .http
+        .get(format!("http://{}/?Action=GetGroupList", s.addr))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        code(&r["Response"]),
+        "AuthFailure.MissingAuthorization",
+        "{r}"
+    );
+    let r: serde_json::Value = s
+        .http
+        .post(format!("http://{}/", s.addr))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        code(&r["Response"]),
+        "AuthFailure.MissingAuthorization",
+        "{r}"
+    );
+    s.stop().await;
+    db.drop_db().await;
+}
