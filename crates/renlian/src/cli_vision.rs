@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use serde_json::json;
 use vision::{Engine, EngineConfig, Face};
 
+use crate::progress::{self, PackProgress};
 use crate::GlobalOpts;
 
 #[derive(Subcommand, Debug)]
@@ -185,13 +186,16 @@ fn run_blocking(cmd: Command) -> anyhow::Result<()> {
             json,
         } => {
             let engine = load_engine(&engine)?;
+            let bar = progress::items(images.len() as u64, "describing");
             let results: Vec<_> = images
                 .par_iter()
                 .map(|path| {
                     let faces = read_image(&engine, path).and_then(|img| Ok(engine.embed(&img)?));
+                    bar.inc(1);
                     (path, faces)
                 })
                 .collect();
+            bar.finish_and_clear();
             let mut failed = 0;
             let mut entries = Vec::new();
             for (path, faces) in results {
@@ -370,7 +374,7 @@ fn load_analyzer() -> anyhow::Result<vision::Analyzer> {
 fn human_models_store() -> anyhow::Result<models::ModelStore> {
     let store = models::ModelStore::from_env()?;
     store
-        .ensure(models::Pack::HumanModels, &StderrProgress)
+        .ensure(models::Pack::HumanModels, &PackProgress::new())
         .context("obtaining the human-models pack (try `renlian models fetch`)")?;
     Ok(store)
 }
@@ -378,7 +382,7 @@ fn human_models_store() -> anyhow::Result<models::ModelStore> {
 fn load_engine(args: &EngineArgs) -> anyhow::Result<Engine> {
     let store = models::ModelStore::from_env()?;
     store
-        .ensure(models::Pack::Dlib, &StderrProgress)
+        .ensure(models::Pack::Dlib, &PackProgress::new())
         .context("obtaining the dlib model pack (try `renlian models fetch`)")?;
     let config = EngineConfig {
         detect: vision::DetectOptions {
@@ -389,20 +393,6 @@ fn load_engine(args: &EngineArgs) -> anyhow::Result<Engine> {
         ..Default::default()
     };
     Engine::load(&store, config).context("loading the face engine")
-}
-
-/// One line per phase on stderr: the commands' stdout stays clean for JSON.
-struct StderrProgress;
-
-impl models::Progress for StderrProgress {
-    fn begin(&self, pack: models::Pack, phase: models::Phase, total: Option<u64>) {
-        match total {
-            Some(t) => eprintln!("{}: {phase} ({:.1} MB)…", pack.name(), t as f64 / 1e6),
-            None => eprintln!("{}: {phase}…", pack.name()),
-        }
-    }
-    fn position(&self, _bytes: u64) {}
-    fn end(&self) {}
 }
 
 /// What a score says, in the README's terms: how often photos of two different people

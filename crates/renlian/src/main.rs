@@ -13,6 +13,7 @@ mod cli_vision;
 mod db;
 mod global;
 mod output;
+mod progress;
 
 use std::process::ExitCode;
 
