@@ -47,6 +47,17 @@ impl Billing {
         month: Month,
         at: DateTime<Utc>,
     ) -> Result<SettlementReport, BillingError> {
+        self.settle_month_with_progress(month, at, &|_, _| {}).await
+    }
+
+    /// [`Billing::settle_month`], calling `accounts_done(done, total)` after each chunk of
+    /// accounts is committed (for a progress bar).
+    pub async fn settle_month_with_progress(
+        &self,
+        month: Month,
+        at: DateTime<Utc>,
+        accounts_done: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<SettlementReport, BillingError> {
         let due = self.settlement_due(month, self.config.default_time_zone);
         if at < due {
             return Err(BillingError::MonthNotOver {
@@ -60,11 +71,14 @@ impl Billing {
             month: month.to_string(),
             ..Default::default()
         };
+        let mut done = 0u64;
         for chunk in ids.chunks(1000) {
             let mut tx = self.pool.begin().await?;
             self.settle_chunk(&mut tx, chunk, month, at, &mut report)
                 .await?;
             tx.commit().await?;
+            done += chunk.len() as u64;
+            accounts_done(done, ids.len() as u64);
         }
         Ok(report)
     }

@@ -78,6 +78,17 @@ pub fn describe_all(
     manifest: &Manifest,
     cache: Option<&Path>,
 ) -> Result<Vec<Outcome>> {
+    describe_all_with_progress(engine, manifest, cache, &|| {})
+}
+
+/// [`describe_all`], calling `photo_done` once per photo (from the worker threads), for
+/// a progress bar.
+pub fn describe_all_with_progress(
+    engine: &Engine,
+    manifest: &Manifest,
+    cache: Option<&Path>,
+    photo_done: &(dyn Fn() + Sync),
+) -> Result<Vec<Outcome>> {
     let mut stored: Cache = match cache {
         Some(p) if p.exists() => {
             let bytes = std::fs::read(p).map_err(CalibrationError::io(p))?;
@@ -93,7 +104,7 @@ pub fn describe_all(
         .into_par_iter()
         .map(|i| {
             let path = manifest.path(i);
-            match std::fs::read(&path) {
+            let described = match std::fs::read(&path) {
                 Ok(bytes) => {
                     let key = format!("{:x}/{min_face}", Sha256::digest(&bytes));
                     let outcome = match stored.images.get(&key) {
@@ -108,7 +119,9 @@ pub fn describe_all(
                         reason: format!("{}: {e}", path.display()),
                     },
                 ),
-            }
+            };
+            photo_done();
+            described
         })
         .collect();
     if let Some(p) = cache {

@@ -25,10 +25,13 @@ pub mod plot;
 pub mod scoremap;
 pub mod summary;
 
-pub use describe::{describe_all, Outcome};
+pub use describe::{describe_all, describe_all_with_progress, Outcome};
 pub use distances::PairDistance;
 pub use error::{CalibrationError, Result};
 pub use manifest::{Entry, Manifest, Pair};
 pub use metrics::Metrics;
 pub use scoremap::ScoreMap;
-pub use summary::{measure_set, read_distances_dir, summarize, write_outputs, SetReport, Summary};
+pub use summary::{
+    measure_set, measure_set_with_progress, read_distances_dir, summarize, write_outputs,
+    SetReport, Summary,
+};

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use vision::Engine;
 
-use crate::describe::{describe_all, Outcome};
+use crate::describe::{describe_all_with_progress, Outcome};
 use crate::distances::{self, PairDistance};
 use crate::error::{CalibrationError, Result};
 use crate::manifest::{Manifest, Pair};
@@ -44,8 +44,20 @@ pub fn measure_set(
     population: &str,
     cache: Option<&Path>,
 ) -> Result<(SetReport, Vec<PairDistance>)> {
+    measure_set_with_progress(engine, manifest, pairs, population, cache, &|| {})
+}
+
+/// [`measure_set`], calling `photo_done` once per photo described (for a progress bar).
+pub fn measure_set_with_progress(
+    engine: &Engine,
+    manifest: &Manifest,
+    pairs: Option<Vec<Pair>>,
+    population: &str,
+    cache: Option<&Path>,
+    photo_done: &(dyn Fn() + Sync),
+) -> Result<(SetReport, Vec<PairDistance>)> {
     let pairs = pairs.unwrap_or_else(|| manifest.all_pairs());
-    let outcomes = describe_all(engine, manifest, cache)?;
+    let outcomes = describe_all_with_progress(engine, manifest, cache, photo_done)?;
     let rows = distances::measure(population, manifest, &outcomes, &pairs);
     let mut report = SetReport {
         population: population.to_string(),

@@ -360,7 +360,14 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
                 gallery::Gallery::open(b.pool().clone(), gallery::GalleryConfig::default()).await?;
             let enrolments =
                 api::reconcile_enrolments(&b, &gallery, api::reconcile::DEFAULT_GRACE, at).await?;
-            let report = b.settle_month(month, at).await?;
+            let bar = crate::progress::items(0, "settling accounts");
+            let report = b
+                .settle_month_with_progress(month, at, &|done, total| {
+                    bar.set_length(total);
+                    bar.set_position(done);
+                })
+                .await?;
+            bar.finish_and_clear();
             let mut value = serde_json::to_value(&report)?;
             value["enrolments"] = serde_json::to_value(&enrolments)?;
             print(out, &value, || {

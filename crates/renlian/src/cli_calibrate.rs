@@ -80,8 +80,16 @@ fn run_blocking(cmd: Command) -> anyhow::Result<()> {
         let engine = load_engine(min_face_size)?;
         model = engine.calibration().model.clone();
         eprintln!("describing {} photos…", m.entries.len());
-        let (report, measured) =
-            calibration::measure_set(&engine, &m, pairs, &population, cache.as_deref())?;
+        let bar = crate::progress::items(m.entries.len() as u64, "describing");
+        let (report, measured) = calibration::measure_set_with_progress(
+            &engine,
+            &m,
+            pairs,
+            &population,
+            cache.as_deref(),
+            &|| bar.inc(1),
+        )?;
+        bar.finish_and_clear();
         for f in &report.no_face {
             eprintln!("{f}: no face found, left out");
         }
