@@ -102,6 +102,25 @@ async fn balance(call: &Call<'_>, mut out: Value) -> Result<Fields, ApiError> {
     Ok(fields(out))
 }
 
+/// The answer to a charged platform purchase or renewal: the licence, the billing
+/// order that paid for it, and the balance after.
+async fn charged_licence(
+    call: &Call<'_>,
+    issued: &Issued,
+    order: &billing::SdkOrder,
+) -> Result<Fields, ApiError> {
+    balance(
+        call,
+        json!({
+            "License": issued_fields(issued),
+            "OrderId": order.id,
+            "Total": money(order.total),
+            "Replayed": order.replayed,
+        }),
+    )
+    .await
+}
+
 /// Orders `Devices` seats (≥ 50) of `Sdk`, charged at the tier the quantity reaches.
 pub async fn create_sdk_order(call: &Call<'_>) -> Result<Fields, ApiError> {
     let (bsdk, lsdk) = sdk(call)?;
@@ -216,16 +235,7 @@ pub async fn create_sdk_platform_license(call: &Call<'_>) -> Result<Fields, ApiE
         .await?
         .create_platform(order.id, account, lsdk, bind, years as i64, now.timestamp())
         .await?;
-    balance(
-        call,
-        json!({
-            "License": issued_fields(&issued),
-            "OrderId": order.id,
-            "Total": money(order.total),
-            "Replayed": order.replayed,
-        }),
-    )
-    .await
+    charged_licence(call, &issued, &order).await
 }
 
 /// Renews a platform licence for a year from its end (from now once lapsed), charged.
@@ -252,16 +262,7 @@ pub async fn renew_sdk_platform_license(call: &Call<'_>) -> Result<Fields, ApiEr
     let issued = reg
         .renew_platform(id, account, order.id, 1, now.timestamp())
         .await?;
-    balance(
-        call,
-        json!({
-            "License": issued_fields(&issued),
-            "OrderId": order.id,
-            "Total": money(order.total),
-            "Replayed": order.replayed,
-        }),
-    )
-    .await
+    charged_licence(call, &issued, &order).await
 }
 
 /// Revokes one of the caller's licences (every generation) on the next list.
