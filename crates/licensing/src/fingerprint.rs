@@ -196,6 +196,15 @@ impl Fingerprint {
         }
     }
 
+    /// An integrator's own device id string: its hash is the only component (the
+    /// device-key slot), so a licence is bound 1 of 1 to exactly that string (trimmed).
+    pub fn from_device_id(id: &str) -> Fingerprint {
+        Fingerprint {
+            device_key: Some(Component::DeviceKey.hash(id.trim().as_bytes())),
+            ..Fingerprint::default()
+        }
+    }
+
     /// Reads this Linux machine's components.
     pub fn collect_linux(key: &DeviceKey) -> Fingerprint {
         Fingerprint::collect_linux_under(Path::new("/"), key)

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use licence_registry::{Issued, LicenceRecord, Registry, RegistryConfig};
 use licensing::{
-    ActivationRequest, App, CertDigest, Component, DeviceState, DeviceStore, Fingerprint,
+    ActivationRequest, App, CertDigest, DeviceState, DeviceStore, Fingerprint,
     PackageName, PlatformBinding, Status, Subject,
 };
 use serde::Serialize;
@@ -279,14 +279,6 @@ async fn open(global: &GlobalOpts) -> anyhow::Result<(Billing, Registry)> {
     Ok((billing, registry))
 }
 
-/// A device id string as a fingerprint: its hash is the only component (the device-key
-/// slot), so the licence is bound 1 of 1 to exactly that string.
-pub fn device_id_fingerprint(id: &str) -> Fingerprint {
-    Fingerprint {
-        device_key: Some(Component::DeviceKey.hash(id.trim().as_bytes())),
-        ..Fingerprint::default()
-    }
-}
 
 /// `--device`: an activation request file if such a file exists, else a device id.
 fn device_request(
@@ -303,7 +295,7 @@ fn device_request(
     }
     Ok(ActivationRequest::new(
         sdk,
-        device_id_fingerprint(arg),
+        Fingerprint::from_device_id(arg),
         label,
     )?)
 }

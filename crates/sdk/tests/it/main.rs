@@ -1,0 +1,8 @@
+//! The offline SDK's integration tests: real licences signed by a test issuer key, the
+//! real models exported to a device directory, the fixture photos.
+
+#[macro_use]
+mod support;
+
+mod licence;
+mod parity;
