@@ -220,7 +220,7 @@ impl LicenceGate {
     pub(crate) fn accept_revocation_list(&self, list: &str) -> Result<RevocationUpdate> {
         let update = self.store.accept_revocation_list(&self.verifier, list)?;
         // The next use checks against the new list.
-        self.last.lock().failed = true;
+        self.last.lock().recheck = true;
         Ok(update)
     }
 }
