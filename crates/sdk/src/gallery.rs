@@ -106,6 +106,28 @@ impl Gallery {
         Ok(id.as_u64())
     }
 
+    /// Adds many faces in one write (all or none), e.g. a first enrolment from files;
+    /// returns their ids in order. Needs `search`.
+    pub fn add_batch(&self, faces: &[(String, Vec<f32>)]) -> Result<Vec<u64>> {
+        self.sdk.gate().require(Feature::Search)?;
+        let faces = faces
+            .iter()
+            .map(|(person, descriptor)| {
+                Ok(local_gallery::NewFace {
+                    person: PersonId::new(person.as_str())?,
+                    descriptor: descriptor.clone(),
+                    meta: FaceMeta::default(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(self
+            .store
+            .add_faces(&faces)?
+            .into_iter()
+            .map(FaceId::as_u64)
+            .collect())
+    }
+
     /// Detects the largest face of `img`, describes it and adds it to `person_id`.
     /// Needs `detect`, `features` and `search`.
     pub fn enrol(&self, person_id: &str, img: &RgbImage, name: Option<String>) -> Result<u64> {
