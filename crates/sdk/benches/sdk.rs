@@ -16,7 +16,6 @@
 //! (a few frames, 2,000 faces).
 
 #[path = "../tests/it/support.rs"]
-#[allow(dead_code)]
 mod support;
 
 use std::time::{Duration, Instant};
