@@ -1,0 +1,331 @@
+package com.renlian.sdk;
+
+import android.content.ContentResolver;
+import android.content.Context;
+import android.content.pm.PackageInfo;
+import android.content.pm.PackageManager;
+import android.content.pm.Signature;
+import android.content.pm.SigningInfo;
+import android.provider.Settings;
+
+import java.io.File;
+import java.io.FileInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * The Android flow on the host JVM: the SDK opened from a stub {@link Context} whose
+ * package manager reports the package and certificate the Rust test signed a platform
+ * licence for; detect, extract, compare, quality and liveness on the photos, each
+ * equal to what the Rust SDK computed (the expected file); another package or another
+ * certificate refused with LicenceWrongSubject.
+ *
+ * <p>Usage: {@code java -Djava.library.path=DIR com.renlian.sdk.FlowTest flow.properties}.
+ * Exits 1 on the first failed check, printing it.
+ */
+public final class FlowTest {
+    private static int passed;
+
+    public static void main(String[] args) throws Exception {
+        Properties p = new Properties();
+        InputStream in = new FileInputStream(args[0]);
+        try {
+            p.load(in);
+        } finally {
+            in.close();
+        }
+        try {
+            run(p);
+        } catch (Throwable t) {
+            System.out.println("FAILED: " + t);
+            t.printStackTrace(System.out);
+            System.out.println(passed + " passed, 1 failed");
+            System.exit(1);
+        }
+        System.out.println(passed + " passed, 0 failed");
+    }
+
+    @SuppressWarnings("deprecation")
+    private static void run(Properties p) throws Exception {
+        String pkg = p.getProperty("package");
+        byte[] cert = Files.readAllBytes(new File(p.getProperty("certificate")).toPath());
+        String certSha = p.getProperty("certificateSha256");
+        String androidId = p.getProperty("androidId");
+        List<String> keys = Arrays.asList(p.getProperty("trustedKey"));
+        File models = new File(p.getProperty("modelDir"));
+        File work = new File(p.getProperty("workDir"));
+        File photos = new File(p.getProperty("photoDir"));
+        String liveLicence = read(p.getProperty("licenceLive"));
+        String qualityLicence = read(p.getProperty("licenceQuality"));
+        Expected expected = new Expected(new File(p.getProperty("expected")));
+
+        TestContext app = new TestContext(pkg, pkg, cert, androidId, new File(work, "files"));
+
+        // The identity, on both paths of the package manager.
+        AndroidIdentity modern = AndroidIdentity.read(app, 34);
+        AndroidIdentity old = AndroidIdentity.read(app, 27);
+        check(pkg.equals(modern.getPackageName()), "package " + modern.getPackageName());
+        check(certSha.equals(modern.getCertificateSha256()),
+                "certificate digest " + modern.getCertificateSha256() + " != " + certSha);
+        check(certSha.equals(old.getCertificateSha256()), "GET_SIGNATURES digest " + old.getCertificateSha256());
+        check(androidId.equals(modern.getAndroidId()), "ANDROID_ID " + modern.getAndroidId());
+        check(app.flagsSeen.contains(PackageManager.GET_SIGNING_CERTIFICATES)
+                && app.flagsSeen.contains(PackageManager.GET_SIGNATURES), "flags asked " + app.flagsSeen);
+
+        FaceSdk live = new FaceSdk(app, new FaceSdk.Config(liveLicence, keys, models).dataDir(new File(work, "live")));
+        LicenceInfo info = live.licence();
+        check("platform".equals(info.getKind()), "kind " + info.getKind());
+        check("ir-liveness-search".equals(info.getSdk()), "sdk " + info.getSdk());
+        check(info.getFeatures().equals(Arrays.asList("detect", "ir-liveness", "features", "search")),
+                "features " + info.getFeatures());
+        check(info.getExpires() != null && info.getDaysLeft() != null, "a platform licence expires");
+        check(live.getIdentity().getCertificateSha256().equals(certSha), "identity kept");
+
+        FaceSdk quality = new FaceSdk(app,
+                new FaceSdk.Config(qualityLicence, keys, models).dataDir(new File(work, "quality")));
+
+        Map<String, float[]> descriptors = new HashMap<String, float[]>();
+        for (String name : p.getProperty("photos").split(",")) {
+            Image img = live.decode(Files.readAllBytes(new File(photos, name).toPath()));
+            List<Face> faces = live.detect(img);
+            check(faces.size() == expected.count(name), name + ": " + faces.size() + " faces");
+            Face face = faces.get(0);
+            checkEqual(name + " face", face.toValues(), expected.doubles("face", name));
+
+            // The same pixels given as Bitmap ARGB ints find the same faces.
+            Image argb = Image.fromArgb(img.getWidth(), img.getHeight(), img.toArgb());
+            check(live.detect(argb).equals(faces), name + ": ARGB image detects the same faces");
+
+            Extraction ex = live.extract(img);
+            check(ex.getFace().equals(face), name + ": extract's face is detect's first");
+            checkEqual(name + " descriptor", ex.getDescriptor(), expected.floats("descriptor", name));
+            checkEqual(name + " descriptor of the face", live.descriptor(img, face), ex.getDescriptor());
+            descriptors.put(name, ex.getDescriptor());
+
+            checkEqual(name + " liveness", live.liveness(img, face).toValues(), expected.doubles("liveness", name));
+            checkEqual(name + " quality", toDoubles(quality.quality(img, face).toValues()),
+                    expected.doubles("quality", name));
+
+            // Each licence refuses what it does not grant, naming the code.
+            expectCode(RenlianException.FEATURE_NOT_LICENSED, "FeatureNotLicensed", () -> live.quality(img, face));
+            expectCode(RenlianException.FEATURE_NOT_LICENSED, "FeatureNotLicensed", () -> quality.descriptor(img, face));
+            expectCode(RenlianException.FEATURE_NOT_LICENSED, "FeatureNotLicensed", () -> quality.liveness(img, face));
+        }
+        for (String[] pair : expected.pairs()) {
+            Comparison c = live.compare(descriptors.get(pair[0]), descriptors.get(pair[1]));
+            checkEqual("compare " + pair[0] + " " + pair[1], new double[] {c.getDistance(), c.getScore()},
+                    expected.doubles("compare", pair[0] + " " + pair[1]));
+            check(c.getScore() == live.scoreOfDistance(c.getDistance()), "score of distance");
+        }
+        expectCode(RenlianException.INVALID_ARGUMENT, "InvalidArgument",
+                () -> live.compare(new float[100], descriptors.values().iterator().next()));
+        expectCode(RenlianException.IMAGE, "Image", () -> live.decode("not an image".getBytes(StandardCharsets.UTF_8)));
+        Image blank = Image.fromRgb(64, 64, new byte[64 * 64 * 3]);
+        expectCode(RenlianException.NO_FACE, "NoFace", () -> live.extract(blank));
+
+        // Another app, or this package signed with another certificate: refused.
+        TestContext otherPackage = new TestContext("com.evil.gate", "com.evil.gate", cert, androidId,
+                new File(work, "evil"));
+        expectCode(RenlianException.LICENCE_WRONG_SUBJECT, "LicenceWrongSubject",
+                () -> new FaceSdk(otherPackage, new FaceSdk.Config(liveLicence, keys, models)));
+        byte[] otherCert = cert.clone();
+        otherCert[otherCert.length - 1] ^= 1;
+        TestContext otherCertificate = new TestContext(pkg, pkg, otherCert, androidId, new File(work, "resigned"));
+        expectCode(RenlianException.LICENCE_WRONG_SUBJECT, "LicenceWrongSubject",
+                () -> new FaceSdk(otherCertificate, new FaceSdk.Config(liveLicence, keys, models)));
+        // An altered licence is not a wrong subject: it is invalid.
+        String altered = liveLicence.replaceFirst("A", "B");
+        expectCode(RenlianException.LICENCE_INVALID, "LicenceInvalid",
+                () -> new FaceSdk(app, new FaceSdk.Config(altered, keys, models).dataDir(new File(work, "altered"))));
+
+        // The activation request of a device licence, for the Rust side to parse.
+        String request = FaceSdk.activationRequest(app, new File(work, "device"), "search", "gate 1");
+        Files.write(new File(work, "activation.txt").toPath(), request.getBytes(StandardCharsets.UTF_8));
+        expectCode(RenlianException.INVALID_ARGUMENT, "InvalidArgument",
+                () -> FaceSdk.activationRequest(app, new File(work, "device"), "no-such-sdk", null));
+
+        // close(): idempotent, and every call after it throws.
+        Image img = live.decode(Files.readAllBytes(new File(photos, expected.firstPhoto()).toPath()));
+        live.close();
+        live.close();
+        check(live.isClosed(), "closed");
+        try {
+            live.detect(img);
+            throw new AssertionError("detect after close did not throw");
+        } catch (IllegalStateException e) {
+            passed++;
+        }
+        quality.close();
+    }
+
+    /** A context whose package manager answers for {@code installed} only. */
+    static final class TestContext extends Context {
+        final String packageName;
+        final List<Integer> flagsSeen = new ArrayList<Integer>();
+        private final PackageManager pm;
+        private final ContentResolver resolver = new ContentResolver(this) {
+        };
+        private final File files;
+
+        TestContext(String packageName, final String installed, final byte[] certificate, String androidId, File files) {
+            this.packageName = packageName;
+            this.files = files;
+            Settings.Secure.putString(resolver, Settings.Secure.ANDROID_ID, androidId);
+            pm = new PackageManager() {
+                @Override
+                @SuppressWarnings("deprecation")
+                public PackageInfo getPackageInfo(String name, int flags) throws NameNotFoundException {
+                    flagsSeen.add(flags);
+                    if (!name.equals(installed)) {
+                        throw new NameNotFoundException(name);
+                    }
+                    PackageInfo info = new PackageInfo();
+                    info.packageName = name;
+                    Signature[] signers = {new Signature(certificate)};
+                    // Like the platform: only what the flags ask for is filled in.
+                    if ((flags & GET_SIGNING_CERTIFICATES) != 0) {
+                        info.signingInfo = new SigningInfo(signers);
+                    }
+                    if ((flags & GET_SIGNATURES) != 0) {
+                        info.signatures = signers;
+                    }
+                    return info;
+                }
+            };
+        }
+
+        @Override
+        public String getPackageName() {
+            return packageName;
+        }
+
+        @Override
+        public PackageManager getPackageManager() {
+            return pm;
+        }
+
+        @Override
+        public ContentResolver getContentResolver() {
+            return resolver;
+        }
+
+        @Override
+        public File getFilesDir() {
+            return files;
+        }
+    }
+
+    /** What the Rust SDK computed: lines of {@code kind key... values...}. */
+    static final class Expected {
+        private final Map<String, String[]> values = new HashMap<String, String[]>();
+        private final List<String[]> pairs = new ArrayList<String[]>();
+        private String first;
+
+        Expected(File file) throws IOException {
+            for (String line : new String(Files.readAllBytes(file.toPath()), StandardCharsets.UTF_8).split("\n")) {
+                if (line.isEmpty()) {
+                    continue;
+                }
+                String[] f = line.split(" ");
+                if (f[0].equals("compare")) {
+                    pairs.add(new String[] {f[1], f[2]});
+                    values.put("compare " + f[1] + " " + f[2], Arrays.copyOfRange(f, 3, f.length));
+                } else {
+                    if (first == null) {
+                        first = f[1];
+                    }
+                    values.put(f[0] + " " + f[1], Arrays.copyOfRange(f, 2, f.length));
+                }
+            }
+        }
+
+        private String[] get(String kind, String key) {
+            String[] v = values.get(kind + " " + key);
+            if (v == null) {
+                throw new AssertionError("nothing expected for " + kind + " " + key);
+            }
+            return v;
+        }
+
+        double[] doubles(String kind, String key) {
+            String[] v = get(kind, key);
+            double[] out = new double[v.length];
+            for (int i = 0; i < v.length; i++) {
+                out[i] = Double.parseDouble(v[i]);
+            }
+            return out;
+        }
+
+        float[] floats(String kind, String key) {
+            String[] v = get(kind, key);
+            float[] out = new float[v.length];
+            for (int i = 0; i < v.length; i++) {
+                out[i] = Float.parseFloat(v[i]);
+            }
+            return out;
+        }
+
+        int count(String name) {
+            return Integer.parseInt(get("count", name)[0]);
+        }
+
+        List<String[]> pairs() {
+            return pairs;
+        }
+
+        String firstPhoto() {
+            return first;
+        }
+    }
+
+    interface Call {
+        void run() throws Exception;
+    }
+
+    private static void expectCode(int code, String name, Call call) throws Exception {
+        try {
+            call.run();
+        } catch (RenlianException e) {
+            check(e.getCode() == code && e.getName().equals(name),
+                    "expected " + name + " (" + code + "), got " + e.getName() + " (" + e.getCode() + "): "
+                            + e.getMessage());
+            return;
+        }
+        throw new AssertionError("expected " + name + " (" + code + "), the call succeeded");
+    }
+
+    private static void check(boolean ok, String what) {
+        if (!ok) {
+            throw new AssertionError(what);
+        }
+        passed++;
+    }
+
+    private static void checkEqual(String what, double[] got, double[] want) {
+        check(Arrays.equals(got, want), what + ": got " + Arrays.toString(got) + ", want " + Arrays.toString(want));
+    }
+
+    private static void checkEqual(String what, float[] got, float[] want) {
+        check(Arrays.equals(got, want), what + ": got " + Arrays.toString(got) + ", want " + Arrays.toString(want));
+    }
+
+    private static double[] toDoubles(int[] v) {
+        double[] out = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            out[i] = v[i];
+        }
+        return out;
+    }
+
+    private static String read(String path) throws IOException {
+        return new String(Files.readAllBytes(new File(path).toPath()), StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,190 @@
+//! The Android flow on the host JVM (`java/src/test/java/com/renlian/sdk/FlowTest.java`):
+//! the Java side's results must equal what the Rust SDK computes here.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+use sdk::{AppIdentity, FaceSdk, Identity, Sdk, SdkConfig};
+use sha2::{Digest, Sha256};
+
+use crate::support::*;
+
+const PACKAGE: &str = "com.acme.gate";
+const ANDROID_ID: &str = "9774d56d682e549c";
+const PHOTOS: [&str; 3] = ["obama.jpg", "biden.jpg", "obama2.jpg"];
+const PAIRS: [(&str, &str); 2] = [("obama.jpg", "obama2.jpg"), ("obama.jpg", "biden.jpg")];
+
+/// Stand-in bytes for the app's signing certificate: the binding hashes whatever bytes
+/// the package manager reports, so any fixed bytes exercise it.
+fn certificate() -> Vec<u8> {
+    (0u32..700)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect()
+}
+
+fn join<T: std::fmt::Display>(values: impl IntoIterator<Item = T>) -> String {
+    values
+        .into_iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Opens the Rust SDK as the stub app and writes what each call returns, in the lines
+/// FlowTest reads. Numbers are printed in Rust's shortest round-trip form, so the Java
+/// side compares them exactly.
+fn expected(live: &str, quality: &str, cert: &str, work: &Path) -> String {
+    let identity = Identity::App(AppIdentity {
+        package: PACKAGE.into(),
+        certificate_sha256: Some(cert.into()),
+    });
+    let open = |licence: &str, dir: &str| {
+        FaceSdk::open(SdkConfig::new(
+            licence.into(),
+            vec![trusted_key()],
+            model_dir().to_path_buf(),
+            work.join(dir),
+            identity.clone(),
+        ))
+        .expect("open the Rust SDK")
+    };
+    let (live, quality) = (open(live, "rust-live"), open(quality, "rust-quality"));
+    let mut out = String::new();
+    let mut descriptors = std::collections::HashMap::new();
+    for name in PHOTOS {
+        let bytes = std::fs::read(fixtures().join(name)).expect("fixture photo");
+        let img = live.decode(&bytes).unwrap();
+        let faces = live.detect(&img).unwrap();
+        let face = &faces[0];
+        let r = face.rect;
+        let landmarks = face
+            .landmarks
+            .iter()
+            .flat_map(|(x, y)| [*x as f64, *y as f64]);
+        let face_values = [r.left, r.top, r.right, r.bottom]
+            .map(|v| v as f64)
+            .into_iter()
+            .chain([f64::from(face.confidence)])
+            .chain(landmarks);
+        writeln!(out, "count {name} {}", faces.len()).unwrap();
+        writeln!(out, "face {name} {}", join(face_values)).unwrap();
+        let d = live.descriptor(&img, face).unwrap();
+        writeln!(out, "descriptor {name} {}", join(&d.0)).unwrap();
+        let l = live.liveness(&img, face).unwrap();
+        let raw = [l.raw.antispoof, l.raw.liveness].map(f64::from);
+        writeln!(
+            out,
+            "liveness {name} {} {} {}",
+            l.score,
+            l.combined,
+            join(raw)
+        )
+        .unwrap();
+        let q = quality.quality(&img, face).unwrap();
+        let c = q.completeness;
+        let qv = [
+            q.score,
+            q.sharpness,
+            q.brightness,
+            c.eyebrow,
+            c.eye,
+            c.nose,
+            c.cheek,
+            c.mouth,
+            c.chin,
+        ];
+        writeln!(out, "quality {name} {}", join(qv)).unwrap();
+        descriptors.insert(name, d);
+    }
+    for (a, b) in PAIRS {
+        let c = live.compare(&descriptors[a].0, &descriptors[b].0).unwrap();
+        writeln!(out, "compare {a} {b} {} {}", c.distance, c.score).unwrap();
+    }
+    out
+}
+
+#[test]
+fn the_android_flow_on_the_host_jvm_equals_the_rust_sdk() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let cert = certificate();
+    let cert_sha = hex(&Sha256::digest(&cert));
+    let live = platform_licence(Sdk::IrLivenessSearch, PACKAGE, &cert_sha);
+    let quality = platform_licence(Sdk::Detect, PACKAGE, &cert_sha);
+    std::fs::write(w.join("certificate.der"), &cert).unwrap();
+    std::fs::write(w.join("live.lic"), &live).unwrap();
+    std::fs::write(w.join("quality.lic"), &quality).unwrap();
+    std::fs::write(
+        w.join("expected.txt"),
+        expected(&live, &quality, &cert_sha, w),
+    )
+    .unwrap();
+    let properties = [
+        ("package", PACKAGE.to_owned()),
+        ("androidId", ANDROID_ID.to_owned()),
+        (
+            "certificate",
+            w.join("certificate.der").display().to_string(),
+        ),
+        ("certificateSha256", cert_sha.clone()),
+        ("trustedKey", trusted_key()),
+        ("licenceLive", w.join("live.lic").display().to_string()),
+        (
+            "licenceQuality",
+            w.join("quality.lic").display().to_string(),
+        ),
+        ("expected", w.join("expected.txt").display().to_string()),
+        ("modelDir", model_dir().display().to_string()),
+        ("photoDir", fixtures().display().to_string()),
+        ("photos", PHOTOS.join(",")),
+        ("workDir", w.join("java").display().to_string()),
+    ];
+    let text: String = properties
+        .iter()
+        .map(|(k, v)| format!("{k}={v}\n"))
+        .collect();
+    assert!(!text.contains('\\'), "properties are written unescaped");
+    std::fs::write(w.join("flow.properties"), text).unwrap();
+
+    let classes = w.join("classes");
+    compile_java(&classes);
+    let out = Command::new(jdk_bin().join("java"))
+        .arg(format!("-Djava.library.path={}", library_dir().display()))
+        .arg("-cp")
+        .arg(&classes)
+        .arg("com.renlian.sdk.FlowTest")
+        .arg(w.join("flow.properties"))
+        .output()
+        .expect("run java");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "FlowTest failed ({}):\n{stdout}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("FlowTest: {}", stdout.trim());
+
+    // The device licence's first step, made in Java from the stub's ANDROID_ID: the same
+    // request the Rust SDK makes for that device and data directory.
+    let request = std::fs::read_to_string(w.join("java/activation.txt")).unwrap();
+    let request = licensing::ActivationRequest::parse(&request).expect("a valid request");
+    let rust = sdk::activation_request(
+        &w.join("java/device"),
+        &Identity::Android {
+            android_id: Some(ANDROID_ID.into()),
+            serial: None,
+            app: None,
+        },
+        Sdk::Search,
+        Some("gate 1".into()),
+    )
+    .unwrap();
+    assert_eq!(request, licensing::ActivationRequest::parse(&rust).unwrap());
+    assert_eq!(request.sdk, Sdk::Search);
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
