@@ -1,5 +1,6 @@
-//! The offline SDK on the JVM and Android: the native methods of the Java class
-//! `com.renlian.sdk.FaceSdk` (sources in `java/`), over the `sdk` crate.
+//! The offline SDK on the JVM and Android: the native methods of the Java classes
+//! `com.renlian.sdk.FaceSdk` and `com.renlian.sdk.Tracker` (sources in `java/`), over
+//! the `sdk` crate.
 //!
 //! The Java object owns one boxed [`sdk::FaceSdk`] as a `long` handle; it frees it once
 //! (`close()`), and holds a read lock around every native call so a concurrent `close()`
@@ -16,6 +17,7 @@
 pub mod boundary;
 pub mod convert;
 mod methods;
+pub mod tracking;
 
 pub use boundary::EXCEPTION_CLASS;
 pub use convert::{FACE_LEN, LICENCE_FIELDS, LIVENESS_LEN, QUALITY_LEN};

@@ -57,18 +57,9 @@ fn expected(live: &str, quality: &str, cert: &str, work: &Path) -> String {
         let img = live.decode(&bytes).unwrap();
         let faces = live.detect(&img).unwrap();
         let face = &faces[0];
-        let r = face.rect;
-        let landmarks = face
-            .landmarks
-            .iter()
-            .flat_map(|(x, y)| [*x as f64, *y as f64]);
-        let face_values = [r.left, r.top, r.right, r.bottom]
-            .map(|v| v as f64)
-            .into_iter()
-            .chain([f64::from(face.confidence)])
-            .chain(landmarks);
+        let values = face_values(face);
         writeln!(out, "count {name} {}", faces.len()).unwrap();
-        writeln!(out, "face {name} {}", join(face_values)).unwrap();
+        writeln!(out, "face {name} {}", join(values)).unwrap();
         let d = live.descriptor(&img, face).unwrap();
         writeln!(out, "descriptor {name} {}", join(&d.0)).unwrap();
         let l = live.liveness(&img, face).unwrap();
@@ -82,26 +73,88 @@ fn expected(live: &str, quality: &str, cert: &str, work: &Path) -> String {
         )
         .unwrap();
         let q = quality.quality(&img, face).unwrap();
-        let c = q.completeness;
-        let qv = [
-            q.score,
-            q.sharpness,
-            q.brightness,
-            c.eyebrow,
-            c.eye,
-            c.nose,
-            c.cheek,
-            c.mouth,
-            c.chin,
-        ];
+        let qv = quality_values(&q);
         writeln!(out, "quality {name} {}", join(qv)).unwrap();
         descriptors.insert(name, d);
     }
+    track_stream(&quality, &mut out);
     for (a, b) in PAIRS {
         let c = live.compare(&descriptors[a].0, &descriptors[b].0).unwrap();
         writeln!(out, "compare {a} {b} {} {}", c.distance, c.score).unwrap();
     }
     out
+}
+
+fn face_values(face: &sdk::Face) -> Vec<f64> {
+    let r = face.rect;
+    let landmarks = face
+        .landmarks
+        .iter()
+        .flat_map(|(x, y)| [*x as f64, *y as f64]);
+    [r.left, r.top, r.right, r.bottom]
+        .map(|v| v as f64)
+        .into_iter()
+        .chain([f64::from(face.confidence)])
+        .chain(landmarks)
+        .collect()
+}
+
+fn quality_values(q: &sdk::Quality) -> [u32; 9] {
+    let c = q.completeness;
+    [
+        q.score,
+        q.sharpness,
+        q.brightness,
+        c.eyebrow,
+        c.eye,
+        c.nose,
+        c.cheek,
+        c.mouth,
+        c.chin,
+    ]
+}
+
+fn shot_values(b: &sdk::BestShot) -> String {
+    let mut v = vec![b.track as f64, b.at_ms as f64];
+    v.extend(face_values(&b.face));
+    v.extend(quality_values(&b.quality).map(f64::from));
+    v.extend(face_values(&b.face_in_crop));
+    v.extend([b.crop.width(), b.crop.height()].map(f64::from));
+    join(v)
+}
+
+/// The first photo as 3 frames 200 ms apart, then the end of the stream.
+fn track_stream(sdk: &FaceSdk, out: &mut String) {
+    let img = sdk
+        .decode(&std::fs::read(fixtures().join(PHOTOS[0])).unwrap())
+        .unwrap();
+    let tracker = sdk.tracker(sdk::TrackerConfig::default()).unwrap();
+    let mut track = 0;
+    for i in 0..3u64 {
+        let frame = tracker.feed(&img, 200 * i).unwrap();
+        let mut v = Vec::new();
+        for t in &frame.faces {
+            v.extend([t.track as f64, if t.confirmed { 1.0 } else { 0.0 }]);
+            v.extend(face_values(&t.face));
+            v.extend(quality_values(&t.quality).map(f64::from));
+            track = t.track;
+        }
+        writeln!(out, "frame {i} {}", join(v)).unwrap();
+    }
+    let shot = tracker.best_shot(track).expect("a live track");
+    writeln!(out, "bestshot stream {}", shot_values(&shot)).unwrap();
+    let ended = tracker.finish();
+    assert_eq!(ended.len(), 1, "one track");
+    let e = &ended[0];
+    assert_eq!(e.reason, sdk::EndReason::Finished);
+    let head = [2.0, e.first_ms as f64, e.last_ms as f64, f64::from(e.hits)];
+    writeln!(out, "ended stream {} {}", join(head), shot_values(&e.best)).unwrap();
+    writeln!(
+        out,
+        "cropsha stream {}",
+        hex(&Sha256::digest(e.best.crop.as_raw()))
+    )
+    .unwrap();
 }
 
 #[test]

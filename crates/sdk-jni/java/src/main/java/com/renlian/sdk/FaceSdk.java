@@ -4,7 +4,6 @@ import android.content.Context;
 
 import java.io.File;
 import java.util.List;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * The offline face SDK: detection, quality, descriptors, comparison and liveness on this
@@ -61,10 +60,8 @@ public final class FaceSdk implements AutoCloseable {
         }
     }
 
-    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final AndroidIdentity identity;
-    /** The native instance; 0 once closed. Read under the read lock, written under the write lock. */
-    private long handle;
+    private final NativeHandle handle;
 
     /**
      * Opens the SDK for the running app: reads its package name, signing certificate and
@@ -81,9 +78,9 @@ public final class FaceSdk implements AutoCloseable {
 
     private FaceSdk(AndroidIdentity identity, Config config, File dataDir) throws RenlianException {
         this.identity = identity;
-        this.handle = nativeOpen(config.licence, config.trustedKeys, config.modelDir.getPath(),
+        this.handle = new NativeHandle("FaceSdk", nativeOpen(config.licence, config.trustedKeys, config.modelDir.getPath(),
                 dataDir.getPath(), identity.getAndroidId(), identity.getPackageName(),
-                identity.getCertificateSha256(), config.revocationList);
+                identity.getCertificateSha256(), config.revocationList));
     }
 
     private static File defaultDataDir(Context context, Config config) {
@@ -116,16 +113,11 @@ public final class FaceSdk implements AutoCloseable {
     }
 
     private long acquire() {
-        lock.readLock().lock();
-        if (handle == 0) {
-            lock.readLock().unlock();
-            throw new IllegalStateException("FaceSdk is closed");
-        }
-        return handle;
+        return handle.acquire();
     }
 
     private void release() {
-        lock.readLock().unlock();
+        handle.release();
     }
 
     /** Decodes JPEG, PNG or BMP bytes within the SDK's image limits (no licence feature needed). */
@@ -253,29 +245,37 @@ public final class FaceSdk implements AutoCloseable {
         }
     }
 
+    /**
+     * A tracker for one video stream (one per camera; frames in time order). Needs
+     * {@code tracking}. It keeps its own reference to the SDK's native instance: close it
+     * when the stream ends.
+     */
+    public Tracker tracker(TrackerConfig config) throws RenlianException {
+        if (config == null) {
+            throw new NullPointerException("config");
+        }
+        long h = acquire();
+        try {
+            return new Tracker(Tracker.nativeOpen(h, config.toValues()));
+        } finally {
+            release();
+        }
+    }
+
     /** Whether {@link #close()} was called. */
     public boolean isClosed() {
-        lock.readLock().lock();
-        try {
-            return handle == 0;
-        } finally {
-            lock.readLock().unlock();
-        }
+        return handle.isClosed();
     }
 
     /** Frees the native instance once calls in progress end; later calls throw. Idempotent. */
     @Override
     public void close() {
-        lock.writeLock().lock();
-        try {
-            if (handle != 0) {
-                long h = handle;
-                handle = 0;
+        handle.close(new NativeHandle.Free() {
+            @Override
+            public void free(long h) {
                 nativeClose(h);
             }
-        } finally {
-            lock.writeLock().unlock();
-        }
+        });
     }
 
     private static void checkImage(Image image) {

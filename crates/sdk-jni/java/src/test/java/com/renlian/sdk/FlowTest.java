@@ -131,6 +131,48 @@ public final class FlowTest {
         Image blank = Image.fromRgb(64, 64, new byte[64 * 64 * 3]);
         expectCode(RenlianException.NO_FACE, "NoFace", () -> live.extract(blank));
 
+        // Tracking (the detect SDK has it): one photo as 3 frames 200 ms apart, then the
+        // end of the stream; every value equal to the Rust tracker's.
+        Image frame = quality.decode(Files.readAllBytes(new File(photos, expected.firstPhoto()).toPath()));
+        Tracker tracker = quality.tracker(new TrackerConfig());
+        long track = -1;
+        for (int i = 0; i < 3; i++) {
+            FrameResult r = tracker.feed(frame, 200L * i);
+            List<Double> got = new ArrayList<Double>();
+            for (TrackedFace t : r.getFaces()) {
+                add(got, t.getTrack(), t.isConfirmed() ? 1 : 0);
+                add(got, t.getFace().toValues());
+                add(got, toDoubles(t.getQuality().toValues()));
+                track = t.getTrack();
+            }
+            check(r.getEnded().isEmpty(), "no track ends while the face stays");
+            checkEqual("frame " + i, unbox(got), expected.doubles("frame", String.valueOf(i)));
+        }
+        BestShot shot = tracker.bestShot(track);
+        checkEqual("best shot", values(shot), expected.doubles("bestshot", "stream"));
+        check(tracker.bestShot(track + 1000) == null, "no best shot of an unknown track");
+        List<EndedTrack> ended = tracker.finish();
+        check(ended.size() == 1, ended.size() + " tracks ended");
+        EndedTrack end = ended.get(0);
+        check(end.getReason() == EndedTrack.Reason.FINISHED, "reason " + end.getReason());
+        List<Double> endValues = new ArrayList<Double>();
+        add(endValues, end.getReason().ordinal(), end.getFirstMs(), end.getLastMs(), end.getHits());
+        add(endValues, values(end.getBest()));
+        checkEqual("ended track", unbox(endValues), expected.doubles("ended", "stream"));
+        check(sha256(end.getBest().getCrop().getRgb()).equals(expected.get("cropsha", "stream")[0]),
+                "best shot crop pixels");
+        tracker.close();
+        tracker.close();
+        try {
+            tracker.feed(frame, 1000);
+            throw new AssertionError("feed after close did not throw");
+        } catch (IllegalStateException e) {
+            passed++;
+        }
+        expectCode(RenlianException.FEATURE_NOT_LICENSED, "FeatureNotLicensed", () -> live.tracker(new TrackerConfig()));
+        expectCode(RenlianException.INVALID_ARGUMENT, "InvalidArgument",
+                () -> quality.tracker(new TrackerConfig().confirm(0, 1000)));
+
         // Another app, or this package signed with another certificate: refused.
         TestContext otherPackage = new TestContext("com.evil.gate", "com.evil.gate", cert, androidId,
                 new File(work, "evil"));
@@ -247,7 +289,7 @@ public final class FlowTest {
             }
         }
 
-        private String[] get(String kind, String key) {
+        String[] get(String kind, String key) {
             String[] v = values.get(kind + " " + key);
             if (v == null) {
                 throw new AssertionError("nothing expected for " + kind + " " + key);
@@ -315,6 +357,38 @@ public final class FlowTest {
 
     private static void checkEqual(String what, float[] got, float[] want) {
         check(Arrays.equals(got, want), what + ": got " + Arrays.toString(got) + ", want " + Arrays.toString(want));
+    }
+
+    private static double[] values(BestShot b) {
+        List<Double> v = new ArrayList<Double>();
+        add(v, b.getTrack(), b.getAtMs());
+        add(v, b.getFace().toValues());
+        add(v, toDoubles(b.getQuality().toValues()));
+        add(v, b.getFaceInCrop().toValues());
+        add(v, b.getCrop().getWidth(), b.getCrop().getHeight());
+        return unbox(v);
+    }
+
+    private static void add(List<Double> out, double... values) {
+        for (double v : values) {
+            out.add(v);
+        }
+    }
+
+    private static double[] unbox(List<Double> v) {
+        double[] out = new double[v.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = v.get(i);
+        }
+        return out;
+    }
+
+    private static String sha256(byte[] data) throws Exception {
+        StringBuilder s = new StringBuilder();
+        for (byte b : java.security.MessageDigest.getInstance("SHA-256").digest(data)) {
+            s.append(String.format("%02x", b & 0xff));
+        }
+        return s.toString();
     }
 
     private static double[] toDoubles(int[] v) {
