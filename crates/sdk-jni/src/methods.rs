@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use jni::objects::{
-    JByteArray, JClass, JDoubleArray, JFloatArray, JIntArray, JObject, JObjectArray, JString,
+    JByteArray, JClass, JDoubleArray, JFloatArray, JIntArray, JObject, JObjectArray, JShortArray,
+    JString,
 };
 use jni::sys::{
     jboolean, jbyteArray, jdouble, jdoubleArray, jfloatArray, jint, jintArray, jlong, jobjectArray,
@@ -321,5 +322,98 @@ pub extern "system" fn Java_com_renlian_sdk_FaceSdk_nativeAcceptRevocationList<'
             RevocationUpdate::Updated { .. } => JNI_TRUE,
             RevocationUpdate::Unchanged { .. } => JNI_FALSE,
         })
+    })
+}
+
+/// A sensor liveness verdict as strings: score (0-100), `true` / `false` (live), then
+/// the reasons it was refused.
+fn verdict<'local>(
+    env: &mut JNIEnv<'local>,
+    score: u8,
+    live: bool,
+    reasons: impl IntoIterator<Item = String>,
+) -> Result<jobjectArray, Failure> {
+    let mut fields = vec![score.to_string(), live.to_string()];
+    fields.extend(reasons);
+    string_array(env, &fields)
+}
+
+fn sensor_size(width: jint, height: jint, len: usize, what: &str) -> Result<(u32, u32), Failure> {
+    match (u32::try_from(width), u32::try_from(height)) {
+        (Ok(w), Ok(h)) if w > 0 && h > 0 && u64::from(w) * u64::from(h) == len as u64 => Ok((w, h)),
+        _ => Err(Failure::argument(format!(
+            "a {width}x{height} {what} does not hold {len} pixels"
+        ))),
+    }
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "system" fn Java_com_renlian_sdk_FaceSdk_nativeIrLiveness<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    width: jint,
+    height: jint,
+    rgb: JByteArray<'local>,
+    face: JDoubleArray<'local>,
+    ir_width: jint,
+    ir_height: jint,
+    ir: JByteArray<'local>,
+) -> jobjectArray {
+    guard(&mut env, std::ptr::null_mut(), |env| {
+        let sdk = sdk_of(handle)?;
+        let img = convert::image(env, width, height, &rgb)?;
+        let face = convert::face_from_values(&convert::doubles(env, &face, "face")?)?;
+        let pixels = convert::bytes(env, &ir, "IR frame")?;
+        let (w, h) = sensor_size(ir_width, ir_height, pixels.len(), "IR frame")?;
+        let ir = image::GrayImage::from_raw(w, h, pixels)
+            .ok_or_else(|| Failure::argument("IR frame size"))?;
+        let v = sdk.ir_liveness(&img, &face, &ir)?;
+        verdict(
+            env,
+            v.score,
+            v.is_live,
+            v.reasons.iter().map(|r| r.to_string()),
+        )
+    })
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "system" fn Java_com_renlian_sdk_FaceSdk_nativeDepthLiveness<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    width: jint,
+    height: jint,
+    rgb: JByteArray<'local>,
+    face: JDoubleArray<'local>,
+    depth_width: jint,
+    depth_height: jint,
+    depth_mm: JShortArray<'local>,
+) -> jobjectArray {
+    guard(&mut env, std::ptr::null_mut(), |env| {
+        let sdk = sdk_of(handle)?;
+        let img = convert::image(env, width, height, &rgb)?;
+        let face = convert::face_from_values(&convert::doubles(env, &face, "face")?)?;
+        if depth_mm.is_null() {
+            return Err(Failure::argument("depth map is null"));
+        }
+        let n = usize::try_from(env.get_array_length(&depth_mm)?).unwrap_or(0);
+        let mut raw = vec![0i16; n];
+        env.get_short_array_region(&depth_mm, 0, &mut raw)?;
+        let (w, h) = sensor_size(depth_width, depth_height, n, "depth map")?;
+        // Java has no unsigned short: the same 16 bits, read as millimetres 0-65535.
+        let mm: Vec<u16> = raw.into_iter().map(|v| v as u16).collect();
+        let depth =
+            sdk::DepthMap::from_raw(w, h, mm).ok_or_else(|| Failure::argument("depth map size"))?;
+        let v = sdk.depth_liveness(&img, &face, &depth)?;
+        verdict(
+            env,
+            v.score,
+            v.is_live,
+            v.reasons.iter().map(|r| r.to_string()),
+        )
     })
 }

@@ -34,7 +34,7 @@ fn join<T: std::fmt::Display>(values: impl IntoIterator<Item = T>) -> String {
 /// Opens the Rust SDK as the stub app and writes what each call returns, in the lines
 /// FlowTest reads. Numbers are printed in Rust's shortest round-trip form, so the Java
 /// side compares them exactly.
-fn expected(live: &str, quality: &str, cert: &str, work: &Path) -> String {
+fn expected(live: &str, quality: &str, depth: &str, cert: &str, work: &Path) -> String {
     let identity = Identity::App(AppIdentity {
         package: PACKAGE.into(),
         certificate_sha256: Some(cert.into()),
@@ -78,6 +78,7 @@ fn expected(live: &str, quality: &str, cert: &str, work: &Path) -> String {
         descriptors.insert(name, d);
     }
     track_stream(&quality, &mut out);
+    sensor_liveness(&live, &open(depth, "rust-depth"), work, &mut out);
     for (a, b) in PAIRS {
         let c = live.compare(&descriptors[a].0, &descriptors[b].0).unwrap();
         writeln!(out, "compare {a} {b} {} {}", c.distance, c.score).unwrap();
@@ -157,6 +158,31 @@ fn track_stream(sdk: &FaceSdk, out: &mut String) {
     .unwrap();
 }
 
+/// IR liveness on the first photo's grey levels as the IR frame, and depth liveness on
+/// a flat depth map (a photo held 60 cm away): the frames go to files for FlowTest.
+fn sensor_liveness(live: &FaceSdk, depth_sdk: &FaceSdk, work: &Path, out: &mut String) {
+    let name = PHOTOS[0];
+    let img = live
+        .decode(&std::fs::read(fixtures().join(name)).unwrap())
+        .unwrap();
+    let face = live.detect(&img).unwrap().remove(0);
+    let ir = image::imageops::grayscale(&img);
+    std::fs::write(work.join("ir.raw"), ir.as_raw()).unwrap();
+    let v = live.ir_liveness(&img, &face, &ir).unwrap();
+    let reasons: Vec<String> = v.reasons.iter().map(|r| r.to_string()).collect();
+    writeln!(out, "ir {name} {} {}", v.score, v.is_live).unwrap();
+    writeln!(out, "irreasons {name} {}", reasons.join(" | ")).unwrap();
+
+    let flat = sdk::DepthMap::from_pixel(img.width(), img.height(), image::Luma([600u16]));
+    let bytes: Vec<u8> = flat.as_raw().iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(work.join("depth.raw"), bytes).unwrap();
+    let v = depth_sdk.depth_liveness(&img, &face, &flat).unwrap();
+    assert!(!v.is_live, "a flat depth map passed: {v:?}");
+    let reasons: Vec<String> = v.reasons.iter().map(|r| r.to_string()).collect();
+    writeln!(out, "depth {name} {} {}", v.score, v.is_live).unwrap();
+    writeln!(out, "depthreasons {name} {}", reasons.join(" | ")).unwrap();
+}
+
 #[test]
 fn the_android_flow_on_the_host_jvm_equals_the_rust_sdk() {
     let work = tempfile::tempdir().unwrap();
@@ -165,12 +191,14 @@ fn the_android_flow_on_the_host_jvm_equals_the_rust_sdk() {
     let cert_sha = hex(&Sha256::digest(&cert));
     let live = platform_licence(Sdk::IrLivenessSearch, PACKAGE, &cert_sha);
     let quality = platform_licence(Sdk::Detect, PACKAGE, &cert_sha);
+    let depth = platform_licence(Sdk::Liveness3d, PACKAGE, &cert_sha);
+    std::fs::write(w.join("depth.lic"), &depth).unwrap();
     std::fs::write(w.join("certificate.der"), &cert).unwrap();
     std::fs::write(w.join("live.lic"), &live).unwrap();
     std::fs::write(w.join("quality.lic"), &quality).unwrap();
     std::fs::write(
         w.join("expected.txt"),
-        expected(&live, &quality, &cert_sha, w),
+        expected(&live, &quality, &depth, &cert_sha, w),
     )
     .unwrap();
     let properties = [
@@ -187,6 +215,9 @@ fn the_android_flow_on_the_host_jvm_equals_the_rust_sdk() {
             "licenceQuality",
             w.join("quality.lic").display().to_string(),
         ),
+        ("licenceDepth", w.join("depth.lic").display().to_string()),
+        ("irFrame", w.join("ir.raw").display().to_string()),
+        ("depthMap", w.join("depth.raw").display().to_string()),
         ("expected", w.join("expected.txt").display().to_string()),
         ("modelDir", model_dir().display().to_string()),
         ("photoDir", fixtures().display().to_string()),

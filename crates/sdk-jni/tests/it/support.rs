@@ -48,7 +48,7 @@ pub fn model_dir() -> &'static Path {
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = tmp.path().join("models");
         store
-            .export(&dir, &models::NoProgress)
+            .export(&dir, &vision::tfjs_converter(), &models::NoProgress)
             .expect("export models");
         (tmp, dir)
     })

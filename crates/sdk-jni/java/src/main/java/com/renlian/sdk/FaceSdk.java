@@ -222,6 +222,43 @@ public final class FaceSdk implements AutoCloseable {
         }
     }
 
+    /**
+     * Infrared liveness of {@code face} (found in {@code image}) from the IR frame taken
+     * with it: 8-bit grey, {@code irWidth * irHeight} bytes, registered pixel for pixel
+     * to the RGB frame (same size). Needs {@code ir-liveness}.
+     */
+    public SensorLiveness irLiveness(Image image, Face face, int irWidth, int irHeight, byte[] ir)
+            throws RenlianException {
+        checkImage(image);
+        checkFace(face);
+        long h = acquire();
+        try {
+            return new SensorLiveness(nativeIrLiveness(h, image.width, image.height, image.rgb, face.values,
+                    irWidth, irHeight, ir));
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * 3D structured-light liveness of {@code face} from the depth map taken with it:
+     * millimetres as unsigned 16-bit values (0 = no reading), registered to the RGB frame
+     * (same size). From Android's DEPTH16 format, keep the low 13 bits
+     * ({@code sample & 0x1FFF}). Needs {@code 3d-liveness}.
+     */
+    public SensorLiveness depthLiveness(Image image, Face face, int depthWidth, int depthHeight,
+            short[] depthMm) throws RenlianException {
+        checkImage(image);
+        checkFace(face);
+        long h = acquire();
+        try {
+            return new SensorLiveness(nativeDepthLiveness(h, image.width, image.height, image.rgb, face.values,
+                    depthWidth, depthHeight, depthMm));
+        } finally {
+            release();
+        }
+    }
+
     /** The licence in force, re-checked (an expired licence throws {@code LicenceExpired}). */
     public LicenceInfo licence() throws RenlianException {
         long h = acquire();
@@ -319,6 +356,12 @@ public final class FaceSdk implements AutoCloseable {
 
     private static native double[] nativeLiveness(long handle, int width, int height, byte[] rgb,
             double[] face) throws RenlianException;
+
+    private static native String[] nativeIrLiveness(long handle, int width, int height, byte[] rgb,
+            double[] face, int irWidth, int irHeight, byte[] ir) throws RenlianException;
+
+    private static native String[] nativeDepthLiveness(long handle, int width, int height, byte[] rgb,
+            double[] face, int depthWidth, int depthHeight, short[] depthMm) throws RenlianException;
 
     private static native String[] nativeLicence(long handle) throws RenlianException;
 

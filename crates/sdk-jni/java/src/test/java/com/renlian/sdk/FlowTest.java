@@ -12,6 +12,8 @@ import java.io.File;
 import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.ArrayList;
@@ -130,6 +132,30 @@ public final class FlowTest {
         expectCode(RenlianException.IMAGE, "Image", () -> live.decode("not an image".getBytes(StandardCharsets.UTF_8)));
         Image blank = Image.fromRgb(64, 64, new byte[64 * 64 * 3]);
         expectCode(RenlianException.NO_FACE, "NoFace", () -> live.extract(blank));
+
+        // IR and depth liveness on the first photo, from the frames the Rust test wrote.
+        String first = expected.firstPhoto();
+        Image rgb = live.decode(Files.readAllBytes(new File(photos, first).toPath()));
+        Face rgbFace = live.detect(rgb).get(0);
+        int w = rgb.getWidth();
+        int h = rgb.getHeight();
+        byte[] ir = Files.readAllBytes(new File(p.getProperty("irFrame")).toPath());
+        checkVerdict("IR liveness", live.irLiveness(rgb, rgbFace, w, h, ir), expected, "ir", first);
+        expectCode(RenlianException.INVALID_ARGUMENT, "InvalidArgument",
+                () -> live.irLiveness(rgb, rgbFace, w - 1, h, Arrays.copyOf(ir, (w - 1) * h)));
+        byte[] depthBytes = Files.readAllBytes(new File(p.getProperty("depthMap")).toPath());
+        short[] depthMm = new short[depthBytes.length / 2];
+        ByteBuffer.wrap(depthBytes).order(ByteOrder.LITTLE_ENDIAN).asShortBuffer().get(depthMm);
+        FaceSdk depth = new FaceSdk(app, new FaceSdk.Config(read(p.getProperty("licenceDepth")), keys, models)
+                .dataDir(new File(work, "depth")));
+        SensorLiveness flat = depth.depthLiveness(rgb, rgbFace, w, h, depthMm);
+        check(!flat.isLive() && !flat.getReasons().isEmpty(), "a flat depth map is refused: " + flat.getReasons());
+        checkVerdict("depth liveness", flat, expected, "depth", first);
+        expectCode(RenlianException.FEATURE_NOT_LICENSED, "FeatureNotLicensed",
+                () -> live.depthLiveness(rgb, rgbFace, w, h, depthMm));
+        expectCode(RenlianException.FEATURE_NOT_LICENSED, "FeatureNotLicensed",
+                () -> depth.irLiveness(rgb, rgbFace, w, h, ir));
+        depth.close();
 
         // Tracking (the detect SDK has it): one photo as 3 frames 200 ms apart, then the
         // end of the stream; every value equal to the Rust tracker's.
@@ -357,6 +383,23 @@ public final class FlowTest {
 
     private static void checkEqual(String what, float[] got, float[] want) {
         check(Arrays.equals(got, want), what + ": got " + Arrays.toString(got) + ", want " + Arrays.toString(want));
+    }
+
+    private static void checkVerdict(String what, SensorLiveness got, Expected expected, String kind, String photo) {
+        String[] want = expected.get(kind, photo);
+        check(got.getScore() == Integer.parseInt(want[0]) && got.isLive() == Boolean.parseBoolean(want[1]),
+                what + ": score " + got.getScore() + " live " + got.isLive() + ", want " + want[0] + " " + want[1]);
+        String reasons = join(got.getReasons());
+        String wantReasons = String.join(" ", expected.get(kind + "reasons", photo));
+        check(reasons.equals(wantReasons), what + " reasons: " + reasons + ", want " + wantReasons);
+    }
+
+    private static String join(List<String> reasons) {
+        StringBuilder s = new StringBuilder();
+        for (String r : reasons) {
+            s.append(s.length() == 0 ? "" : " | ").append(r);
+        }
+        return s.toString();
     }
 
     private static double[] values(BestShot b) {
