@@ -1,5 +1,5 @@
 //! The offline SDK on the JVM and Android: the native methods of the Java classes
-//! `com.renlian.sdk.FaceSdk` and `com.renlian.sdk.Tracker` (sources in `java/`), over
+//! `com.renlian.sdk.FaceSdk`, `Tracker` and `Gallery` (sources in `java/`), over
 //! the `sdk` crate.
 //!
 //! The Java object owns one boxed [`sdk::FaceSdk`] as a `long` handle; it frees it once
@@ -16,6 +16,7 @@
 
 pub mod boundary;
 pub mod convert;
+mod gallery;
 mod methods;
 pub mod tracking;
 

@@ -77,6 +77,34 @@ fn expected(live: &str, quality: &str, depth: &str, cert: &str, work: &Path) -> 
         writeln!(out, "quality {name} {}", join(qv)).unwrap();
         descriptors.insert(name, d);
     }
+    let gallery = live.gallery(&[7; 32]).unwrap();
+    gallery
+        .add(
+            "obama",
+            &descriptors["obama.jpg"].0,
+            Some("Barack".into()),
+            None,
+        )
+        .unwrap();
+    gallery
+        .add(
+            "biden",
+            &descriptors["biden.jpg"].0,
+            None,
+            Some("staff".into()),
+        )
+        .unwrap();
+    let hits = gallery.search(&descriptors["obama2.jpg"].0, 2).unwrap();
+    let hits = hits
+        .iter()
+        .map(|h| format!("{} {} {} {}", h.person_id, h.face_id, h.distance, h.score));
+    writeln!(
+        out,
+        "search obama2.jpg {}",
+        hits.collect::<Vec<_>>().join(" ")
+    )
+    .unwrap();
+    drop(gallery);
     track_stream(&quality, &mut out);
     sensor_liveness(&live, &open(depth, "rust-depth"), work, &mut out);
     for (a, b) in PAIRS {

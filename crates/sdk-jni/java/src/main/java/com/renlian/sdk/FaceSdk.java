@@ -299,6 +299,20 @@ public final class FaceSdk implements AutoCloseable {
         }
     }
 
+    /**
+     * Opens (or creates) the local gallery in the data directory, encrypted with the
+     * app's 32-byte {@code key} (keep it in the Android Keystore). A wrong key throws
+     * {@code GalleryKey} (10).
+     */
+    public Gallery gallery(byte[] key) throws RenlianException {
+        long h = acquire();
+        try {
+            return new Gallery(Gallery.nativeOpen(h, key));
+        } finally {
+            release();
+        }
+    }
+
     /** Whether {@link #close()} was called. */
     public boolean isClosed() {
         return handle.isClosed();

@@ -127,6 +127,46 @@ public final class FlowTest {
                     expected.doubles("compare", pair[0] + " " + pair[1]));
             check(c.getScore() == live.scoreOfDistance(c.getDistance()), "score of distance");
         }
+        // The local gallery: enrol two people, search with the third photo, export,
+        // remove, import; every hit equal to the Rust gallery's.
+        byte[] key = new byte[32];
+        Arrays.fill(key, (byte) 7);
+        byte[] exportKey = new byte[32];
+        Arrays.fill(exportKey, (byte) 9);
+        Gallery gallery = live.gallery(key);
+        Map<String, Long> faceIds = new HashMap<String, Long>();
+        faceIds.put("obama", gallery.add("obama", descriptors.get("obama.jpg"), "Barack", null));
+        faceIds.put("biden", gallery.add("biden", descriptors.get("biden.jpg"), null, "staff"));
+        List<SearchHit> hits = gallery.search(descriptors.get("obama2.jpg"), 2);
+        String[] want = expected.get("search", "obama2.jpg");
+        check(hits.size() * 4 == want.length, hits.size() + " hits");
+        for (int i = 0; i < hits.size(); i++) {
+            SearchHit hit = hits.get(i);
+            // Face ids are random per gallery: each hit's is the one add() returned.
+            check(hit.getPersonId().equals(want[4 * i]) && hit.getFaceId() == faceIds.get(hit.getPersonId())
+                    && hit.getDistance() == Float.parseFloat(want[4 * i + 2])
+                    && hit.getScore() == Double.parseDouble(want[4 * i + 3]),
+                    "hit " + i + ": " + hit.getPersonId() + " " + hit.getFaceId() + " " + hit.getDistance() + " "
+                            + hit.getScore() + ", want " + Arrays.toString(want));
+        }
+        check(hits.get(0).getPersonId().equals("obama"), "obama found first");
+        check(Arrays.equals(gallery.faces("obama"), new long[] {faceIds.get("obama")}), "obama's faces");
+        check(gallery.list().equals(Arrays.asList("biden", "obama")), "persons " + gallery.list());
+        byte[] exported = gallery.export(exportKey);
+        check(gallery.removePerson("biden") == 1, "biden removed");
+        check(gallery.list().equals(Arrays.asList("obama")) && gallery.faces("biden") == null, "biden gone");
+        long[] imported = gallery.importFaces(exported, exportKey, false);
+        check(imported[0] == 2 && imported[1] == 1 && imported[2] == 2, "imported " + Arrays.toString(imported));
+        check(gallery.size()[0] == 2 && gallery.size()[1] == 2, "size " + Arrays.toString(gallery.size()));
+        gallery.close();
+        gallery.close();
+        expectCode(RenlianException.GALLERY_KEY, "GalleryKey", () -> live.gallery(exportKey));
+        expectCode(RenlianException.INVALID_ARGUMENT, "InvalidArgument", () -> live.gallery(new byte[5]));
+        Gallery unlicensed = quality.gallery(key);
+        expectCode(RenlianException.FEATURE_NOT_LICENSED, "FeatureNotLicensed",
+                () -> unlicensed.add("obama", descriptors.get("obama.jpg"), null, null));
+        unlicensed.close();
+
         expectCode(RenlianException.INVALID_ARGUMENT, "InvalidArgument",
                 () -> live.compare(new float[100], descriptors.values().iterator().next()));
         expectCode(RenlianException.IMAGE, "Image", () -> live.decode("not an image".getBytes(StandardCharsets.UTF_8)));
