@@ -17,6 +17,7 @@
 mod error;
 mod instance;
 pub mod licence;
+mod video;
 
 pub use error::{ErrorCode, Result, SdkError};
 pub use instance::{FaceSdk, SdkConfig, RGB_LIVENESS_FEATURES};
@@ -24,5 +25,7 @@ pub use licence::{
     activation_request, AppIdentity, Clock, Identity, LicenceInfo, SystemClock,
     RECHECK_SECONDS,
 };
+pub use tracking::{EndReason, TrackerConfig};
+pub use video::{BestShot, EndedTrack, FrameResult, TrackedFace, Tracker};
 pub use licensing::{Feature, LicenceKind, Sdk, Status};
 pub use vision::{Comparison, Descriptor, Face, Liveness, Quality, Rect, RgbImage};
