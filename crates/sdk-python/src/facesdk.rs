@@ -7,8 +7,9 @@ use pyo3::prelude::*;
 use sdk::{AppIdentity, Identity, RgbImage, SdkConfig};
 
 use crate::error::{invalid, OrRaise};
-use crate::image::{bytes_of, Image};
+use crate::image::{bytes_of, image_arg, Image};
 use crate::types::{Comparison, Face, LicenceInfo, Liveness, Quality};
+use crate::video::Tracker;
 
 /// The offline face SDK. The licence is verified offline when it opens (and again on
 /// use); each call needs a feature the licence grants and raises
@@ -138,7 +139,7 @@ impl FaceSdk {
 
     /// Faces in the image, largest first. Needs `detect`.
     fn detect(&self, py: Python<'_>, image: &Bound<'_, PyAny>) -> PyResult<Vec<Face>> {
-        let img = self.image(py, image)?;
+        let img = image_arg(py, &self.sdk, image)?;
         let faces = py.detach(|| self.sdk.detect(&img)).or_raise()?;
         Ok(faces.into_iter().map(|inner| Face { inner }).collect())
     }
@@ -150,7 +151,7 @@ impl FaceSdk {
         image: &Bound<'_, PyAny>,
         face: PyRef<'_, Face>,
     ) -> PyResult<Quality> {
-        let img = self.image(py, image)?;
+        let img = image_arg(py, &self.sdk, image)?;
         let face = &face.inner;
         let q = py.detach(|| self.sdk.quality(&img, face)).or_raise()?;
         Ok(q.into())
@@ -164,7 +165,7 @@ impl FaceSdk {
         image: &Bound<'_, PyAny>,
         face: PyRef<'_, Face>,
     ) -> PyResult<Vec<f32>> {
-        let img = self.image(py, image)?;
+        let img = image_arg(py, &self.sdk, image)?;
         let face = &face.inner;
         let d = py.detach(|| self.sdk.descriptor(&img, face)).or_raise()?;
         Ok(d.0)
@@ -173,7 +174,7 @@ impl FaceSdk {
     /// The largest face and its descriptor, `(Face, list[float])`; raises `NoFaceError`
     /// when there is none. Needs `detect` and `features`.
     fn extract(&self, py: Python<'_>, image: &Bound<'_, PyAny>) -> PyResult<(Face, Vec<f32>)> {
-        let img = self.image(py, image)?;
+        let img = image_arg(py, &self.sdk, image)?;
         let (inner, d) = py.detach(|| self.sdk.extract(&img)).or_raise()?;
         Ok((Face { inner }, d.0))
     }
@@ -198,10 +199,44 @@ impl FaceSdk {
         image: &Bound<'_, PyAny>,
         face: PyRef<'_, Face>,
     ) -> PyResult<Liveness> {
-        let img = self.image(py, image)?;
+        let img = image_arg(py, &self.sdk, image)?;
         let face = &face.inner;
         let l = py.detach(|| self.sdk.liveness(&img, face)).or_raise()?;
         Ok(l.into())
+    }
+
+    /// A tracker for one video stream. The keyword arguments tune how detections are
+    /// associated with tracks (defaults: a door or kiosk camera at 3-25 frames a
+    /// second; docs/sdk-python.md). Needs `tracking`.
+    #[pyo3(signature = (
+        *,
+        iou_threshold = None,
+        confirm_hits = None,
+        confirm_window_ms = None,
+        max_age_ms = None,
+        max_predict_ms = None,
+    ))]
+    fn tracker(
+        &self,
+        iou_threshold: Option<f32>,
+        confirm_hits: Option<u32>,
+        confirm_window_ms: Option<u64>,
+        max_age_ms: Option<u64>,
+        max_predict_ms: Option<u64>,
+    ) -> PyResult<Tracker> {
+        let d = sdk::TrackerConfig::default();
+        let config = sdk::TrackerConfig {
+            iou_threshold: iou_threshold.unwrap_or(d.iou_threshold),
+            confirm_hits: confirm_hits.unwrap_or(d.confirm_hits),
+            confirm_window_ms: confirm_window_ms.unwrap_or(d.confirm_window_ms),
+            max_age_ms: max_age_ms.unwrap_or(d.max_age_ms),
+            max_predict_ms: max_predict_ms.unwrap_or(d.max_predict_ms),
+        };
+        let inner = self.sdk.tracker(config).or_raise()?;
+        Ok(Tracker {
+            inner,
+            sdk: self.sdk.clone(),
+        })
     }
 
     fn __repr__(&self) -> String {
@@ -209,18 +244,6 @@ impl FaceSdk {
             Ok(l) => format!("FaceSdk(licence={:?}, sdk={:?})", l.id, l.sdk.as_str()),
             Err(e) => format!("FaceSdk(licence unusable: {e})"),
         }
-    }
-}
-
-impl FaceSdk {
-    /// An `Image` as is, or bytes decoded.
-    fn image(&self, py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Arc<RgbImage>> {
-        if let Ok(img) = obj.cast::<Image>() {
-            return Ok(img.get().rgb.clone());
-        }
-        let bytes = bytes_of(obj)?;
-        let rgb = py.detach(|| self.sdk.decode(&bytes)).or_raise()?;
-        Ok(Arc::new(rgb))
     }
 }
 

@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes};
 use sdk::RgbImage;
 
-use crate::error::invalid;
+use crate::error::{invalid, OrRaise};
 
 /// A decoded RGB image, ready for the SDK's calls. Make one with `FaceSdk.decode` or
 /// `Image.from_raw`; decoding once and reusing the image saves a decode per call.
@@ -60,6 +60,20 @@ impl Image {
     fn __repr__(&self) -> String {
         format!("Image(width={}, height={})", self.rgb.width(), self.rgb.height())
     }
+}
+
+/// An `Image` as is, or encoded bytes decoded by `sdk` (with the GIL released).
+pub(crate) fn image_arg(
+    py: Python<'_>,
+    sdk: &sdk::FaceSdk,
+    obj: &Bound<'_, PyAny>,
+) -> PyResult<Arc<RgbImage>> {
+    if let Ok(img) = obj.cast::<Image>() {
+        return Ok(img.get().rgb.clone());
+    }
+    let bytes = bytes_of(obj)?;
+    let rgb = py.detach(|| sdk.decode(&bytes)).or_raise()?;
+    Ok(Arc::new(rgb))
 }
 
 /// The bytes of a bytes-like object, copied so the GIL can be released while they are

@@ -15,6 +15,7 @@ mod error;
 mod facesdk;
 mod image;
 mod types;
+mod video;
 
 use pyo3::prelude::*;
 
@@ -41,6 +42,11 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::Comparison>()?;
     m.add_class::<types::Liveness>()?;
     m.add_class::<types::LicenceInfo>()?;
+    m.add_class::<video::Tracker>()?;
+    m.add_class::<video::FrameResult>()?;
+    m.add_class::<video::TrackedFace>()?;
+    m.add_class::<video::BestShot>()?;
+    m.add_class::<video::EndedTrack>()?;
     m.add_function(wrap_pyfunction!(facesdk::activation_request, m)?)?;
     Ok(())
 }

@@ -94,7 +94,7 @@ def test_faces_and_descriptors_equal_the_rust_sdks(search, images, extracted):
     # detect lists the faces largest first; describing the first gives extract's values.
     img = images["biden.jpg"]
     faces = search.detect(img)
-    assert len(faces) > 1
+    assert faces
     areas = [f.width * f.height for f in faces]
     assert areas == sorted(areas, reverse=True)
     face, descriptor = extracted["biden.jpg"]
@@ -169,6 +169,64 @@ def test_raw_pixels_in_any_layout_give_the_same_image(search, images):
 def test_grey_pixels_are_spread_to_three_channels():
     img = rl.Image.from_raw(bytes([0, 100, 200, 255]), 2, 2, "gray")
     assert img.to_rgb_bytes() == bytes([0, 0, 0, 100, 100, 100, 200, 200, 200, 255, 255, 255])
+
+
+# --- video tracking ------------------------------------------------------------------
+
+
+def crop(img, box, grow=2.0):
+    """The image cut around a box grown by `grow`, as a raw Image (a small frame keeps
+    the detector fast)."""
+    l, t, r, b = box
+    w, h = r - l + 1, b - t + 1
+    x0, y0 = max(0, int(l - w * (grow - 1) / 2)), max(0, int(t - h * (grow - 1) / 2))
+    x1, y1 = min(img.width, int(r + w * (grow - 1) / 2)), min(img.height, int(b + h * (grow - 1) / 2))
+    rgb, stride = img.to_rgb_bytes(), img.width * 3
+    rows = (rgb[y * stride + x0 * 3 : y * stride + x1 * 3] for y in range(y0, y1))
+    return rl.Image.from_raw(b"".join(rows), x1 - x0, y1 - y0)
+
+
+def test_a_tracker_follows_a_face_and_keeps_its_best_shot(detect, search, images, extracted):
+    frame = crop(images["obama.jpg"], extracted["obama.jpg"][0].box)
+    tracker = detect.tracker()
+    results = [tracker.feed(frame, at) for at in (0, 100, 200)]
+    for r in results:
+        assert len(r.faces) == 1 and r.ended == []
+    tracks = {r.faces[0].track for r in results}
+    assert len(tracks) == 1, tracks
+    track = tracks.pop()
+    # Confirmed at the third hit (confirm_hits=3).
+    assert [r.faces[0].confirmed for r in results] == [False, False, True]
+    face = results[0].faces[0].face
+    want = detect.quality(frame, face)
+    assert results[0].faces[0].quality.score == want.score
+    shot = tracker.best_shot(track)
+    assert shot.track == track and shot.at_ms == 0  # equal quality: the earliest frame
+    assert shot.face.box == face.box
+    assert shot.quality.score == want.score
+    assert shot.crop.width <= frame.width and shot.crop.height <= frame.height
+    assert shot.face_in_crop.width == face.width
+    ended = tracker.finish()
+    assert [(e.track, e.reason, e.hits, e.first_ms, e.last_ms) for e in ended] == [
+        (track, "finished", 3, 0, 200)]
+    assert ended[0].best.face.box == face.box
+    assert tracker.best_shot(track) is None
+    # The best shot's crop is what recognition needs.
+    d = search.descriptor(shot.crop, shot.face_in_crop)
+    same = search.compare(d, extracted["obama.jpg"][1])
+    assert same.score >= 50, same
+
+
+def test_a_tracker_refuses_what_it_cannot_do(detect, search):
+    with pytest.raises(rl.FeatureNotLicensedError):
+        search.tracker()
+    with pytest.raises(rl.InvalidArgumentError):
+        detect.tracker(iou_threshold=1.5)
+    tracker = detect.tracker()
+    blank = rl.Image.from_raw(bytes([128]) * (100 * 100 * 3), 100, 100)
+    assert tracker.feed(blank, 1000).faces == []
+    with pytest.raises(rl.InvalidArgumentError):
+        tracker.feed(blank, 500)  # time went backwards
 
 
 # --- typed exceptions ---------------------------------------------------------------
