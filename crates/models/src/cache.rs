@@ -43,6 +43,9 @@ pub enum Origin {
     Converted,
     /// An entry existed but its bytes did not match its name: deleted, converted again.
     Rebuilt,
+    /// Read from a directory exported for a device, its SHA-256 checked against the
+    /// directory's manifest.
+    Exported,
 }
 
 /// Reads a cached conversion of `sources` by `converter`, or converts and caches it.

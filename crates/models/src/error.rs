@@ -77,6 +77,33 @@ pub enum ModelError {
     /// Converting a model to ONNX for the cache failed (the converter's error, as text).
     #[error("converting {model} to ONNX: {why}")]
     Convert { model: String, why: String },
+
+    /// A file an exported model directory's manifest lists (or the manifest itself) is
+    /// not there.
+    #[error("{file} is missing from the model directory {dir}; re-run `renlian models export --to {dir}`")]
+    ExportMissing { dir: PathBuf, file: String },
+
+    /// A file of an exported model directory does not hash to what its manifest says.
+    #[error("{file} in the model directory {dir} has SHA-256 {actual}, its manifest says {expected}: the file was altered or damaged; re-run `renlian models export --to {dir}`")]
+    ExportAltered {
+        dir: PathBuf,
+        file: String,
+        expected: String,
+        actual: String,
+    },
+
+    /// An exported model directory's manifest is unreadable or of another format.
+    #[error("the model directory {dir} cannot be used: {why}; re-run `renlian models export --to {dir}`")]
+    ExportManifest { dir: PathBuf, why: String },
+
+    /// Something asked of an exported model directory that it does not hold or do: it
+    /// holds only what the offline SDK runs, and it is never fetched into or written.
+    #[error("{what} is not available from the model directory {dir}: an exported directory holds only what the offline SDK runs and is never fetched into or written (docs/models.md)")]
+    NotExported { dir: PathBuf, what: String },
+
+    /// The export's destination cannot be used.
+    #[error("cannot export the models to {dir}: {why}")]
+    ExportTarget { dir: PathBuf, why: String },
 }
 
 impl ModelError {

@@ -13,6 +13,11 @@
 //!   keyed by the source files' contents and the converter's version, checked against a
 //!   content hash on every read, written atomically. The TensorFlow.js graphs use it too
 //!   (the conversion itself is the `tfjs` crate's, called from `vision`).
+//! - **Exporting for a device** ([`ModelStore::export`], `renlian models export`): the
+//!   files the offline SDK runs, converted, with a manifest of SHA-256s; and **reading
+//!   such a directory offline** ([`ModelStore::offline`]): no network, no writes, every
+//!   file checked against the manifest when loaded. The `vision` loaders take either
+//!   kind of store.
 //!
 //! What it is not for: running models (that is the `vision` crate), decoding images,
 //! or anything at request time beyond loading files.
@@ -49,8 +54,10 @@
 //! ```
 
 mod cache;
+mod device;
 pub mod dlib;
 mod error;
+mod export;
 mod fetch;
 mod import;
 mod onnx;
@@ -59,8 +66,12 @@ mod progress;
 mod store;
 
 pub use cache::{CachedOnnx, Origin};
+pub use device::{
+    DeviceManifest, ExportedFile, Provenance, SourceFile, DEVICE_FORMAT, DEVICE_MANIFEST,
+};
 pub use error::ModelError;
+pub use export::{ExportReport, DEVICE_GRAPHS};
 pub use fetch::ARCHIVES_ENV;
 pub use pack::{DlibModel, Pack};
 pub use progress::{NoProgress, Phase, Progress};
-pub use store::{ModelFile, ModelStore, IMPORTER_VERSION};
+pub use store::{GraphConverter, ModelFile, ModelStore, IMPORTER_VERSION};

@@ -26,7 +26,8 @@ impl std::fmt::Display for Phase {
     }
 }
 
-/// Receives progress of [`crate::ModelStore::ensure`]. Positions are bytes.
+/// Receives progress of [`crate::ModelStore::ensure`] (positions are bytes) and of
+/// [`crate::ModelStore::export`] (steps).
 pub trait Progress: Sync {
     /// A phase starts; `total` is the expected number of bytes when known.
     fn begin(&self, pack: Pack, phase: Phase, total: Option<u64>);
@@ -36,6 +37,8 @@ pub trait Progress: Sync {
     fn end(&self);
     /// A free-form note (e.g. "already present").
     fn note(&self, _pack: Pack, _message: &str) {}
+    /// Step `done` of `total` of a job of several files (an export) starts: `what`.
+    fn step(&self, _done: u64, _total: u64, _what: &str) {}
 }
 
 /// Reports nothing: for libraries, servers and tests.

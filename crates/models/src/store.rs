@@ -2,10 +2,12 @@
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::cache::{self, CachedOnnx};
+use crate::cache::{self, CachedOnnx, Origin};
+use crate::device::DeviceDir;
 use crate::fetch::{self, Manifest, ARCHIVES_ENV, MANIFEST};
 use crate::pack::PackSpec;
 use crate::progress::{NoProgress, Progress};
@@ -15,11 +17,31 @@ use crate::{dlib, import, DlibModel, ModelError, Pack};
 /// imports are never loaded.
 pub const IMPORTER_VERSION: u32 = 1;
 
-/// The on-disk model cache (see `docs/models.md` for its layout).
+/// Where the models are read from (see `docs/models.md` for both layouts): the model
+/// cache, which fetches packs and converts them on first use ([`ModelStore::from_env`],
+/// [`ModelStore::at`]), or a directory exported for a device, which is only read, each
+/// file checked against its manifest ([`ModelStore::offline`]). The loaders of the
+/// `vision` crate take either.
 #[derive(Clone, Debug)]
 pub struct ModelStore {
     root: PathBuf,
     archives: Option<PathBuf>,
+    /// Set for an exported directory: then nothing is fetched, converted or written.
+    device: Option<Arc<DeviceDir>>,
+}
+
+/// How the TensorFlow.js graphs of the `human-models` pack become ONNX: the `tfjs`
+/// crate's converter, which `vision` hands in (this crate depends on nothing of ours).
+/// `vision::tfjs_converter()` builds it.
+#[derive(Clone, Debug)]
+pub struct GraphConverter {
+    /// Names the converter and its version (`tfjs-c1`): part of the cache key, and
+    /// recorded in an export's manifest.
+    pub tag: String,
+    /// The files a graph is made of: its `model.json` and every weight shard it names.
+    pub sources: fn(&Path) -> Result<Vec<PathBuf>, String>,
+    /// Converts the graph whose `model.json` is given. Must be deterministic.
+    pub convert: fn(&Path) -> Result<Vec<u8>, String>,
 }
 
 /// One file of a present pack, as `renlian models list` shows it.
@@ -64,7 +86,35 @@ impl ModelStore {
         ModelStore {
             root: root.into(),
             archives: None,
+            device: None,
         }
+    }
+
+    /// A model directory exported by [`ModelStore::export`] (`renlian models export`),
+    /// for a device with no network: nothing is ever fetched, converted or written, and
+    /// every file is checked against the directory's manifest by SHA-256 when it is
+    /// loaded (a missing or altered file is [`ModelError::ExportMissing`] or
+    /// [`ModelError::ExportAltered`], naming it). Only the manifest is read here.
+    /// Asking for what an export does not hold (the 68-point predictor, the attribute
+    /// graphs, pack paths, fetching) is [`ModelError::NotExported`].
+    pub fn offline(dir: impl Into<PathBuf>) -> Result<Self, ModelError> {
+        let dir = dir.into();
+        let device = DeviceDir::open(dir.clone())?;
+        Ok(ModelStore {
+            root: dir,
+            archives: None,
+            device: Some(Arc::new(device)),
+        })
+    }
+
+    /// Whether this is an exported directory opened with [`ModelStore::offline`].
+    pub fn is_offline(&self) -> bool {
+        self.device.is_some()
+    }
+
+    /// The manifest of an exported directory (`None` for the model cache).
+    pub fn device_manifest(&self) -> Option<&crate::DeviceManifest> {
+        self.device.as_deref().map(|d| &d.manifest)
     }
 
     /// Look for already-downloaded archives in `dir` before running a package client
@@ -74,17 +124,23 @@ impl ModelStore {
         self
     }
 
+    /// The cache root, or the exported directory.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// An error for what an exported directory does not offer, `None` for the cache.
+    fn offline_refusal(&self, what: &str) -> Option<ModelError> {
+        self.device.as_deref().map(|d| d.not_exported(what))
     }
 
     fn pack_dir(&self, pack: Pack) -> PathBuf {
         self.root.join(pack.spec().dir)
     }
 
-    /// Whether the pack is extracted and complete.
+    /// Whether the pack is extracted and complete (never, in an exported directory).
     pub fn is_present(&self, pack: Pack) -> bool {
-        self.spec_present(pack.spec())
+        self.device.is_none() && self.spec_present(pack.spec())
     }
 
     fn spec_present(&self, spec: &PackSpec) -> bool {
@@ -95,6 +151,9 @@ impl ModelStore {
     /// may call it at once (an exclusive lock on `ROOT/.lock` serialises fetches, and a
     /// pack directory appears only complete, by rename).
     pub fn ensure(&self, pack: Pack, progress: &dyn Progress) -> Result<(), ModelError> {
+        if let Some(e) = self.offline_refusal(&format!("the {pack} pack")) {
+            return Err(e);
+        }
         self.ensure_spec(pack, pack.spec(), progress)
     }
 
@@ -141,8 +200,12 @@ impl ModelStore {
         })
     }
 
-    /// The files of every present pack (nothing is fetched).
+    /// The files of every present pack (nothing is fetched). An exported directory has
+    /// no packs: see [`ModelStore::device_manifest`].
     pub fn list(&self) -> Result<Vec<ModelFile>, ModelError> {
+        if let Some(e) = self.offline_refusal("the list of pack files") {
+            return Err(e);
+        }
         let mut out = Vec::new();
         for pack in Pack::ALL {
             if !self.is_present(pack) {
@@ -177,14 +240,21 @@ impl ModelStore {
         Ok(path)
     }
 
-    /// Path of a dlib `.dat` file, fetching the pack first if needed.
+    /// Path of a dlib `.dat` file, fetching the pack first if needed. Not for an
+    /// exported directory, whose files are only handed out hash-checked, by the loaders.
     pub fn dlib_path(&self, m: DlibModel) -> Result<PathBuf, ModelError> {
+        if let Some(e) = self.offline_refusal(&format!("the path of {}", m.file_name())) {
+            return Err(e);
+        }
         self.pack_file(Pack::Dlib, m.file_name())
     }
 
     /// Path of a file of the TensorFlow.js pack (`blazeface.json`, `faceres.bin`, …),
     /// fetching the pack first if needed.
     pub fn human_model_path(&self, file_name: &str) -> Result<PathBuf, ModelError> {
+        if let Some(e) = self.offline_refusal(&format!("the TensorFlow.js file {file_name}")) {
+            return Err(e);
+        }
         if file_name.contains('/') || file_name.starts_with('.') {
             return Err(ModelError::PackDamaged {
                 pack: Pack::HumanModels,
@@ -195,7 +265,12 @@ impl ModelStore {
         self.pack_file(Pack::HumanModels, file_name)
     }
 
+    /// A `.dat` file's bytes: from the pack, or hash-checked from an exported directory
+    /// (which holds only the 5-point predictor as a `.dat`).
     fn read_dat(&self, m: DlibModel) -> Result<Vec<u8>, ModelError> {
+        if let Some(d) = &self.device {
+            return d.read(&crate::export::dat_name(m), m.file_name());
+        }
         let path = self.dlib_path(m)?;
         fs::read(&path).map_err(|e| ModelError::io(&path, e))
     }
@@ -218,6 +293,15 @@ impl ModelStore {
     /// The detector's options as stored in its file (window, NMS, pyramid).
     pub fn mmod_options(&self) -> Result<dlib::MmodOptions, ModelError> {
         let m = DlibModel::MmodDetector;
+        if let Some(d) = &self.device {
+            // An export holds the options as JSON rather than the 0.7 MB `.dat`.
+            let name = crate::export::MMOD_OPTIONS;
+            let bytes = d.read(name, "the MMOD detector's options")?;
+            return serde_json::from_slice(&bytes).map_err(|e| ModelError::ExportManifest {
+                dir: d.dir.clone(),
+                why: format!("{name} is unreadable: {e}"),
+            });
+        }
         let bytes = self.read_dat(m)?;
         let net = dlib::Network::parse(&bytes).map_err(|source| ModelError::Dat {
             file: m.file_name().to_string(),
@@ -251,6 +335,9 @@ impl ModelStore {
                 })
             }
         };
+        if let Some(d) = &self.device {
+            return exported(d, &crate::export::onnx_name(m.name()), m.file_name());
+        }
         let path = self.dlib_path(m)?;
         self.converted_onnx(
             m.name(),
@@ -280,8 +367,47 @@ impl ModelStore {
         converter: &str,
         convert: impl FnOnce() -> Result<Vec<u8>, String>,
     ) -> Result<CachedOnnx, ModelError> {
+        if let Some(e) = self.offline_refusal(&format!("converting {stem} to ONNX")) {
+            return Err(e);
+        }
         cache::converted_onnx(&self.root.join("onnx"), stem, sources, converter, convert)
     }
+
+    /// The ONNX of the `human-models` graph `file` (`facemesh.json`). From the cache:
+    /// the conversion of the graph's files by `converter`, cached by
+    /// [`ModelStore::converted_onnx`] (fetching the pack first if needed). From an
+    /// exported directory: the exported conversion, hash-checked (`converter` unused).
+    pub fn graph_onnx(
+        &self,
+        file: &str,
+        converter: &GraphConverter,
+    ) -> Result<CachedOnnx, ModelError> {
+        let stem = graph_stem(file);
+        if let Some(d) = &self.device {
+            return exported(d, &crate::export::onnx_name(stem), file);
+        }
+        let path = self.human_model_path(file)?;
+        let sources = (converter.sources)(&path).map_err(|why| ModelError::Convert {
+            model: file.to_string(),
+            why,
+        })?;
+        self.converted_onnx(stem, &sources, &converter.tag, || {
+            (converter.convert)(&path)
+        })
+    }
+}
+
+/// The cache stem of a graph: its `model.json` name without `.json`.
+pub(crate) fn graph_stem(file: &str) -> &str {
+    file.strip_suffix(".json").unwrap_or(file)
+}
+
+fn exported(d: &DeviceDir, name: &str, what: &str) -> Result<CachedOnnx, ModelError> {
+    Ok(CachedOnnx {
+        bytes: d.read(name, what)?,
+        path: d.dir.join(name),
+        origin: Origin::Exported,
+    })
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
-//! `renlian models …`: obtain the model packs and show what is in the cache.
+//! `renlian models …`: obtain the model packs, show what is in the cache, export a
+//! model directory for a device.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -27,6 +29,17 @@ pub enum ModelsCommand {
     },
     /// List the model files present in the cache.
     List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the model directory the offline SDK reads on a device: the converted
+    /// networks it runs and a manifest of their SHA-256s (fetches the packs first if
+    /// needed). Idempotent; DIR must be new, empty or an earlier export.
+    Export {
+        /// The directory to write.
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -84,6 +97,53 @@ pub async fn run(cmd: Command, _global: &GlobalOpts) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        ModelsCommand::Export { to, json } => {
+            let report = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+                let progress = PackProgress::new();
+                for p in Pack::ALL {
+                    if !store.is_present(p) {
+                        store
+                            .ensure(p, &progress)
+                            .with_context(|| format!("fetching the {p} pack"))?;
+                    }
+                }
+                let report = store
+                    .export(&to, &vision::tfjs_converter(), &progress)
+                    .with_context(|| format!("exporting the models to {}", to.display()));
+                progress.finish_steps();
+                report
+            })
+            .await??;
+            if json {
+                crate::output::print_json(&report)?;
+            } else {
+                let w = report
+                    .files
+                    .iter()
+                    .map(|f| f.name.len())
+                    .max()
+                    .unwrap_or(4)
+                    .max(4);
+                println!("{:<w$}  {:>11}  SHA-256", "NAME", "SIZE");
+                for f in &report.files {
+                    println!("{:<w$}  {:>11}  {}", f.name, f.bytes, f.sha256);
+                }
+                println!(
+                    "{} files and {}, {} bytes ({:.1} MB) in {}{}",
+                    report.files.len(),
+                    models::DEVICE_MANIFEST,
+                    report.total_bytes,
+                    report.total_bytes as f64 / 1e6,
+                    report.dir.display(),
+                    if report.unchanged {
+                        " (already up to date: nothing written)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Ok(())
+        }
     }
 }
 
@@ -95,6 +155,7 @@ fn prepare_onnx(store: &ModelStore, pack: Pack) -> anyhow::Result<()> {
             Origin::Cached => "cached",
             Origin::Converted => "converted",
             Origin::Rebuilt => "damaged cache entry rebuilt",
+            Origin::Exported => "read from an exported directory",
         };
         eprintln!(
             "{pack}: {name} ONNX {what} ({:.2} s)",

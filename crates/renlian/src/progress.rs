@@ -8,9 +8,11 @@ use std::sync::Mutex;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use models::{Pack, Phase, Progress};
 
-/// Progress of making a model pack available (download, verify, extract).
+/// Progress of making a model pack available (download, verify, extract), and of an
+/// export's steps.
 pub struct PackProgress {
     bar: Mutex<Option<ProgressBar>>,
+    steps: Mutex<Option<ProgressBar>>,
     terminal: bool,
 }
 
@@ -18,7 +20,17 @@ impl PackProgress {
     pub fn new() -> Self {
         PackProgress {
             bar: Mutex::new(None),
+            steps: Mutex::new(None),
             terminal: std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// Ends the bar of steps, if one was drawn.
+    pub fn finish_steps(&self) {
+        if let Ok(mut slot) = self.steps.lock() {
+            if let Some(bar) = slot.take() {
+                bar.finish();
+            }
         }
     }
 }
@@ -63,6 +75,23 @@ impl Progress for PackProgress {
 
     fn note(&self, pack: Pack, message: &str) {
         eprintln!("{pack}: {message}");
+    }
+
+    fn step(&self, done: u64, total: u64, what: &str) {
+        if !self.terminal {
+            eprintln!("export: [{done}/{total}] {what}");
+            return;
+        }
+        if let Ok(mut slot) = self.steps.lock() {
+            let bar = slot.get_or_insert_with(|| {
+                ProgressBar::new(total)
+                    .with_style(style("{prefix:>12} [{bar:30}] {pos}/{len} {msg}"))
+            });
+            bar.set_prefix("export");
+            // A step is counted when the next one starts.
+            bar.set_position(done.saturating_sub(1));
+            bar.set_message(what.to_string());
+        }
     }
 }
 

@@ -88,6 +88,8 @@ pub enum SdkError {
     Model(#[source] models::ModelError),
     #[error("{0}")]
     Vision(#[source] vision::VisionError),
+    #[error("{0}")]
+    SensorLiveness(#[source] sensor_liveness::LivenessError),
     #[error("no face found in the image")]
     NoFace,
     #[error("{context}: {source}")]
@@ -112,6 +114,7 @@ impl SdkError {
             SdkError::State(_) | SdkError::Io { .. } => ErrorCode::Storage,
             SdkError::Model(_) => ErrorCode::Model,
             SdkError::Vision(e) => vision_code(e),
+            SdkError::SensorLiveness(e) => sensor_code(e),
             SdkError::NoFace => ErrorCode::NoFace,
             SdkError::Internal(_) => ErrorCode::Internal,
         }
@@ -145,6 +148,20 @@ fn vision_code(e: &vision::VisionError) -> ErrorCode {
         | V::Corrupt(_)
         | V::TooLarge { .. } => ErrorCode::Image,
         V::Inference { .. } => ErrorCode::Internal,
+    }
+}
+
+fn sensor_code(e: &sensor_liveness::LivenessError) -> ErrorCode {
+    use sensor_liveness::LivenessError as L;
+    match e {
+        L::InvalidArgument(_) | L::TooFewDepthSamples { .. } => ErrorCode::InvalidArgument,
+        L::Vision(v) => vision_code(v),
+    }
+}
+
+impl From<sensor_liveness::LivenessError> for SdkError {
+    fn from(e: sensor_liveness::LivenessError) -> SdkError {
+        SdkError::SensorLiveness(e)
     }
 }
 

@@ -227,6 +227,36 @@ impl FaceSdk {
         Ok(nets.assess(img, face.rect)?)
     }
 
+    /// Infrared liveness of `face` (found in the RGB frame `rgb`) from the IR frame
+    /// `ir`, registered pixel-for-pixel to it: a face where the RGB face is, with
+    /// skin-like reflectance and texture (docs/sensor-liveness.md). Needs `ir-liveness`.
+    pub fn ir_liveness(
+        &self,
+        rgb: &RgbImage,
+        face: &Face,
+        ir: &image::GrayImage,
+    ) -> Result<sensor_liveness::IrVerdict> {
+        self.inner.gate.require(Feature::IrLiveness)?;
+        check_registered("IR frame", rgb, ir.dimensions())?;
+        Ok(sensor_liveness::ir::assess(&self.inner.engine, ir, face)?)
+    }
+
+    /// 3D structured-light liveness of `face` from the depth map `depth` (millimetres, 0
+    /// = no reading), registered to the RGB frame: the face's relief against a fitted
+    /// plane and its shape against the face mesh's (docs/sensor-liveness.md). Needs
+    /// `3d-liveness`.
+    pub fn depth_liveness(
+        &self,
+        rgb: &RgbImage,
+        face: &Face,
+        depth: &sensor_liveness::DepthMap,
+    ) -> Result<sensor_liveness::DepthVerdict> {
+        self.inner.gate.require(Feature::Liveness3d)?;
+        check_registered("depth map", rgb, depth.dimensions())?;
+        let mesh = self.mesh(rgb, face)?;
+        Ok(sensor_liveness::depth::assess(depth, face, &mesh)?)
+    }
+
     pub(crate) fn gate(&self) -> &LicenceGate {
         &self.inner.gate
     }
@@ -234,4 +264,17 @@ impl FaceSdk {
     pub(crate) fn engine(&self) -> &Engine {
         &self.inner.engine
     }
+}
+
+/// A second sensor's frame must be registered to the RGB frame: same size.
+fn check_registered(what: &str, rgb: &RgbImage, (w, h): (u32, u32)) -> Result<()> {
+    if (w, h) != rgb.dimensions() {
+        return Err(SdkError::InvalidArgument(format!(
+            "the {what} is {w}×{h} and the RGB frame {}×{}: they must be registered \
+             pixel-for-pixel",
+            rgb.width(),
+            rgb.height()
+        )));
+    }
+    Ok(())
 }

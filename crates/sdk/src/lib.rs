@@ -25,6 +25,7 @@ pub use licence::{
     activation_request, AppIdentity, Clock, Identity, LicenceInfo, SystemClock,
     RECHECK_SECONDS,
 };
+pub use sensor_liveness::{DepthMap, DepthVerdict, IrVerdict};
 pub use tracking::{EndReason, TrackerConfig};
 pub use video::{BestShot, EndedTrack, FrameResult, TrackedFace, Tracker};
 pub use licensing::{Feature, LicenceKind, Sdk, Status};

@@ -49,7 +49,7 @@ pub use liveness::{Liveness, LivenessCalibration, LivenessNets, LivenessScores};
 pub use mesh::{FaceMesh, MeshNets};
 pub use quality::{Completeness, Quality};
 pub use rotate::{Oriented, Turn};
-pub use runtime::tfjs_onnx;
+pub use runtime::{tfjs_converter, tfjs_onnx};
 pub use score::Calibration;
 pub use shape::{DenseShape, FaceShape90, HeadPose, Point};
 

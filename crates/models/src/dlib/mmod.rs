@@ -20,7 +20,7 @@ use super::dnn::{DetectorWindow, Entry, Input, Layer, Loss, Network};
 /// `pyramid_outer_padding` around them; canvas pixels outside every level are 0 after
 /// normalisation, so a caller building the raw-RGB canvas for the ONNX graph fills
 /// them with [`MmodOptions::means`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MmodOptions {
     pub detector_windows: Vec<DetectorWindow>,
     /// Non-max suppression: (IoU threshold, fraction-covered threshold); two boxes

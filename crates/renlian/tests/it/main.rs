@@ -16,5 +16,6 @@ mod license_cli;
 mod liveness_cli;
 mod map;
 mod models_cli;
+mod models_export;
 mod serve_enrolment_crash;
 mod vision_cli;
