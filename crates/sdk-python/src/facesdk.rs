@@ -8,7 +8,7 @@ use sdk::{AppIdentity, Identity, RgbImage, SdkConfig};
 
 use crate::error::{invalid, OrRaise};
 use crate::image::{bytes_of, image_arg, Image};
-use crate::types::{Comparison, Face, LicenceInfo, Liveness, Quality};
+use crate::types::{Comparison, Face, LicenceInfo, Liveness, Quality, SensorLiveness};
 use crate::video::Tracker;
 
 /// The offline face SDK. The licence is verified offline when it opens (and again on
@@ -54,9 +54,15 @@ fn identity(
 fn read_licence(licence: Option<String>, licence_path: Option<PathBuf>) -> PyResult<String> {
     match (licence, licence_path) {
         (Some(text), None) => Ok(text),
-        (None, Some(path)) => std::fs::read_to_string(&path)
-            .map_err(|e| invalid(format!("cannot read the licence file {}: {e}", path.display()))),
-        _ => Err(invalid("give the licence text (licence=) or its file (licence_path=)")),
+        (None, Some(path)) => std::fs::read_to_string(&path).map_err(|e| {
+            invalid(format!(
+                "cannot read the licence file {}: {e}",
+                path.display()
+            ))
+        }),
+        _ => Err(invalid(
+            "give the licence text (licence=) or its file (licence_path=)",
+        )),
     }
 }
 
@@ -205,6 +211,54 @@ impl FaceSdk {
         Ok(l.into())
     }
 
+    /// Infrared liveness of `face` (found in `image`) from the IR frame `ir`: 8-bit grey
+    /// pixels, row by row, registered pixel-for-pixel to the RGB frame (the same width
+    /// and height; any bytes-like object). Needs `ir-liveness`.
+    fn ir_liveness(
+        &self,
+        py: Python<'_>,
+        image: &Bound<'_, PyAny>,
+        face: PyRef<'_, Face>,
+        ir: &Bound<'_, PyAny>,
+    ) -> PyResult<SensorLiveness> {
+        let img = image_arg(py, &self.sdk, image)?;
+        let grey = bytes_of(ir)?;
+        let face = &face.inner;
+        let verdict = py.detach(|| {
+            let ir = image::GrayImage::from_raw(img.width(), img.height(), grey)
+                .ok_or_else(|| sized("IR frame", &img, 1))?;
+            self.sdk.ir_liveness(&img, face, &ir)
+        });
+        Ok(verdict.or_raise()?.into())
+    }
+
+    /// Structured-light (3D) liveness of `face` from the depth map `depth`: unsigned
+    /// 16-bit millimetres in native byte order (0: no reading), row by row, registered
+    /// to the RGB frame (a `uint16` array's bytes, or `array.array("H")`). Needs
+    /// `3d-liveness`.
+    fn depth_liveness(
+        &self,
+        py: Python<'_>,
+        image: &Bound<'_, PyAny>,
+        face: PyRef<'_, Face>,
+        depth: &Bound<'_, PyAny>,
+    ) -> PyResult<SensorLiveness> {
+        let img = image_arg(py, &self.sdk, image)?;
+        let raw = bytes_of(depth)?;
+        let face = &face.inner;
+        let verdict = py.detach(|| {
+            let mm: Vec<u16> = raw
+                .chunks_exact(2)
+                .map(|b| u16::from_ne_bytes([b[0], b[1]]))
+                .collect();
+            let map = sdk::DepthMap::from_raw(img.width(), img.height(), mm)
+                .filter(|_| raw.len() % 2 == 0)
+                .ok_or_else(|| sized("depth map", &img, 2))?;
+            self.sdk.depth_liveness(&img, face, &map)
+        });
+        Ok(verdict.or_raise()?.into())
+    }
+
     /// A tracker for one video stream. The keyword arguments tune how detections are
     /// associated with tracks (defaults: a door or kiosk camera at 3-25 frames a
     /// second; docs/sdk-python.md). Needs `tracking`.
@@ -245,6 +299,15 @@ impl FaceSdk {
             Err(e) => format!("FaceSdk(licence unusable: {e})"),
         }
     }
+}
+
+/// A second sensor's frame whose byte count does not fit the RGB frame.
+fn sized(what: &str, img: &RgbImage, bytes_per_pixel: u32) -> sdk::SdkError {
+    sdk::SdkError::InvalidArgument(format!(
+        "the {what} must be {}×{} pixels of {bytes_per_pixel} byte(s), registered to the RGB frame",
+        img.width(),
+        img.height()
+    ))
 }
 
 /// The activation request for this installation: the text the vendor's licensing

@@ -17,7 +17,13 @@ pub(crate) struct Image {
 }
 
 /// Pixel layouts `Image.from_raw` accepts, with their bytes per pixel.
-const FORMATS: [(&str, usize); 5] = [("rgb", 3), ("bgr", 3), ("rgba", 4), ("bgra", 4), ("gray", 1)];
+const FORMATS: [(&str, usize); 5] = [
+    ("rgb", 3),
+    ("bgr", 3),
+    ("rgba", 4),
+    ("bgra", 4),
+    ("gray", 1),
+];
 
 #[pymethods]
 impl Image {
@@ -58,7 +64,11 @@ impl Image {
     }
 
     fn __repr__(&self) -> String {
-        format!("Image(width={}, height={})", self.rgb.width(), self.rgb.height())
+        format!(
+            "Image(width={}, height={})",
+            self.rgb.width(),
+            self.rgb.height()
+        )
     }
 }
 
@@ -91,7 +101,11 @@ pub(crate) fn bytes_of(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
             "expected bytes-like image data, got str (open files in binary mode)",
         ));
     }
-    let view = obj.py().import("builtins")?.getattr("memoryview")?.call1((obj,))?;
+    let view = obj
+        .py()
+        .import("builtins")?
+        .getattr("memoryview")?
+        .call1((obj,))?;
     let bytes = view.call_method0("tobytes")?;
     Ok(bytes.cast::<PyBytes>()?.as_bytes().to_vec())
 }
@@ -105,19 +119,23 @@ fn rgb_from_raw(
     stride: Option<usize>,
 ) -> Result<RgbImage, String> {
     let format = format.to_ascii_lowercase();
-    let format = if format == "grey" { "gray".to_owned() } else { format };
+    let format = if format == "grey" {
+        "gray".to_owned()
+    } else {
+        format
+    };
     let channels = FORMATS
         .iter()
         .find(|(name, _)| *name == format)
         .map(|(_, n)| *n)
-        .ok_or_else(|| format!("unknown pixel format {format:?} (known: rgb, bgr, rgba, bgra, gray)"))?;
+        .ok_or_else(|| {
+            format!("unknown pixel format {format:?} (known: rgb, bgr, rgba, bgra, gray)")
+        })?;
     if width == 0 || height == 0 {
         return Err(format!("empty image: {width}x{height}"));
     }
     let (w, h) = (width as usize, height as usize);
-    let row = w
-        .checked_mul(channels)
-        .ok_or("image too large")?;
+    let row = w.checked_mul(channels).ok_or("image too large")?;
     let stride = stride.unwrap_or(row);
     if stride < row {
         return Err(format!(

@@ -42,6 +42,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::Comparison>()?;
     m.add_class::<types::Liveness>()?;
     m.add_class::<types::LicenceInfo>()?;
+    m.add_class::<types::SensorLiveness>()?;
     m.add_class::<video::Tracker>()?;
     m.add_class::<video::FrameResult>()?;
     m.add_class::<video::TrackedFace>()?;

@@ -172,7 +172,11 @@ impl Liveness {
         self.score >= vision::liveness::RECOMMENDED_THRESHOLD
     }
     fn __repr__(&self) -> String {
-        format!("Liveness(score={:.2}, is_live={})", self.score, self.is_live())
+        format!(
+            "Liveness(score={:.2}, is_live={})",
+            self.score,
+            self.is_live()
+        )
     }
 }
 
@@ -225,6 +229,103 @@ impl LicenceInfo {
         format!(
             "LicenceInfo(id={:?}, sdk={:?}, kind={:?}, features={:?}, status={:?})",
             self.id, self.sdk, self.kind, self.features, self.status
+        )
+    }
+}
+
+/// A second sensor's liveness verdict (IR or depth): 0-100, live from 50 (the weakest
+/// check decides), the checks that failed, and the measurements behind it.
+#[pyclass(frozen, module = "renlian_sdk", name = "SensorLiveness")]
+pub(crate) struct SensorLiveness {
+    verdict: Verdict,
+}
+
+enum Verdict {
+    Ir(sdk::IrVerdict),
+    Depth(sdk::DepthVerdict),
+}
+
+impl From<sdk::IrVerdict> for SensorLiveness {
+    fn from(v: sdk::IrVerdict) -> SensorLiveness {
+        SensorLiveness {
+            verdict: Verdict::Ir(v),
+        }
+    }
+}
+
+impl From<sdk::DepthVerdict> for SensorLiveness {
+    fn from(v: sdk::DepthVerdict) -> SensorLiveness {
+        SensorLiveness {
+            verdict: Verdict::Depth(v),
+        }
+    }
+}
+
+#[pymethods]
+impl SensorLiveness {
+    #[getter]
+    fn score(&self) -> u8 {
+        match &self.verdict {
+            Verdict::Ir(v) => v.score,
+            Verdict::Depth(v) => v.score,
+        }
+    }
+    /// Every check passed.
+    #[getter]
+    fn is_live(&self) -> bool {
+        match &self.verdict {
+            Verdict::Ir(v) => v.is_live,
+            Verdict::Depth(v) => v.is_live,
+        }
+    }
+    /// The failed checks, in words (empty when live).
+    #[getter]
+    fn reasons(&self) -> Vec<String> {
+        match &self.verdict {
+            Verdict::Ir(v) => v.reasons.iter().map(|r| r.to_string()).collect(),
+            Verdict::Depth(v) => v.reasons.iter().map(|r| r.to_string()).collect(),
+        }
+    }
+    /// The measurements (docs/sensor-liveness.md names them).
+    #[getter]
+    fn measures<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let d = pyo3::types::PyDict::new(py);
+        match &self.verdict {
+            Verdict::Ir(v) => {
+                let m = &v.measures;
+                d.set_item(
+                    "ir_face",
+                    m.ir_face.map(|r| (r.left, r.top, r.right, r.bottom)),
+                )?;
+                d.set_item("ir_confidence", m.ir_confidence)?;
+                d.set_item("iou", m.iou)?;
+                d.set_item("face_mean", m.face_mean)?;
+                d.set_item("frame_mean", m.frame_mean)?;
+                d.set_item("saturated", m.saturated)?;
+                d.set_item("contrast", m.contrast)?;
+                d.set_item("texture", m.texture)?;
+            }
+            Verdict::Depth(v) => {
+                let m = &v.measures;
+                d.set_item("region_samples", m.region_samples)?;
+                d.set_item("region_pixels", m.region_pixels)?;
+                d.set_item("landmark_samples", m.landmark_samples)?;
+                d.set_item("distance_mm", m.distance_mm)?;
+                d.set_item("relief_mm", m.relief_mm)?;
+                d.set_item("prior_relief_mm", m.prior_relief_mm)?;
+                d.set_item("correlation", m.correlation)?;
+                d.set_item("gain", m.gain)?;
+                d.set_item("plane_correlation", m.plane_correlation)?;
+            }
+        }
+        Ok(d)
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "SensorLiveness(score={}, is_live={}, reasons={:?})",
+            self.score(),
+            if self.is_live() { "True" } else { "False" },
+            self.reasons()
         )
     }
 }

@@ -39,7 +39,11 @@ impl Tracker {
     /// Ends every live track (end of stream) and returns the confirmed ones with their
     /// best shots. The tracker can be fed again afterwards, with new ids.
     fn finish(&self) -> Vec<EndedTrack> {
-        self.inner.finish().into_iter().map(EndedTrack::from).collect()
+        self.inner
+            .finish()
+            .into_iter()
+            .map(EndedTrack::from)
+            .collect()
     }
 }
 

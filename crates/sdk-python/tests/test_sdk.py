@@ -5,6 +5,7 @@ installs the wheel and writes RENLIAN_SDK_PYTHON_FIXTURE: licences signed by a t
 issuer, the exported model directory, the photos and the Rust SDK's answers on them.
 """
 
+import array
 import json
 import os
 import pickle
@@ -131,6 +132,27 @@ def test_liveness_equals_the_rust_sdks(live, images, extracted):
     l = live.liveness(images["obama.jpg"], extracted["obama.jpg"][0])
     assert {"score": l.score, "antispoof": l.antispoof, "liveness": l.liveness} == RUST["liveness"]
     assert l.is_live == (l.score >= rl.LIVENESS_THRESHOLD)
+
+
+def test_ir_and_depth_liveness_equal_the_rust_sdks(live, tmp_path_factory, images, extracted):
+    img, face = images["obama.jpg"], extracted["obama.jpg"][0]
+    with open(FIX["ir_frame"], "rb") as f:
+        ir = f.read()
+    v = live.ir_liveness(img, face, ir)
+    assert {"score": v.score, "is_live": v.is_live, "reasons": v.reasons} == RUST["ir"]
+    assert 0 <= v.score <= 100 and "iou" in v.measures
+    depth_sdk = open_sdk(tmp_path_factory, "3d-liveness")
+    flat = array.array("H", [500]) * (img.width * img.height)
+    d = depth_sdk.depth_liveness(img, face, flat)
+    assert {"score": d.score, "is_live": d.is_live, "reasons": d.reasons} == RUST["depth"]
+    assert not d.is_live and d.measures["distance_mm"] == 500
+    # The second sensor's frame must have the RGB frame's size.
+    with pytest.raises(rl.InvalidArgumentError):
+        live.ir_liveness(img, face, ir[:-1])
+    with pytest.raises(rl.InvalidArgumentError):
+        depth_sdk.depth_liveness(img, face, flat[:-1])
+    with pytest.raises(rl.FeatureNotLicensedError):
+        live.depth_liveness(img, face, flat)
 
 
 # --- images: encoded bytes, raw pixels, bytes-like objects --------------------------

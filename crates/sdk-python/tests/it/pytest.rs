@@ -29,22 +29,28 @@ fn the_python_package_passes_its_pytest_suite() {
     let search = licences.device(Sdk::Search, DEVICE);
     let detect = licences.device(Sdk::Detect, DEVICE);
     let live = licences.device(Sdk::IrLiveness, DEVICE);
+    let depth = licences.device(Sdk::Liveness3d, DEVICE);
+    let ir_file = tmp.path().join("obama.ir");
     let answers = rust_answers(
         &photos,
         &open(search.clone(), trusted.clone(), &model_dir),
         &open(detect.clone(), trusted.clone(), &model_dir),
         &open(live.clone(), trusted.clone(), &model_dir),
+        &open(depth.clone(), trusted.clone(), &model_dir),
+        &ir_file,
     );
     let cert = "ab".repeat(32);
     let fixture = json!({
         "trusted_keys": trusted,
         "model_dir": model_dir,
         "device_id": DEVICE,
+        "ir_frame": ir_file,
         "photos": PHOTOS.iter().map(|p| (p.to_string(), json!(photos.join(p)))).collect::<serde_json::Map<_, _>>(),
         "licences": {
             "search": search,
             "detect": detect,
             "ir-liveness": live,
+            "3d-liveness": depth,
             "expired": licences.expired_trial(Sdk::Search, DEVICE),
             "other-device": licences.device(Sdk::Search, "py-device-B"),
             "platform": licences.platform(Sdk::Detect, "com.acme.gate", &cert),

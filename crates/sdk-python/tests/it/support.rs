@@ -135,7 +135,14 @@ fn face_json(face: &sdk::Face) -> Value {
 /// What the Rust SDK answers on the photos: per photo the largest face and its
 /// descriptor; the quality score (detect SDK) and liveness (ir-liveness SDK) of the
 /// first photo's face; the comparisons of the same man and of different people.
-pub fn rust_answers(photos: &Path, search: &FaceSdk, detect: &FaceSdk, live: &FaceSdk) -> Value {
+pub fn rust_answers(
+    photos: &Path,
+    search: &FaceSdk,
+    detect: &FaceSdk,
+    live: &FaceSdk,
+    depth: &FaceSdk,
+    ir_file: &Path,
+) -> Value {
     let mut per_photo = serde_json::Map::new();
     let mut descriptors = Vec::new();
     let mut first = None;
@@ -152,6 +159,15 @@ pub fn rust_answers(photos: &Path, search: &FaceSdk, detect: &FaceSdk, live: &Fa
     let (img, face) = first.expect("photos");
     let q = detect.quality(&img, &face).expect("quality");
     let l = live.liveness(&img, &face).expect("liveness");
+    // A second sensor's frames: the photo's grey levels as the IR frame, and a flat
+    // depth map (a photo held up 50 cm from the camera).
+    let ir = image::imageops::grayscale(&img);
+    std::fs::write(ir_file, ir.as_raw()).expect("write the IR frame");
+    let ir_verdict = live.ir_liveness(&img, &face, &ir).expect("IR liveness");
+    let flat = sdk::DepthMap::from_pixel(img.width(), img.height(), image::Luma([500u16]));
+    let depth_verdict = depth
+        .depth_liveness(&img, &face, &flat)
+        .expect("depth liveness");
     let cmp = |a: &sdk::Descriptor, b: &sdk::Descriptor| {
         let c = search.compare(&a.0, &b.0).expect("compare");
         json!({"distance": c.distance, "score": c.score})
@@ -168,6 +184,16 @@ pub fn rust_answers(photos: &Path, search: &FaceSdk, detect: &FaceSdk, live: &Fa
             "score": l.score,
             "antispoof": f64::from(l.raw.antispoof),
             "liveness": f64::from(l.raw.liveness),
+        },
+        "ir": {
+            "score": ir_verdict.score,
+            "is_live": ir_verdict.is_live,
+            "reasons": ir_verdict.reasons.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+        },
+        "depth": {
+            "score": depth_verdict.score,
+            "is_live": depth_verdict.is_live,
+            "reasons": depth_verdict.reasons.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
         },
         "same": cmp(&descriptors[0], &descriptors[1]),
         "other": cmp(&descriptors[0], &descriptors[2]),
@@ -227,7 +253,13 @@ pub fn build_wheel(venv: &Path, out: &Path) -> (PathBuf, f64) {
 /// worktrees sharing the cached venv do not replace each other's package).
 pub fn install(venv: &Path, wheel: &Path, site: &Path) {
     let out = Command::new(venv.join("bin/python"))
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
         .args(["--no-deps", "--no-index", "--target"])
         .arg(site)
         .arg(wheel)
