@@ -21,7 +21,8 @@ pub mod limits;
 mod model;
 pub mod search;
 mod store;
-pub mod synthetic;
+/// Synthetic descriptors, shared with the on-device gallery through `face-index`.
+pub use face_index::synthetic;
 
 pub use error::{GalleryError, Result};
 pub use gallery::{Gallery, GalleryConfig, PersonList};

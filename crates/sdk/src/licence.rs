@@ -97,7 +97,14 @@ pub(crate) struct LicenceGate {
 #[derive(Debug, Clone)]
 struct Checked {
     verified: Verified,
+    /// When the last full check passed.
     at: i64,
+    /// The latest clock reading any call has seen: a reading before it means the clock
+    /// went back, and only a full check (against the state's highest time) may answer.
+    latest: i64,
+    /// The last full check failed, or a new revocation list came: every call checks
+    /// in full until one passes.
+    recheck: bool,
 }
 
 impl LicenceGate {
@@ -124,7 +131,12 @@ impl LicenceGate {
             text: licence,
             subject,
             clock,
-            last: Mutex::new(Checked { verified, at }),
+            last: Mutex::new(Checked {
+                verified,
+                at,
+                latest: at,
+                recheck: false,
+            }),
         })
     }
 
@@ -165,18 +177,27 @@ impl LicenceGate {
         let now = self.clock.now();
         let mut last = self.last.lock();
         let expires = last.verified.claims().expires;
-        let due = now < last.at
+        let due = last.recheck
+            || now < last.latest
             || now - last.at >= RECHECK_SECONDS
             || expires.is_some_and(|exp| now >= exp);
+        last.latest = last.latest.max(now);
         if due {
-            let verified = self
+            match self
                 .store
-                .check(&self.verifier, &self.text, now, &self.subject, &[])?;
-            *last = Checked {
-                at: now,
-                verified: verified.clone(),
-            };
-            return Ok(verified);
+                .check(&self.verifier, &self.text, now, &self.subject, &[])
+            {
+                Ok(verified) => {
+                    last.verified = verified.clone();
+                    last.at = now;
+                    last.recheck = false;
+                    return Ok(verified);
+                }
+                Err(e) => {
+                    last.recheck = true;
+                    return Err(e.into());
+                }
+            }
         }
         Ok(last.verified.clone())
     }
@@ -198,8 +219,8 @@ impl LicenceGate {
     /// once.
     pub(crate) fn accept_revocation_list(&self, list: &str) -> Result<RevocationUpdate> {
         let update = self.store.accept_revocation_list(&self.verifier, list)?;
-        // Force the next use to check against the new list.
-        self.last.lock().at = i64::MIN / 2;
+        // The next use checks against the new list.
+        self.last.lock().recheck = true;
         Ok(update)
     }
 }

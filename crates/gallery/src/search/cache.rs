@@ -11,10 +11,22 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
-use super::index::{AnnBuilder, FaceIndex, IndexConfig};
+use face_index::AnnBuilder;
+
+use super::{FaceIndex, IndexConfig};
 use crate::error::Result;
-use crate::ids::{AccountId, GroupId, PersonId};
+use crate::ids::{AccountId, FaceId, GroupId, PersonId};
 use crate::store::{GroupState, Store};
+
+/// Adds a stored face. The gallery refuses other dimensions at enrolment, so a skipped
+/// one can only be a row from a different configuration.
+fn insert(index: &mut FaceIndex, face: FaceId, person: PersonId, descriptor: &[f32]) {
+    if descriptor.len() != index.dim() {
+        tracing::warn!(face = %face, "descriptor of {} components skipped", descriptor.len());
+        return;
+    }
+    index.insert(face, person, descriptor);
+}
 
 /// Which database state an index reflects.
 #[derive(Debug, Clone, Copy, Default)]
@@ -103,7 +115,7 @@ impl IndexCache {
                         index.remove_person(p);
                     }
                     for f in faces {
-                        index.insert(f.face_id, f.person_id, f.descriptor.as_slice());
+                        insert(&mut index, f.face_id, f.person_id, f.descriptor.as_slice());
                     }
                     if index.needs_compaction() {
                         index.compact();
@@ -130,7 +142,7 @@ impl IndexCache {
         let faces = store.group_faces(account, &state.group_id).await?;
         let mut index = FaceIndex::new(self.dim, self.config);
         for f in faces {
-            index.insert(f.face_id, f.person_id, f.descriptor.as_slice());
+            insert(&mut index, f.face_id, f.person_id, f.descriptor.as_slice());
         }
         *slot.index.write() = index;
         Ok(Freshness {

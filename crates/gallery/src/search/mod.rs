@@ -1,16 +1,17 @@
 //! 1:N search: requests, results, and how per-group neighbours become the ranked
 //! persons and faces of SearchFaces / SearchPersons and their ReturnsByGroup variants.
 
-mod ann;
 pub(crate) mod cache;
-mod exact;
-mod index;
 
 use std::collections::{HashMap, HashSet};
 
-pub use ann::AnnParams;
-pub use exact::squared_l2;
-pub use index::{FaceIndex, IndexConfig, Neighbour, Strategy};
+// The index itself lives in `face-index`, shared with the on-device gallery.
+pub use face_index::{squared_l2, AnnParams, IndexConfig, Strategy};
+
+/// One group's faces in memory, keyed by the gallery's ids.
+pub type FaceIndex = face_index::FaceIndex<FaceId, PersonId>;
+/// A face found in one group.
+pub type Neighbour = face_index::Neighbour<FaceId, PersonId>;
 
 use crate::error::{GalleryError, Result};
 use crate::ids::{FaceId, GroupId, PersonId};

@@ -84,7 +84,7 @@ pub fn model_dir() -> &'static Path {
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = tmp.path().join("models");
         server_store()
-            .export(&dir, &models::NoProgress)
+            .export(&dir, &vision::tfjs_converter(), &models::NoProgress)
             .expect("export models");
         (tmp, dir)
     })

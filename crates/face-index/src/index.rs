@@ -1,12 +1,12 @@
-//! One group's faces in memory: contiguous descriptors for exact scans, and an
-//! inverted file over them once the group is large.
+//! One set of faces in memory: contiguous descriptors for exact scans, and an
+//! inverted file over them once the set is large.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::ann::{Ann, AnnParams};
-use super::exact::{self, Hit};
-use crate::ids::{FaceId, PersonId};
+use crate::ann::{Ann, AnnParams};
+use crate::exact::{self, Hit};
 
 /// Exact or approximate search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,11 +36,11 @@ impl Default for IndexConfig {
     }
 }
 
-/// A face found by a search.
+/// A face found by a search, with the caller's face and person ids.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Neighbour {
-    pub face_id: FaceId,
-    pub person_id: PersonId,
+pub struct Neighbour<F, P> {
+    pub face_id: F,
+    pub person_id: P,
     /// Euclidean distance to the probe.
     pub distance: f32,
 }
@@ -53,23 +53,24 @@ fn next_generation() -> u64 {
     NEXT_GENERATION.fetch_add(1, Ordering::Relaxed)
 }
 
-/// The faces of one group. Slots are append-only; a removed face leaves a dead slot
-/// until [`FaceIndex::compact`] renumbers them (which drops the inverted file).
-pub struct FaceIndex {
+/// One set of faces (a server group, a device gallery), each a face id `F` of a person
+/// `P`. Slots are append-only; a removed face leaves a dead slot until
+/// [`FaceIndex::compact`] renumbers them (which drops the inverted file).
+pub struct FaceIndex<F, P> {
     dim: usize,
     config: IndexConfig,
     vectors: Vec<f32>,
-    slots: Vec<(FaceId, PersonId)>,
+    slots: Vec<(F, P)>,
     alive: Vec<bool>,
     live: usize,
-    by_person: HashMap<PersonId, Vec<usize>>,
+    by_person: HashMap<P, Vec<usize>>,
     ann: Option<Ann>,
     /// Bumped whenever slot numbers change, so an inverted file built in the background for
     /// older slots is thrown away instead of installed.
     generation: u64,
 }
 
-impl FaceIndex {
+impl<F: Clone + PartialEq, P: Clone + Eq + Hash> FaceIndex<F, P> {
     pub fn new(dim: usize, config: IndexConfig) -> Self {
         Self {
             dim,
@@ -101,13 +102,13 @@ impl FaceIndex {
         self.ann.is_some()
     }
 
-    /// Adds a face. A face id already present is replaced (re-adding is idempotent).
-    /// Descriptors of another dimension are ignored: the gallery refuses them at
-    /// enrolment, so one here can only be a stored row from a different configuration.
-    pub fn insert(&mut self, face_id: FaceId, person_id: PersonId, descriptor: &[f32]) {
+    /// Adds a face. A face id already present for the same person is replaced
+    /// (re-adding is idempotent). A descriptor of another dimension is skipped and false
+    /// returned: callers refuse those on the way in, so one here can only be stored data
+    /// from a different configuration, which the caller logs.
+    pub fn insert(&mut self, face_id: F, person_id: P, descriptor: &[f32]) -> bool {
         if descriptor.len() != self.dim {
-            tracing::warn!(face = %face_id, "descriptor of {} components skipped", descriptor.len());
-            return;
+            return false;
         }
         if let Some(slots) = self.by_person.get(&person_id) {
             if let Some(&old) = slots.iter().find(|s| self.slots[**s].0 == face_id) {
@@ -125,6 +126,7 @@ impl FaceIndex {
             let from = ann.covered() * self.dim;
             ann.extend(&self.vectors[from..]);
         }
+        true
     }
 
     fn kill(&mut self, slot: usize) {
@@ -135,12 +137,46 @@ impl FaceIndex {
     }
 
     /// Removes every face of `person`.
-    pub fn remove_person(&mut self, person: &PersonId) {
+    pub fn remove_person(&mut self, person: &P) {
         if let Some(slots) = self.by_person.remove(person) {
             for s in slots {
                 self.kill(s);
             }
         }
+    }
+
+    /// Removes one face of `person`; false when it is not there.
+    pub fn remove_face(&mut self, person: &P, face: &F) -> bool {
+        let Some(slots) = self.by_person.get_mut(person) else {
+            return false;
+        };
+        let Some(i) = slots.iter().position(|s| self.slots[*s].0 == *face) else {
+            return false;
+        };
+        let slot = slots.remove(i);
+        if slots.is_empty() {
+            self.by_person.remove(person);
+        }
+        self.kill(slot);
+        true
+    }
+
+    /// The live faces of `person` with their descriptors, in insertion order.
+    pub fn person_faces(&self, person: &P) -> Vec<(&F, &[f32])> {
+        self.by_person
+            .get(person)
+            .map(|slots| {
+                slots
+                    .iter()
+                    .map(|&s| {
+                        (
+                            &self.slots[s].0,
+                            &self.vectors[s * self.dim..(s + 1) * self.dim],
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// True when dead slots make up more than a quarter of all slots.
@@ -154,7 +190,7 @@ impl FaceIndex {
     pub fn compact(&mut self) {
         let mut vectors = Vec::with_capacity(self.live * self.dim);
         let mut slots = Vec::with_capacity(self.live);
-        let mut by_person: HashMap<PersonId, Vec<usize>> = HashMap::new();
+        let mut by_person: HashMap<P, Vec<usize>> = HashMap::new();
         for (i, (face, person)) in self.slots.drain(..).enumerate() {
             if self.alive[i] {
                 vectors.extend_from_slice(&self.vectors[i * self.dim..(i + 1) * self.dim]);
@@ -179,8 +215,8 @@ impl FaceIndex {
         self.ann.is_none() && self.live >= self.config.ann_min_faces
     }
 
-    /// Builds the inverted file here and now (tests and benchmarks; the gallery
-    /// builds in the background, see [`AnnBuilder`]).
+    /// Builds the inverted file here and now (tests and benchmarks; the galleries
+    /// build in the background, see [`AnnBuilder`]).
     pub fn build_ann(&mut self) {
         let mut ann = AnnBuilder::sample(self).train();
         ann.ann.extend(&self.vectors);
@@ -199,7 +235,7 @@ impl FaceIndex {
         k: usize,
         max_distance: f32,
         strategy: Strategy,
-    ) -> Vec<Neighbour> {
+    ) -> Vec<Neighbour<F, P>> {
         if query.len() != self.dim || k == 0 {
             return Vec::new();
         }
@@ -225,17 +261,18 @@ impl FaceIndex {
     }
 }
 
-/// Builds an inverted file for a [`FaceIndex`] without holding its lock for long: it
-/// copies a training sample under a short read, trains outside, copies and assigns
-/// batches of descriptors the same way, and installs the index under a short write
-/// once it has caught up.
-pub(crate) struct AnnBuilder {
+/// Builds an inverted file for a [`FaceIndex`] without holding the caller's lock on it
+/// for long: copy a training sample under a short read ([`AnnBuilder::sample`]), train
+/// outside any lock, copy and assign batches of descriptors the same way
+/// ([`AnnBuilder::next_batch`], [`AnnBuilder::extend`]), and install under a short
+/// write once caught up ([`AnnBuilder::install`]).
+pub struct AnnBuilder {
     ann: Ann,
     generation: u64,
 }
 
 /// What training needs, copied out of the index.
-pub(crate) struct TrainingSample {
+pub struct TrainingSample {
     sample: Vec<f32>,
     dim: usize,
     expected: usize,
@@ -244,7 +281,8 @@ pub(crate) struct TrainingSample {
 }
 
 impl TrainingSample {
-    pub(crate) fn train(self) -> AnnBuilder {
+    /// Trains the centroids (seconds for large sets: call it outside any lock).
+    pub fn train(self) -> AnnBuilder {
         AnnBuilder {
             ann: Ann::train(&self.sample, self.dim, self.expected, self.params),
             generation: self.generation,
@@ -256,7 +294,7 @@ impl TrainingSample {
 const BUILD_BATCH: usize = 20_000;
 
 impl AnnBuilder {
-    pub(crate) fn sample(index: &FaceIndex) -> TrainingSample {
+    pub fn sample<F, P>(index: &FaceIndex<F, P>) -> TrainingSample {
         let n = index.slots.len();
         let want = index.config.ann.train_sample.clamp(1, n.max(1));
         let dim = index.dim;
@@ -276,7 +314,7 @@ impl AnnBuilder {
 
     /// Copies the next batch of descriptors not yet in the index; None when the index
     /// was renumbered (the build is void) and an empty batch when caught up.
-    pub(crate) fn next_batch(&self, index: &FaceIndex) -> Option<Vec<f32>> {
+    pub fn next_batch<F, P>(&self, index: &FaceIndex<F, P>) -> Option<Vec<f32>> {
         if index.generation != self.generation {
             return None;
         }
@@ -285,12 +323,12 @@ impl AnnBuilder {
         Some(index.vectors[from * index.dim..to * index.dim].to_vec())
     }
 
-    pub(crate) fn extend(&mut self, batch: &[f32]) {
+    pub fn extend(&mut self, batch: &[f32]) {
         self.ann.extend(batch);
     }
 
     /// Adds what is left and installs the inverted file; false when the build is void.
-    pub(crate) fn install(mut self, index: &mut FaceIndex) -> bool {
+    pub fn install<F, P>(mut self, index: &mut FaceIndex<F, P>) -> bool {
         if index.generation != self.generation {
             return false;
         }
@@ -305,32 +343,51 @@ impl AnnBuilder {
 mod tests {
     use super::*;
 
-    fn pid(s: &str) -> PersonId {
-        PersonId::new(s).unwrap()
-    }
-
     #[test]
     fn insert_remove_and_compact_keep_search_right() {
-        let mut idx = FaceIndex::new(2, IndexConfig::default());
-        idx.insert(FaceId::trusted("f1".into()), pid("a"), &[0.0, 0.0]);
-        idx.insert(FaceId::trusted("f2".into()), pid("a"), &[1.0, 0.0]);
-        idx.insert(FaceId::trusted("f3".into()), pid("b"), &[0.0, 2.0]);
+        let mut idx: FaceIndex<&str, &str> = FaceIndex::new(2, IndexConfig::default());
+        assert!(idx.insert("f1", "a", &[0.0, 0.0]));
+        assert!(idx.insert("f2", "a", &[1.0, 0.0]));
+        assert!(idx.insert("f3", "b", &[0.0, 2.0]));
+        assert!(!idx.insert("f9", "b", &[0.0, 2.0, 1.0]));
         let hits = idx.nearest(&[0.9, 0.0], 2, f32::INFINITY, Strategy::Auto);
-        assert_eq!(hits[0].face_id.as_str(), "f2");
+        assert_eq!(hits[0].face_id, "f2");
         assert!((hits[0].distance - 0.1).abs() < 1e-6);
-        assert_eq!(hits[1].face_id.as_str(), "f1");
-        idx.remove_person(&pid("a"));
+        assert_eq!(hits[1].face_id, "f1");
+        idx.remove_person(&"a");
         assert_eq!(idx.len(), 1);
         let hits = idx.nearest(&[0.9, 0.0], 2, f32::INFINITY, Strategy::Auto);
         assert_eq!(hits.len(), 1);
-        assert_eq!(hits[0].person_id.as_str(), "b");
+        assert_eq!(hits[0].person_id, "b");
         // Re-inserting a face id replaces it.
-        idx.insert(FaceId::trusted("f3".into()), pid("b"), &[5.0, 5.0]);
+        idx.insert("f3", "b", &[5.0, 5.0]);
         assert_eq!(idx.len(), 1);
         idx.compact();
         assert_eq!(idx.slots.len(), 1);
         let hits = idx.nearest(&[5.0, 5.0], 1, 0.5, Strategy::Exact);
-        assert_eq!(hits[0].face_id.as_str(), "f3");
+        assert_eq!(hits[0].face_id, "f3");
         assert!(idx.nearest(&[0.0, 0.0], 1, 0.5, Strategy::Exact).is_empty());
+    }
+
+    #[test]
+    fn one_face_is_removed_and_a_person_lists_its_live_faces() {
+        let mut idx: FaceIndex<u64, &str> = FaceIndex::new(2, IndexConfig::default());
+        idx.insert(1, "a", &[0.0, 0.0]);
+        idx.insert(2, "a", &[1.0, 0.0]);
+        idx.insert(3, "b", &[0.0, 2.0]);
+        assert!(idx.remove_face(&"a", &1));
+        assert!(!idx.remove_face(&"a", &1));
+        assert!(!idx.remove_face(&"b", &2));
+        assert_eq!(idx.len(), 2);
+        assert_eq!(idx.person_faces(&"a"), vec![(&2, &[1.0f32, 0.0][..])]);
+        let hits = idx.nearest(&[0.0, 0.0], 3, f32::INFINITY, Strategy::Exact);
+        assert_eq!(
+            hits.iter().map(|h| h.face_id).collect::<Vec<_>>(),
+            vec![2, 3]
+        );
+        assert!(idx.remove_face(&"a", &2));
+        assert!(idx.person_faces(&"a").is_empty());
+        idx.compact();
+        assert_eq!(idx.person_faces(&"b"), vec![(&3, &[0.0f32, 2.0][..])]);
     }
 }

@@ -17,10 +17,11 @@
 
 use rayon::prelude::*;
 
-use super::exact::{squared_l2, Hit, TopK, PARALLEL_MIN};
+use crate::exact::{squared_l2, Hit, TopK, PARALLEL_MIN};
 
 /// Index and search parameters. The defaults reach a top-1 recall of at least 0.99
-/// against exact search (tested in `tests/it/search.rs`, measured in `benches/search.rs`).
+/// against exact search (tested in the gallery's `tests/it/search.rs`, measured in its
+/// `benches/search.rs`).
 #[derive(Debug, Clone, Copy)]
 pub struct AnnParams {
     /// Lists per index: `lists_per_sqrt × √n`, at least 16.
@@ -57,7 +58,7 @@ struct List {
     radius: f32,
 }
 
-/// An inverted file over slots of a [`super::FaceIndex`].
+/// An inverted file over slots of a [`crate::FaceIndex`].
 pub(crate) struct Ann {
     dim: usize,
     centroids: Vec<f32>,

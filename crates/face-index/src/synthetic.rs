@@ -67,7 +67,7 @@ mod tests {
     use super::*;
 
     fn dist(a: &[f32], b: &[f32]) -> f32 {
-        crate::search::squared_l2(a, b).sqrt()
+        crate::squared_l2(a, b).sqrt()
     }
 
     #[test]
