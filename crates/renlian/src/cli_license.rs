@@ -16,8 +16,8 @@ use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use licence_registry::{Issued, LicenceRecord, Registry, RegistryConfig};
 use licensing::{
-    ActivationRequest, App, CertDigest, DeviceState, DeviceStore, Fingerprint,
-    PackageName, PlatformBinding, Status, Subject,
+    ActivationRequest, App, CertDigest, DeviceState, DeviceStore, Fingerprint, PackageName,
+    PlatformBinding, Status, Subject,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -278,7 +278,6 @@ async fn open(global: &GlobalOpts) -> anyhow::Result<(Billing, Registry)> {
     let registry = registry(global, pool).await?;
     Ok((billing, registry))
 }
-
 
 /// `--device`: an activation request file if such a file exists, else a device id.
 fn device_request(

@@ -90,6 +90,8 @@ pub enum SdkError {
     Vision(#[source] vision::VisionError),
     #[error("{0}")]
     SensorLiveness(#[source] sensor_liveness::LivenessError),
+    #[error("gallery: {0}")]
+    Gallery(#[source] local_gallery::LocalGalleryError),
     #[error("no face found in the image")]
     NoFace,
     #[error("{context}: {source}")]
@@ -115,6 +117,7 @@ impl SdkError {
             SdkError::Model(_) => ErrorCode::Model,
             SdkError::Vision(e) => vision_code(e),
             SdkError::SensorLiveness(e) => sensor_code(e),
+            SdkError::Gallery(e) => crate::gallery::gallery_code(e),
             SdkError::NoFace => ErrorCode::NoFace,
             SdkError::Internal(_) => ErrorCode::Internal,
         }

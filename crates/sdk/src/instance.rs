@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use licensing::{Feature, RevocationUpdate, Verifier};
 use vision::{
-    Comparison, Descriptor, Engine, EngineConfig, Face, Liveness, LivenessNets, MeshNets,
-    Quality, RgbImage,
+    Comparison, Descriptor, Engine, EngineConfig, Face, Liveness, LivenessNets, MeshNets, Quality,
+    RgbImage,
 };
 
 use crate::error::{Result, SdkError};
@@ -177,7 +177,8 @@ impl FaceSdk {
     }
 
     fn mesh_nets(&self) -> Result<&MeshNets> {
-        self.inner.mesh
+        self.inner
+            .mesh
             .as_ref()
             .ok_or_else(|| SdkError::Internal("the face mesh was not loaded".into()))
     }
@@ -186,7 +187,8 @@ impl FaceSdk {
     /// with one the API made. Needs `features`.
     pub fn descriptor(&self, img: &RgbImage, face: &Face) -> Result<Descriptor> {
         self.inner.gate.require(Feature::Features)?;
-        self.inner.engine
+        self.inner
+            .engine
             .describe(img, std::slice::from_ref(face))?
             .into_iter()
             .next()
@@ -195,7 +197,11 @@ impl FaceSdk {
 
     /// The largest face of the image and its descriptor. Needs `detect` and `features`.
     pub fn extract(&self, img: &RgbImage) -> Result<(Face, Descriptor)> {
-        let face = self.detect(img)?.into_iter().next().ok_or(SdkError::NoFace)?;
+        let face = self
+            .detect(img)?
+            .into_iter()
+            .next()
+            .ok_or(SdkError::NoFace)?;
         let descriptor = self.descriptor(img, &face)?;
         Ok((face, descriptor))
     }
@@ -219,11 +225,10 @@ impl FaceSdk {
     /// `ir-liveness` or `3d-liveness`.
     pub fn liveness(&self, img: &RgbImage, face: &Face) -> Result<Liveness> {
         self.inner.gate.require_any(&RGB_LIVENESS_FEATURES)?;
-        let nets = self
-            .inner
-            .liveness
-            .as_ref()
-            .ok_or_else(|| SdkError::Internal("the liveness networks were not loaded".into()))?;
+        let nets =
+            self.inner.liveness.as_ref().ok_or_else(|| {
+                SdkError::Internal("the liveness networks were not loaded".into())
+            })?;
         Ok(nets.assess(img, face.rect)?)
     }
 

@@ -15,18 +15,20 @@
 //! are thin crates over this one.
 
 mod error;
+mod gallery;
 mod instance;
 pub mod licence;
 mod video;
 
 pub use error::{ErrorCode, Result, SdkError};
+pub use gallery::{export_gallery, FaceSummary, Gallery, PersonSummary, SearchHit, GALLERY_DIR};
 pub use instance::{FaceSdk, SdkConfig, RGB_LIVENESS_FEATURES};
 pub use licence::{
-    activation_request, AppIdentity, Clock, Identity, LicenceInfo, SystemClock,
-    RECHECK_SECONDS,
+    activation_request, AppIdentity, Clock, Identity, LicenceInfo, SystemClock, RECHECK_SECONDS,
 };
+pub use licensing::{Feature, LicenceKind, Sdk, Status};
+pub use local_gallery::{Imported, Stats as GalleryStats};
 pub use sensor_liveness::{DepthMap, DepthVerdict, IrVerdict};
 pub use tracking::{EndReason, TrackerConfig};
 pub use video::{BestShot, EndedTrack, FrameResult, TrackedFace, Tracker};
-pub use licensing::{Feature, LicenceKind, Sdk, Status};
 pub use vision::{Comparison, Descriptor, Face, Liveness, Quality, Rect, RgbImage};

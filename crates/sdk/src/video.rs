@@ -120,7 +120,8 @@ impl Tracker {
         let mut ended = Vec::new();
         for event in events {
             match event {
-                Event::Started { track, detection } | Event::Updated {
+                Event::Started { track, detection }
+                | Event::Updated {
                     track, detection, ..
                 } => {
                     if let Some(slot) = track_of.get_mut(detection) {

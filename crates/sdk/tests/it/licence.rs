@@ -52,7 +52,10 @@ fn a_refused_feature_is_named_in_the_message() {
     let err = sdk.compare(&[0.0; 128], &[0.0; 128]).unwrap_err();
     assert_eq!(err.code(), ErrorCode::FeatureNotLicensed);
     let msg = err.to_string();
-    assert!(msg.contains("features") && msg.contains("face feature extraction"), "{msg}");
+    assert!(
+        msg.contains("features") && msg.contains("face feature extraction"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -117,13 +120,19 @@ fn platform_licences_check_package_and_certificate() {
         app("com.evil.gate", Some(cert.clone())),
         TestClock::at(T0 + 60),
     );
-    assert_eq!(wrong_pkg.unwrap_err().code(), ErrorCode::LicenceWrongSubject);
+    assert_eq!(
+        wrong_pkg.unwrap_err().code(),
+        ErrorCode::LicenceWrongSubject
+    );
     let (_d, wrong_cert) = open(
         licence.clone(),
         app("com.acme.gate", Some("cd".repeat(32))),
         TestClock::at(T0 + 60),
     );
-    assert_eq!(wrong_cert.unwrap_err().code(), ErrorCode::LicenceWrongSubject);
+    assert_eq!(
+        wrong_cert.unwrap_err().code(),
+        ErrorCode::LicenceWrongSubject
+    );
     // A year and a day later the platform licence has expired, at use too.
     let clock = TestClock::at(T0 + 60);
     let (_d, opened) = open(licence, app("com.acme.gate", Some(cert)), clock.clone());
@@ -136,7 +145,11 @@ fn platform_licences_check_package_and_certificate() {
 fn an_altered_or_untrusted_licence_is_refused() {
     let licence = device_licence(Sdk::Detect, "dev-A", T0);
     let altered = licence.replacen('A', "B", 1);
-    let (_d, opened) = open(altered, Identity::DeviceId("dev-A".into()), TestClock::at(T0));
+    let (_d, opened) = open(
+        altered,
+        Identity::DeviceId("dev-A".into()),
+        TestClock::at(T0),
+    );
     assert_eq!(opened.unwrap_err().code(), ErrorCode::LicenceInvalid);
 
     let other = licensing::IssuerKey::generate();
@@ -150,8 +163,12 @@ fn an_altered_or_untrusted_licence_is_refused() {
         .unwrap(),
     )
     .unwrap();
-    let claims =
-        licensing::Claims::device(licensing::LicenceId::new("dev-9-1").unwrap(), 1, &request, T0);
+    let claims = licensing::Claims::device(
+        licensing::LicenceId::new("dev-9-1").unwrap(),
+        1,
+        &request,
+        T0,
+    );
     let (_d, opened) = open(
         other.issue(&claims).unwrap(),
         Identity::DeviceId("dev-A".into()),
@@ -167,7 +184,12 @@ fn the_licence_summary_names_its_features() {
     assert_eq!(info.sdk, Sdk::IrLivenessSearch);
     assert_eq!(
         info.features,
-        vec![Feature::Detect, Feature::IrLiveness, Feature::Features, Feature::Search]
+        vec![
+            Feature::Detect,
+            Feature::IrLiveness,
+            Feature::Features,
+            Feature::Search
+        ]
     );
     assert_eq!(info.expires, None);
 }

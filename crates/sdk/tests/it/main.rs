@@ -4,5 +4,6 @@
 #[macro_use]
 mod support;
 
+mod features;
 mod licence;
 mod parity;

@@ -28,7 +28,11 @@ fn scores_are_on_the_apis_scale() {
         let img = sdk.decode(&photo(name)).unwrap();
         sdk.extract(&img).unwrap().1
     };
-    let (a, a2, b) = (describe("obama.jpg"), describe("obama2.jpg"), describe("biden.jpg"));
+    let (a, a2, b) = (
+        describe("obama.jpg"),
+        describe("obama2.jpg"),
+        describe("biden.jpg"),
+    );
     let same = sdk.compare(&a.0, &a2.0).unwrap();
     let other = sdk.compare(&a.0, &b.0).unwrap();
     // obama.jpg and obama2.jpg score 45.3 on the server's calibrated scale (a hard pair:
@@ -39,7 +43,11 @@ fn scores_are_on_the_apis_scale() {
         same.score,
         other.score
     );
-    assert!(other.score < 50.0, "different people scored {}", other.score);
+    assert!(
+        other.score < 50.0,
+        "different people scored {}",
+        other.score
+    );
     assert_eq!(
         same,
         server_engine().compare(&a, &a2).unwrap(),
@@ -76,5 +84,8 @@ fn undecodable_input_and_photos_without_faces_are_clear_errors() {
     let err = sdk.decode(b"not an image").unwrap_err();
     assert_eq!(err.code(), sdk::ErrorCode::Image);
     let blank = image::RgbImage::from_pixel(200, 200, image::Rgb([128, 128, 128]));
-    assert_eq!(sdk.extract(&blank).unwrap_err().code(), sdk::ErrorCode::NoFace);
+    assert_eq!(
+        sdk.extract(&blank).unwrap_err().code(),
+        sdk::ErrorCode::NoFace
+    );
 }
