@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 use sdk::{AppIdentity, Identity, RgbImage, SdkConfig};
 
 use crate::error::{invalid, OrRaise};
+use crate::gallery::{key32, Gallery};
 use crate::image::{bytes_of, image_arg, Image};
 use crate::types::{Comparison, Face, LicenceInfo, Liveness, Quality, SensorLiveness};
 use crate::video::Tracker;
@@ -257,6 +258,17 @@ impl FaceSdk {
             self.sdk.depth_liveness(&img, face, &map)
         });
         Ok(verdict.or_raise()?.into())
+    }
+
+    /// Opens (or creates) the local gallery in the data directory with the app's
+    /// 32-byte key; a wrong key raises `GalleryKeyError`.
+    fn gallery(&self, key: &[u8]) -> PyResult<Gallery> {
+        let key = key32("gallery key", key)?;
+        let inner = self.sdk.gallery(&key).or_raise()?;
+        Ok(Gallery {
+            inner,
+            sdk: self.sdk.clone(),
+        })
     }
 
     /// A tracker for one video stream. The keyword arguments tune how detections are

@@ -13,6 +13,7 @@
 
 mod error;
 mod facesdk;
+mod gallery;
 mod image;
 mod types;
 mod video;
@@ -43,11 +44,14 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::Liveness>()?;
     m.add_class::<types::LicenceInfo>()?;
     m.add_class::<types::SensorLiveness>()?;
+    m.add_class::<gallery::Gallery>()?;
+    m.add_class::<gallery::SearchHit>()?;
     m.add_class::<video::Tracker>()?;
     m.add_class::<video::FrameResult>()?;
     m.add_class::<video::TrackedFace>()?;
     m.add_class::<video::BestShot>()?;
     m.add_class::<video::EndedTrack>()?;
     m.add_function(wrap_pyfunction!(facesdk::activation_request, m)?)?;
+    m.add_function(wrap_pyfunction!(gallery::export_gallery, m)?)?;
     Ok(())
 }

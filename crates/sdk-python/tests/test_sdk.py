@@ -193,6 +193,40 @@ def test_grey_pixels_are_spread_to_three_channels():
     assert img.to_rgb_bytes() == bytes([0, 0, 0, 100, 100, 100, 200, 200, 200, 255, 255, 255])
 
 
+# --- the local gallery -------------------------------------------------------------
+
+
+def test_the_gallery_finds_the_enrolled_person(search, detect, extracted, tmp_path_factory):
+    key, export_key = bytes(range(32)), bytes(32)
+    d = {name: e[1] for name, e in extracted.items()}
+    g = search.gallery(key)
+    obama = g.add("obama", d["obama.jpg"], name="Barack")
+    biden = g.add("biden", d["biden.jpg"])
+    assert obama != biden and g.list() == ["biden", "obama"]
+    assert g.person("obama") == [(obama, "Barack", None)] and g.person("nobody") is None
+    hits = g.search(d["obama3.jpg"], top_k=2)
+    assert [h.person_id for h in hits] == ["obama", "biden"]
+    assert hits[0].face_id == obama and hits[0].score >= 50 > hits[1].score
+    assert abs(hits[0].score - search.compare(d["obama3.jpg"], d["obama.jpg"]).score) < 0.01
+    assert g.stats()["faces"] == 2
+    data = g.export(export_key)
+    assert g.remove_person("obama") == 1 and g.list() == ["biden"]
+    assert g.import_export(data, export_key, replace=True) == (2, 2, 2)
+    assert g.list() == ["biden", "obama"]
+    with pytest.raises(rl.InvalidArgumentError):
+        g.search(d["obama.jpg"][:10])
+    with pytest.raises(rl.InvalidArgumentError):
+        search.gallery(b"short")
+    del g  # one open gallery per data directory
+    with pytest.raises(rl.GalleryKeyError) as ex:
+        search.gallery(bytes(32))
+    check(ex, rl.GalleryKeyError, 10, "GalleryKey")
+    # Exporting needs no licence at all: the customer's data is always theirs.
+    assert len(rl.export_gallery(search.data_dir, key, export_key)) == len(data)
+    with pytest.raises(rl.FeatureNotLicensedError):
+        detect.gallery(key).add("obama", d["obama.jpg"])
+
+
 # --- video tracking ------------------------------------------------------------------
 
 
