@@ -93,7 +93,9 @@ fn main() {
     let engine = support::server_engine();
 
     // Frames.
-    let biden = search_sdk.decode(&support::photo("biden.jpg")).expect("photo");
+    let biden = search_sdk
+        .decode(&support::photo("biden.jpg"))
+        .expect("photo");
     let face = search_sdk.detect(&biden).expect("detect").remove(0);
     let r = face.rect;
     let pad = r.width() / 2;
@@ -117,7 +119,9 @@ fn main() {
     let mut sdk_detect_t = Vec::new();
     let mut sdk_track_t = Vec::new();
     for _ in 0..rounds {
-        let tracker = detect_sdk.tracker(TrackerConfig::default()).expect("tracker");
+        let tracker = detect_sdk
+            .tracker(TrackerConfig::default())
+            .expect("tracker");
         for (i, img) in video.iter().enumerate() {
             server_t.push(timed(|| engine.detect(img).expect("detect")).1);
             sdk_detect_t.push(timed(|| detect_sdk.detect(img).expect("detect")).1);
@@ -136,7 +140,9 @@ fn main() {
     );
 
     // Extraction.
-    let obama = search_sdk.decode(&support::photo("obama.jpg")).expect("photo");
+    let obama = search_sdk
+        .decode(&support::photo("obama.jpg"))
+        .expect("photo");
     let mut server_t = Vec::new();
     let mut sdk_t = Vec::new();
     for _ in 0..rounds * 4 {
