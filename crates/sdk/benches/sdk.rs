@@ -66,7 +66,7 @@ fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let (frames, rounds, sizes) = if full {
-        (60u64, 5, vec![10_000usize, 100_000])
+        (30u64, 2, vec![10_000usize, 100_000])
     } else {
         println!("smoke run (not `cargo bench`): unoptimised build, small sizes");
         (4, 1, vec![2_000])

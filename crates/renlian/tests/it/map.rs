@@ -68,6 +68,10 @@ fn variables_in(path: &Path, found: &mut BTreeSet<String>) {
         }
         return;
     }
+    // A C header's RENLIAN_ names are its include guard and macros, never variables.
+    if path.extension().is_some_and(|e| e == "h") {
+        return;
+    }
     let Ok(text) = std::fs::read_to_string(path) else {
         return;
     };
