@@ -57,6 +57,12 @@ fn every_crate_is_on_the_map_and_nothing_else() {
     assert!(on_disk.len() >= 9, "{on_disk:?}");
 }
 
+/// RENLIAN_ names that are not environment variables.
+const NOT_VARIABLES: [&str; 1] = [
+    // The C header's include guard (crates/sdk-c/cbindgen.toml).
+    "RENLIAN_SDK_H",
+];
+
 fn variables_in(path: &Path, found: &mut BTreeSet<String>) {
     if path.is_dir() {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
@@ -66,10 +72,6 @@ fn variables_in(path: &Path, found: &mut BTreeSet<String>) {
         for entry in std::fs::read_dir(path).expect("readable directory") {
             variables_in(&entry.expect("entry").path(), found);
         }
-        return;
-    }
-    // A C header's RENLIAN_ names are its include guard and macros, never variables.
-    if path.extension().is_some_and(|e| e == "h") {
         return;
     }
     let Ok(text) = std::fs::read_to_string(path) else {
@@ -82,7 +84,7 @@ fn variables_in(path: &Path, found: &mut BTreeSet<String>) {
             .find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
             .unwrap_or(tail.len());
         let name = tail[..end].trim_end_matches('_');
-        if name.len() > "RENLIAN_".len() {
+        if name.len() > "RENLIAN_".len() && !NOT_VARIABLES.contains(&name) {
             found.insert(name.to_string());
         }
         rest = &tail[end..];
