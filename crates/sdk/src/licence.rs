@@ -142,8 +142,7 @@ impl LicenceGate {
 
     /// Refuses unless the licence is in force now and grants `feature`.
     pub(crate) fn require(&self, feature: Feature) -> Result<()> {
-        let verified = self.current()?;
-        if verified.features().contains(&feature) {
+        if self.with_current(|v| v.features().contains(&feature))? {
             Ok(())
         } else {
             Err(SdkError::FeatureNotLicensed { feature })
@@ -152,11 +151,7 @@ impl LicenceGate {
 
     /// Refuses unless the licence is in force now and grants one of `features`.
     pub(crate) fn require_any(&self, features: &[Feature]) -> Result<Feature> {
-        let verified = self.current()?;
-        features
-            .iter()
-            .copied()
-            .find(|f| verified.features().contains(f))
+        self.with_current(|v| features.iter().copied().find(|f| v.features().contains(f)))?
             .ok_or_else(|| SdkError::NoneOfFeatures {
                 needs: features
                     .iter()
@@ -172,8 +167,9 @@ impl LicenceGate {
         self.last.lock().verified.features().contains(&feature)
     }
 
-    /// The licence in force, re-checked in full when due.
-    pub(crate) fn current(&self) -> Result<Verified> {
+    /// Runs `f` on the licence in force, re-checked in full when due. Every inference
+    /// call comes through here: `f` borrows the cached check, so nothing is copied.
+    fn with_current<R>(&self, f: impl FnOnce(&Verified) -> R) -> Result<R> {
         let now = self.clock.now();
         let mut last = self.last.lock();
         let expires = last.verified.claims().expires;
@@ -188,10 +184,9 @@ impl LicenceGate {
                 .check(&self.verifier, &self.text, now, &self.subject, &[])
             {
                 Ok(verified) => {
-                    last.verified = verified.clone();
+                    last.verified = verified;
                     last.at = now;
                     last.recheck = false;
-                    return Ok(verified);
                 }
                 Err(e) => {
                     last.recheck = true;
@@ -199,19 +194,20 @@ impl LicenceGate {
                 }
             }
         }
-        Ok(last.verified.clone())
+        Ok(f(&last.verified))
     }
 
     pub(crate) fn info(&self) -> Result<LicenceInfo> {
-        let verified = self.current()?;
-        let claims = verified.claims();
-        Ok(LicenceInfo {
-            id: claims.id.as_str().to_owned(),
-            sdk: claims.sdk,
-            kind: claims.kind,
-            features: claims.features.clone(),
-            expires: claims.expires,
-            status: verified.status(),
+        self.with_current(|verified| {
+            let claims = verified.claims();
+            LicenceInfo {
+                id: claims.id.as_str().to_owned(),
+                sdk: claims.sdk,
+                kind: claims.kind,
+                features: claims.features.clone(),
+                expires: claims.expires,
+                status: verified.status(),
+            }
         })
     }
 
