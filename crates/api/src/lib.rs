@@ -28,5 +28,5 @@ pub use action::Action;
 pub use error::ApiError;
 pub use keys::{KeyError, KeyInfo, KeyStore, MasterKey, NewKey};
 pub use reconcile::{reconcile_enrolments, spawn_reconciler, ReconcileReport};
-pub use server::{router, serve};
+pub use server::{call_as, router, serve, serve_router};
 pub use state::{AppState, Faults, ServerConfig};

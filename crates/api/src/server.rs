@@ -31,9 +31,22 @@ pub async fn serve(
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_router(listener, router(state), shutdown).await
+}
+
+/// Serves `app` (the API's router, possibly merged with others such as the console's)
+/// with each connection's peer address available to handlers (`ConnectInfo`).
+pub async fn serve_router(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 fn envelope(request_id: &str, result: Result<Map<String, Value>, ApiError>) -> Response {
@@ -92,7 +105,11 @@ fn landing_page() -> Response {
         "<p>This endpoint serves Tencent Cloud's IAI API 3.0 (versions 2020-03-03 and ",
         "2018-03-01): signed <code>POST /</code> requests from the official Tencent Cloud ",
         "SDKs, pointed here with <code>HttpProfile(endpoint=\"HOST:PORT\", ",
-        "protocol=\"http\")</code>. It has no web pages of its own yet.</p>\n",
+        "protocol=\"http\")</code>.</p>\n",
+        "<p>People sign in to the web console at <a href=\"/console/\">/console/</a> ",
+        "(控制台): usage, bills, resource packs, API keys, person groups. Console users are ",
+        "created with <code>renlian console user create --account ID --email E</code>, which ",
+        "prints a one-time invite link.</p>\n",
         "<p>Create an account and a key with <code>renlian account create NAME</code> and ",
         "<code>renlian key create --account ID</code>; the actions, fields and errors are ",
         "described in <code>docs/api.md</code> in the Renlian repository.</p>\n",
@@ -326,6 +343,28 @@ pub fn unflatten(fields: &[(&str, &str)]) -> Result<Map<String, Value>, ApiError
         Value::Object(m) => Ok(m),
         _ => Err(ApiError::internal("parameter decoding failed")),
     }
+}
+
+/// Runs one action for `account` as a signed request would run once authenticated: the
+/// same dispatch, checks and metering, with a fresh RequestId (returned with the
+/// result). For the web console, whose signed-in users act on their own account without
+/// an API key; `secret_id` names the caller in place of a key (e.g. `console:USER`).
+pub async fn call_as(
+    state: &AppState,
+    account: i64,
+    secret_id: &str,
+    action: &str,
+    version: &str,
+    params: &Map<String, Value>,
+) -> (String, Result<Map<String, Value>, ApiError>) {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let caller = Caller {
+        account,
+        secret_id: secret_id.to_owned(),
+        service: None,
+    };
+    let result = run_action(state, &caller, action, version, params, false, &request_id).await;
+    (request_id, result)
 }
 
 async fn run_action(

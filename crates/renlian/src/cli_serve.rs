@@ -120,11 +120,16 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
         keys,
         config,
     );
+    let console = console::Console::open(state.clone())
+        .await
+        .context("opening the console")?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
     println!("listening on http://{addr}");
-    api::serve(listener, state, shutdown_signal()).await?;
+    println!("console: http://{addr}{}/", console::BASE);
+    let app = api::router(state).merge(console::router(console));
+    api::serve_router(listener, app, shutdown_signal()).await?;
     Ok(())
 }

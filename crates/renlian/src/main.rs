@@ -5,6 +5,7 @@
 
 mod cli_billing;
 mod cli_calibrate;
+mod cli_console;
 mod cli_keys;
 mod cli_license;
 mod cli_models;
@@ -41,6 +42,8 @@ enum Command {
     #[command(flatten)]
     Calibrate(cli_calibrate::Command),
     #[command(flatten)]
+    Console(cli_console::Command),
+    #[command(flatten)]
     Keys(cli_keys::Command),
     #[command(flatten)]
     License(cli_license::Command),
@@ -68,6 +71,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Billing(c) => cli_billing::run(c, &cli.global).await,
         Command::Calibrate(c) => cli_calibrate::run(c, &cli.global).await,
+        Command::Console(c) => cli_console::run(c, &cli.global).await,
         Command::Keys(c) => cli_keys::run(c, &cli.global).await,
         Command::License(c) => cli_license::run(c, &cli.global).await,
         Command::Models(c) => cli_models::run(c, &cli.global).await,

@@ -8,16 +8,13 @@ use crate::billing_support;
 #[allow(dead_code)]
 use crate::face_support;
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, ChildStdout, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::serve_support::{Client, Serve};
 use billing_support::{Backend, Env};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 /// Client tasks sending CreatePerson back to back.
@@ -29,105 +26,6 @@ const ACKS_BEFORE_KILL: usize = 24;
 /// Once armed, the kill waits up to this long for an enrolment to be pending in the
 /// database (metered, not yet confirmed), so that the kill lands inside the protocol.
 const PENDING_WAIT: Duration = Duration::from_secs(3);
-
-/// A running `renlian serve`.
-struct Serve {
-    child: Child,
-    addr: SocketAddr,
-    /// Kept open: the server's stdout.
-    _stdout: BufReader<ChildStdout>,
-}
-
-impl Serve {
-    fn start(e: &Env, n: u32) -> Serve {
-        let log_path = e.dir.path().join(format!("serve-{n}.log"));
-        let log = std::fs::File::create(&log_path).unwrap();
-        let mut child = e
-            .command()
-            .args(["serve", "--listen", "127.0.0.1:0", "--rate-per-key", "0"])
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        let Some(addr) = line.trim().strip_prefix("listening on http://") else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "serve did not start ({line:?}): {}",
-                std::fs::read_to_string(&log_path).unwrap_or_default()
-            );
-        };
-        Serve {
-            addr: addr.parse().unwrap(),
-            child,
-            _stdout: stdout,
-        }
-    }
-
-    /// SIGKILL.
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-/// A TC3-signing client of one key, as the SDKs sign.
-#[derive(Clone)]
-struct Client {
-    http: reqwest::Client,
-    addr: SocketAddr,
-    secret_id: String,
-    secret_key: String,
-}
-
-impl Client {
-    /// The `Response` object, or the transport error (the server was killed).
-    async fn call(&self, action: &str, params: &Value) -> reqwest::Result<Value> {
-        let body = params.to_string();
-        let ts = chrono::Utc::now().timestamp();
-        let date = chrono::DateTime::from_timestamp(ts, 0)
-            .unwrap()
-            .format("%Y-%m-%d")
-            .to_string();
-        let host = self.addr.to_string();
-        let canonical = format!(
-            "POST\n/\n\ncontent-type:application/json\nhost:{host}\n\ncontent-type;host\n{:x}",
-            Sha256::digest(body.as_bytes())
-        );
-        let signature =
-            api::auth::tc3_signature(&self.secret_key, &date, "iai", &ts.to_string(), &canonical);
-        let authorization = format!(
-            "TC3-HMAC-SHA256 Credential={}/{date}/iai/tc3_request, \
-             SignedHeaders=content-type;host, Signature={signature}",
-            self.secret_id
-        );
-        let v: Value = self
-            .http
-            .post(format!("http://{host}/"))
-            .header("Content-Type", "application/json")
-            .header("X-TC-Action", action)
-            .header("X-TC-Version", "2020-03-03")
-            .header("X-TC-Timestamp", ts.to_string())
-            .header("X-TC-Region", "ap-guangzhou")
-            .header("Authorization", authorization)
-            .body(body)
-            .send()
-            .await?
-            .json()
-            .await?;
-        Ok(v["Response"].clone())
-    }
-
-    /// A call that must succeed.
-    async fn ok(&self, action: &str, params: Value) -> Value {
-        let r = self.call(action, &params).await.unwrap();
-        assert!(r.get("Error").is_none(), "{action}: {r}");
-        r
-    }
-}
 
 /// The fixture photo the persons are enrolled from, 320 px wide (detection costs
 /// ~0.2-0.5 s a photo in the test profile on two cores).
