@@ -173,6 +173,10 @@ pub(crate) async fn backfill(pool: &AnyPool) -> Result<(), BillingError> {
     Ok(())
 }
 
+/// The calls are read a day of call time at a time (found through the
+/// `billing_usage (at_us, part)` index), so memory holds one day's groups, not the table's.
+const WINDOW_US: i64 = 86_400_000_000;
+
 /// The daily sums of all usage rows, a compensating row (part < 0) on the day of the call
 /// it voids (its own time is the void's). Grouped in the database by `bucket` microseconds
 /// of the call's time (or by the exact time when `None`); `None` back when a bucket spans
@@ -188,10 +192,12 @@ async fn sum_by_day(
     };
     let calls = format!(
         "SELECT account_id, item, source, MIN(at_us) AS lo, MAX(at_us) AS hi, \
-         CAST(SUM(units) AS BIGINT) AS units FROM billing_usage WHERE part >= 0 \
+         CAST(SUM(units) AS BIGINT) AS units FROM billing_usage \
+         WHERE at_us >= $1 AND at_us < $2 AND part >= 0 \
          GROUP BY account_id, item, source, {}",
         group("at_us")
     );
+    // Voids are rare: one query for all of them.
     let voids = format!(
         "SELECT u.account_id, u.item, u.source, MIN(o.at_us) AS lo, MAX(o.at_us) AS hi, \
          CAST(SUM(u.units) AS BIGINT) AS units FROM billing_usage u JOIN billing_usage o \
@@ -200,28 +206,64 @@ async fn sum_by_day(
         group("o.at_us")
     );
     let mut out: HashMap<(i64, Item, NaiveDate), DayDelta> = HashMap::new();
-    for q in [calls, voids] {
-        for row in sqlx::query(&q).fetch_all(&mut *conn).await? {
-            let account: i64 = row.try_get("account_id")?;
-            let Some(tz) = zones.get(&account) else {
-                tracing::warn!(
-                    account,
-                    "usage of an unknown account left out of billing_daily"
-                );
-                continue;
-            };
-            let day = day_of(from_micros(row.try_get("lo")?)?, *tz);
-            if day != day_of(from_micros(row.try_get("hi")?)?, *tz) {
-                return Ok(None);
-            }
-            let item: String = row.try_get("item")?;
-            let source: String = row.try_get("source")?;
-            out.entry((account, item.parse()?, day))
-                .or_default()
-                .add(&source, row.try_get("units")?);
+    let mut cursor = i64::MIN;
+    loop {
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(at_us) FROM billing_usage WHERE at_us >= $1 AND part >= 0",
+        )
+        .bind(cursor)
+        .fetch_one(&mut *conn)
+        .await?;
+        let Some(next) = next else { break };
+        let from = next.div_euclid(WINDOW_US).saturating_mul(WINDOW_US);
+        let to = from.saturating_add(WINDOW_US);
+        let rows = sqlx::query(&calls)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&mut *conn)
+            .await?;
+        if !add_groups(&rows, zones, &mut out)? {
+            return Ok(None);
         }
+        if to == i64::MAX {
+            break;
+        }
+        cursor = to;
+    }
+    let rows = sqlx::query(&voids).fetch_all(&mut *conn).await?;
+    if !add_groups(&rows, zones, &mut out)? {
+        return Ok(None);
     }
     Ok(Some(out))
+}
+
+/// Adds grouped usage rows (`account_id`, `item`, `source`, `lo`, `hi`, `units`) to the
+/// daily sums; false when a group's first and last call fall on different days.
+fn add_groups(
+    rows: &[sqlx::any::AnyRow],
+    zones: &HashMap<i64, Tz>,
+    out: &mut HashMap<(i64, Item, NaiveDate), DayDelta>,
+) -> Result<bool, BillingError> {
+    for row in rows {
+        let account: i64 = row.try_get("account_id")?;
+        let Some(tz) = zones.get(&account) else {
+            tracing::warn!(
+                account,
+                "usage of an unknown account left out of billing_daily"
+            );
+            continue;
+        };
+        let day = day_of(from_micros(row.try_get("lo")?)?, *tz);
+        if day != day_of(from_micros(row.try_get("hi")?)?, *tz) {
+            return Ok(false);
+        }
+        let item: String = row.try_get("item")?;
+        let source: String = row.try_get("source")?;
+        out.entry((account, item.parse()?, day))
+            .or_default()
+            .add(&source, row.try_get("units")?);
+    }
+    Ok(true)
 }
 
 fn unsigned(row: &sqlx::any::AnyRow, col: &str) -> Result<u64, BillingError> {
