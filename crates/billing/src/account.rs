@@ -262,29 +262,12 @@ impl Billing {
     }
 
     pub async fn account(&self, id: i64) -> Result<AccountView, BillingError> {
-        let row = sqlx::query(
-            "SELECT a.id, a.name, a.tz, a.email, a.phone, b.balance, b.frozen \
-             FROM billing_accounts a JOIN billing_balances b ON b.account_id = a.id WHERE a.id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(BillingError::UnknownAccount(id))?;
-        let bal = Balance {
-            balance: money(&row, "balance")?,
-            frozen: money(&row, "frozen")?,
-        };
-        Ok(AccountView {
-            id,
-            name: row.try_get("name")?,
-            time_zone: row.try_get("tz")?,
-            email: row.try_get("email")?,
-            phone: row.try_get("phone")?,
-            balance: bal.balance,
-            frozen: bal.frozen,
-            available: bal.available(),
-            state: bal.state(),
-        })
+        let row = sqlx::query(&format!("{VIEW_SELECT} WHERE a.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(BillingError::UnknownAccount(id))?;
+        view(&row)
     }
 
     /// All account ids, ascending.
@@ -357,4 +340,129 @@ pub struct LedgerLine {
 
 pub(crate) fn parse_money(row: &sqlx::any::AnyRow, col: &str) -> Result<Money, BillingError> {
     money(row, col)
+}
+
+/// An e-mail address or phone number for notices: trimmed, not empty, at most 254
+/// characters, no control characters; an e-mail address has an `@`.
+fn check_contact(kind: &str, value: Option<String>) -> Result<Option<String>, BillingError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let v = value.trim();
+    let ok = !v.is_empty()
+        && v.len() <= 254
+        && !v.chars().any(char::is_control)
+        && (kind != "e-mail address" || v.contains('@'));
+    if !ok {
+        return Err(BillingError::OutOfRange(format!(
+            "{kind} {value:?} is not valid for notices"
+        )));
+    }
+    Ok(Some(v.to_string()))
+}
+
+fn view(row: &sqlx::any::AnyRow) -> Result<AccountView, BillingError> {
+    let bal = Balance {
+        balance: money(row, "balance")?,
+        frozen: money(row, "frozen")?,
+    };
+    Ok(AccountView {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        time_zone: row.try_get("tz")?,
+        email: row.try_get("email")?,
+        phone: row.try_get("phone")?,
+        balance: bal.balance,
+        frozen: bal.frozen,
+        available: bal.available(),
+        state: bal.state(),
+    })
+}
+
+const VIEW_SELECT: &str = "SELECT a.id, a.name, a.tz, a.email, a.phone, b.balance, b.frozen \
+     FROM billing_accounts a JOIN billing_balances b ON b.account_id = a.id";
+
+/// The balance rows of `ids`, read without locking them (for previews). Missing ids are
+/// absent.
+pub(crate) async fn read_balances(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+) -> Result<HashMap<i64, Balance>, BillingError> {
+    let d = Dialect::of(conn)?;
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(512) {
+        let n = sql::padded(chunk.len());
+        let q = format!(
+            "SELECT account_id, balance, frozen FROM billing_balances WHERE account_id IN ({})",
+            sql::list(d, 1, n)
+        );
+        let mut query = sqlx::query(&q);
+        for i in 0..n {
+            query = query.bind(chunk[i.min(chunk.len() - 1)]);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            out.insert(
+                row.try_get("account_id")?,
+                Balance {
+                    balance: money(&row, "balance")?,
+                    frozen: money(&row, "frozen")?,
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+impl Billing {
+    /// A page of accounts in id order (oldest first): at most `limit` from the
+    /// `offset`-th, each with its contacts and money.
+    pub async fn accounts(
+        &self,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<AccountView>, BillingError> {
+        let offset = i64::try_from(offset)
+            .map_err(|_| BillingError::OutOfRange(format!("offset {offset} is too large")))?;
+        let rows = sqlx::query(&format!("{VIEW_SELECT} ORDER BY a.id LIMIT $1 OFFSET $2"))
+            .bind(i64::from(limit))
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(view).collect()
+    }
+
+    /// How many accounts there are (for paging through [`Billing::accounts`]).
+    pub async fn account_count(&self) -> Result<u64, BillingError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM billing_accounts")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(n).unwrap_or_default())
+    }
+
+    /// Sets where the account's notices go: `email` for e-mail, `phone` for SMS (through
+    /// the webhook sender); `None` stops that channel. Notices raised from then on use
+    /// the new contacts, on every node (the metering writer reads them when it raises a
+    /// notice); deliveries already queued keep the address they were queued with.
+    ///
+    /// Takes the account's lock, so a metering batch of the account sees either the old
+    /// contacts or the new ones.
+    pub async fn set_contact(
+        &self,
+        account: i64,
+        email: Option<String>,
+        phone: Option<String>,
+    ) -> Result<AccountView, BillingError> {
+        let email = check_contact("e-mail address", email)?;
+        let phone = check_contact("phone number", phone)?;
+        let mut tx = self.pool.begin().await?;
+        lock_one(&mut tx, account).await?;
+        sqlx::query("UPDATE billing_accounts SET email = $1, phone = $2 WHERE id = $3")
+            .bind(email)
+            .bind(phone)
+            .bind(account)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.account(account).await
+    }
 }

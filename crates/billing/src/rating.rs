@@ -27,7 +27,7 @@ pub struct ItemUsage {
     pub postpaid: u64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct BillLine {
     pub item: Item,
     pub calls: u64,
@@ -150,22 +150,27 @@ pub(crate) async fn load_usage(
         query = query.bind(month.to_string());
         for row in query.fetch_all(&mut *conn).await? {
             let item: String = row.try_get("item")?;
-            let get = |c: &str| -> Result<u64, BillingError> {
-                let v: i64 = row.try_get(c)?;
-                u64::try_from(v).map_err(|_| BillingError::Corrupt(format!("{c} = {v}")))
-            };
-            out.entry(row.try_get("account_id")?).or_default().insert(
-                item.parse()?,
-                ItemUsage {
-                    calls: get("calls")?,
-                    free: get("free_units")?,
-                    pack: get("pack_units")?,
-                    postpaid: get("postpaid_units")?,
-                },
-            );
+            out.entry(row.try_get("account_id")?)
+                .or_default()
+                .insert(item.parse()?, item_usage(&row)?);
         }
     }
     Ok(out)
+}
+
+/// The counters of a `billing_monthly` row (columns `calls`, `free_units`, `pack_units`,
+/// `postpaid_units`).
+pub(crate) fn item_usage(row: &sqlx::any::AnyRow) -> Result<ItemUsage, BillingError> {
+    let get = |c: &str| -> Result<u64, BillingError> {
+        let v: i64 = row.try_get(c)?;
+        u64::try_from(v).map_err(|_| BillingError::Corrupt(format!("{c} = {v}")))
+    };
+    Ok(ItemUsage {
+        calls: get("calls")?,
+        free: get("free_units")?,
+        pack: get("pack_units")?,
+        postpaid: get("postpaid_units")?,
+    })
 }
 
 pub(crate) async fn account_tz(conn: &mut AnyConnection, account: i64) -> Result<Tz, BillingError> {

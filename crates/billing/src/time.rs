@@ -103,6 +103,12 @@ impl fmt::Display for Month {
     }
 }
 
+impl serde::Serialize for Month {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 impl FromStr for Month {
     type Err = BillingError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

@@ -25,9 +25,10 @@ use sqlx::Row;
 use tokio::sync::oneshot;
 
 use crate::catalogue::Item;
+use crate::daily::{day_label, day_of};
 use crate::engine::Billing;
 use crate::error::BillingError;
-use crate::time::to_micros;
+use crate::time::{from_micros, to_micros};
 
 pub(crate) use writer::spawn;
 
@@ -258,7 +259,7 @@ impl Billing {
         let mut tx = self.pool.begin().await?;
         crate::account::lock_one(&mut tx, account).await?;
         let rows = sqlx::query(
-            "SELECT part, item, action, month, units, source, pack_id FROM billing_usage \
+            "SELECT part, item, action, month, at_us, units, source, pack_id FROM billing_usage \
              WHERE usage_key = $1 ORDER BY part",
         )
         .bind(request_id)
@@ -276,6 +277,7 @@ impl Billing {
                 item.parse::<Item>()?,
                 row.try_get::<String, _>("action")?,
                 row.try_get::<String, _>("month")?,
+                row.try_get::<i64, _>("at_us")?,
                 row.try_get::<i64, _>("units")?,
                 row.try_get::<String, _>("source")?,
                 row.try_get::<Option<i64>, _>("pack_id")?,
@@ -304,7 +306,8 @@ impl Billing {
             replayed: false,
         };
         let at_us = to_micros(at);
-        for (part, item, action, month, units, source, pack_id) in &parts {
+        let tz = crate::rating::account_tz(&mut tx, account).await?;
+        for (part, item, action, month, call_us, units, source, pack_id) in &parts {
             sqlx::query(
                 "INSERT INTO billing_usage (usage_key, part, account_id, item, action, month, \
                  at_us, units, source, pack_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -345,6 +348,19 @@ impl Billing {
                 .bind(*units)
                 .bind(account)
                 .bind(month.as_str())
+                .bind(item.as_str())
+                .execute(&mut *tx)
+                .await?;
+            // Off the call's own day, as the month above is the call's month.
+            let day = day_label(day_of(from_micros(*call_us)?, tz));
+            let q = format!(
+                "UPDATE billing_daily SET calls = calls - $1, {column} = {column} - $1 \
+                 WHERE account_id = $2 AND day = $3 AND item = $4"
+            );
+            sqlx::query(&q)
+                .bind(*units)
+                .bind(account)
+                .bind(day)
                 .bind(item.as_str())
                 .execute(&mut *tx)
                 .await?;

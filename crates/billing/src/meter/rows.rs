@@ -17,7 +17,8 @@ use crate::catalogue::Item;
 use crate::error::BillingError;
 use crate::time::{parse_tz, to_micros};
 
-/// What the writer needs of an account that never changes after creation.
+/// What the writer needs of an account, cached: its time zone (never changes) and its
+/// contacts (they may change: the writer reads them again when a batch raises a notice).
 pub(super) struct AccountInfo {
     pub tz: Tz,
     pub contact: Contact,

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 
+use chrono::{Datelike, NaiveDate};
 use db::Dialect;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Connection};
@@ -17,9 +18,10 @@ use super::rows::{self, AccountInfo};
 use super::rule::{self, Effects};
 use super::{Consumption, Job, Pending};
 use crate::account::lock_balances;
+use crate::catalogue::Item;
+use crate::daily::{add_days, day_label, day_of, DayDelta};
 use crate::error::BillingError;
 use crate::notice::insert_notices;
-use crate::time::Month;
 
 /// Each record's answer, in batch order.
 type Answers = Vec<Result<Consumption, BillingError>>;
@@ -185,16 +187,27 @@ impl Writer {
             HashMap::new()
         };
 
-        // Months are referred to by their index in `months` from here on.
-        let job_months: Vec<Option<String>> = batch
+        // Each record's calendar day in its account's time zone. Days and months are
+        // referred to by their index in `days` / `months` from here on; the batch's few
+        // distinct days are formatted once each.
+        let job_days: Vec<Option<NaiveDate>> = batch
             .iter()
             .map(|p| {
                 self.accounts
                     .get(&p.job.account())
-                    .map(|a| Month::of(p.job.at(), a.tz).to_string())
+                    .map(|a| day_of(p.job.at(), a.tz))
             })
             .collect();
-        let months: Vec<String> = unique(job_months.iter().flatten().cloned());
+        let dates: Vec<NaiveDate> = unique(job_days.iter().flatten().copied());
+        let days: Vec<String> = dates.iter().map(|d| day_label(*d)).collect();
+        let months: Vec<String> = unique(dates.iter().map(|d| month_label(*d)));
+        let day_months: Vec<usize> = dates
+            .iter()
+            .map(|d| {
+                let m = month_label(*d);
+                months.binary_search(&m).unwrap_or_default()
+            })
+            .collect();
         let month_refs: Vec<&str> = months.iter().map(String::as_str).collect();
         let mut counters = rows::load_counters(&mut tx, &ids, &month_refs).await?;
         let settled = rows::load_settled(&mut tx, &ids, &month_refs).await?;
@@ -205,11 +218,13 @@ impl Writer {
             notices: Vec::new(),
         };
         let mut results: Answers = Vec::with_capacity(batch.len());
+        // What the batch adds to each account's day and item (`billing_daily`).
+        let mut daily: HashMap<(i64, Item, usize), DayDelta> = HashMap::new();
         // Keys consumed earlier in this batch, with the index of their result.
         let mut fresh: HashMap<&str, usize> = HashMap::with_capacity(batch.len());
         // Enrolments consumed now (not replays): their pending rows.
         let mut enrolments: Vec<&Job> = Vec::new();
-        for (p, month) in batch.iter().zip(&job_months) {
+        for (p, day) in batch.iter().zip(&job_days) {
             let job = &p.job;
             let key = job.key();
             let done = match (stored.get(key), fresh.get(key)) {
@@ -225,17 +240,16 @@ impl Writer {
                 continue;
             }
             let account = job.account();
-            let month_index = month
-                .as_deref()
-                .and_then(|m| months.binary_search_by(|x| x.as_str().cmp(m)).ok());
-            let (Some(info), Some(balance), Some(month_index)) = (
+            let day_index = day.and_then(|d| dates.binary_search(&d).ok());
+            let (Some(info), Some(balance), Some(day_index)) = (
                 self.accounts.get(&account),
                 balances.get(&account),
-                month_index,
+                day_index,
             ) else {
                 results.push(Err(BillingError::UnknownAccount(account)));
                 continue;
             };
+            let month_index = day_months[day_index];
             let month = months[month_index].as_str();
             if settled.contains(&(account, month_index)) {
                 results.push(Err(BillingError::MonthClosed {
@@ -255,7 +269,11 @@ impl Writer {
                 packs.entry((account, job.item())).or_default(),
                 &mut effects,
             );
-            if outcome.is_ok() {
+            if let Ok(c) = &outcome {
+                daily
+                    .entry((account, job.item(), day_index))
+                    .or_default()
+                    .add_consumption(c);
                 fresh.insert(key, results.len());
                 if job.is_enrolment() {
                     enrolments.push(job);
@@ -266,7 +284,21 @@ impl Writer {
 
         rows::insert_usage(&mut tx, self.dialect, &effects.rows).await?;
         rows::store_counters(&mut tx, &counters, &months).await?;
+        add_days(&mut tx, &daily, &days).await?;
         rows::store_packs(&mut tx, &packs).await?;
+        if !effects.notices.is_empty() {
+            // The cached contacts may be stale (`Billing::set_contact`, on any node): a
+            // notice goes where the account's contacts say now. Notices are rare (two per
+            // pack at most), so this read costs the batches nothing.
+            let ids = unique(effects.notices.iter().map(|n| n.account));
+            let now = rows::load_accounts(&mut tx, self.dialect, &ids).await?;
+            for n in &mut effects.notices {
+                if let Some(info) = now.get(&n.account) {
+                    n.email.clone_from(&info.contact.email);
+                    n.phone.clone_from(&info.contact.phone);
+                }
+            }
+        }
         insert_notices(&mut tx, &effects.notices).await?;
         rows::insert_enrolments(&mut tx, &enrolments).await?;
         tx.commit().await?;
@@ -282,6 +314,11 @@ fn fail(batch: Vec<Pending>, e: &dyn std::fmt::Display) -> Option<PoolConnection
         let _ = p.reply.send(Err(BillingError::Storage(msg.clone())));
     }
     None
+}
+
+/// `YYYY-MM`, as [`crate::time::Month`] writes it (and the prefix of [`day_label`]).
+fn month_label(d: NaiveDate) -> String {
+    format!("{:04}-{:02}", d.year(), d.month())
 }
 
 fn unique<T: Ord + Clone, I: IntoIterator<Item = T>>(it: I) -> Vec<T> {

@@ -5,6 +5,8 @@
 
 #[macro_use]
 mod support;
+mod console;
+mod daily;
 mod ledger;
 mod notices;
 mod properties;

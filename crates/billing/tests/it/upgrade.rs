@@ -292,13 +292,30 @@ async fn upgrade(pool: AnyPool, first: bool) {
     let b = Billing::open(pool.clone(), BillingConfig::default())
         .await
         .unwrap();
-    assert_eq!(versions(&pool).await, vec![1, 2]);
+    assert_eq!(versions(&pool).await, vec![1, 2, 3]);
 
     let view = b.account(account).await.unwrap();
     assert_eq!(view.name, "acme");
     assert_eq!(view.email.as_deref(), Some("ops@acme.example"));
     assert_eq!(view.balance, Money::yuan(1000));
     assert_eq!(b.audit_ledger(account).await.unwrap().0, Money::yuan(1000));
+    // The old usage was rolled up by day (version 3): 08:00 in Shanghai on Nov 10th.
+    let days = b
+        .daily_usage(account, "2026-11".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(days.len(), 1);
+    assert_eq!(days[0].day.to_string(), "2026-11-10");
+    assert_eq!(
+        (
+            days[0].item,
+            days[0].calls,
+            days[0].free,
+            days[0].pack,
+            days[0].postpaid
+        ),
+        (Item::Detect, 10_100, 10_000, 100, 0)
+    );
     let packs = b.packs(account).await.unwrap();
     assert_eq!(packs.len(), 1);
     assert_eq!((packs[0].id, packs[0].remaining), (pack, 999_900));
@@ -397,7 +414,7 @@ async fn upgrade(pool: AnyPool, first: bool) {
     Billing::open(pool.clone(), BillingConfig::default())
         .await
         .unwrap();
-    assert_eq!(versions(&pool).await, vec![1, 2]);
+    assert_eq!(versions(&pool).await, vec![1, 2, 3]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
