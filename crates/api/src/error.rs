@@ -149,7 +149,8 @@ impl From<GalleryError> for ApiError {
             G::Conflict => "FailedOperation.ConflictOperation",
             G::EnrolmentAbandoned(_) => "FailedOperation.RequestTimeout",
             G::Descriptor(_) => "FailedOperation.ServerError",
-            G::Corrupt(_) | G::Database(_) | G::Index(_) => {
+            // A thumbnail too large is this crate's own mistake, not the caller's.
+            G::Corrupt(_) | G::Database(_) | G::Index(_) | G::ThumbnailTooLarge { .. } => {
                 tracing::error!(error = %e, "gallery failure");
                 return ApiError::internal("internal error in the gallery");
             }

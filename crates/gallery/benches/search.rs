@@ -127,6 +127,7 @@ fn gallery_overhead(n: usize, n_probes: usize) {
             let face = NewFace {
                 descriptor: Descriptor::new(synth.photo(&id)).expect("finite"),
                 rect: FaceRect::default(),
+                thumbnail: None,
             };
             g.create_person(
                 &a,

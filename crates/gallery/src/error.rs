@@ -104,6 +104,10 @@ pub enum GalleryError {
     #[error("the searched groups hold {faces} faces, at most {max} can be searched at once")]
     SearchFaceLimit { faces: u64, max: u64 },
 
+    /// A face thumbnail larger than [`crate::limits::MAX_THUMBNAIL_BYTES`].
+    #[error("a face thumbnail holds at most {max} bytes, got {len}")]
+    ThumbnailTooLarge { len: usize, max: usize },
+
     /// The billing's reconciliation gave this request up as never enrolled (its charge is
     /// voided), so its write is refused: the call outlived the reconciliation's grace.
     #[error("request {0} was abandoned before its write; nothing was enrolled")]

@@ -281,6 +281,30 @@ impl Gallery {
         self.store.person_faces(account, person).await
     }
 
+    /// The face's thumbnail (a small JPEG cut at enrolment, for the web console), if one
+    /// was stored. Scoped by account: another account's face id finds none.
+    pub async fn thumbnail(
+        &self,
+        account: &AccountId,
+        face_id: &FaceId,
+    ) -> Result<Option<Vec<u8>>> {
+        self.store.thumbnail(account, face_id).await
+    }
+
+    /// Whether enrolments store a thumbnail of each new face: the deployment's setting,
+    /// on by default. Read from the database on every call (one primary-key read, no
+    /// cache), so every node sharing the database sees a change at once.
+    pub async fn stores_thumbnails(&self) -> Result<bool> {
+        self.store.stores_thumbnails().await
+    }
+
+    /// Turns storing thumbnails on or off for the whole deployment (every node sharing
+    /// the database). The write of each enrolment reads it again in its transaction.
+    /// Turning it off keeps the thumbnails already stored until their faces are deleted.
+    pub async fn set_store_thumbnails(&self, on: bool) -> Result<()> {
+        self.store.set_store_thumbnails(on).await
+    }
+
     /// Drops change-log rows older than `max_age`; run it now and then from one node.
     /// Indexes further behind than that reload their group whole.
     pub async fn prune_change_log(&self, max_age: std::time::Duration) -> Result<u64> {
@@ -427,4 +451,6 @@ fn futures_are_send(g: &Gallery, a: &AccountId, r: &SearchRequest, p: &PersonId)
     send(g.create_faces(a, p, &[]));
     send(g.delete_group(a, &GroupId::trusted(String::new())));
     send(g.copy_person(a, p, &[]));
+    send(g.thumbnail(a, &FaceId::from_request("1")));
+    send(g.set_store_thumbnails(true));
 }

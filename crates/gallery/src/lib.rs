@@ -10,7 +10,11 @@
 //! first brings its node's indexes up to the database's revision, so an enrolment
 //! committed through one node is found through any other (see `docs/gallery.md`).
 //!
-//! What it is not for: HTTP, images, face detection or descriptors (the `vision`
+//! It also keeps a small JPEG thumbnail per face for the web console, as the caller's
+//! bytes, written and deleted with the face, and the deployment's setting that turns
+//! storing them off.
+//!
+//! What it is not for: HTTP, decoding images, face detection or descriptors (the `vision`
 //! engine makes those), turning distances into 0–100 scores (the `api` crate's
 //! calibration), billing.
 

@@ -37,6 +37,9 @@ pub const MAX_LIST_LIMIT: u32 = 1000;
 pub const MAX_PERSON_GROUP_LIST_LIMIT: u32 = 100;
 /// Default page size of every list action.
 pub const DEFAULT_LIST_LIMIT: u32 = 10;
+/// Largest face thumbnail stored, in bytes. Not an API limit: ours, far above the
+/// ~4.4 KB of `vision::thumbnail`'s 112-px JPEG, so that only a caller's mistake meets it.
+pub const MAX_THUMBNAIL_BYTES: usize = 64 * 1024;
 
 /// Limits that an operator may want to change; the defaults are the documented ones.
 #[derive(Debug, Clone)]

@@ -127,6 +127,11 @@ pub struct FaceRect {
 pub struct NewFace {
     pub descriptor: Descriptor,
     pub rect: FaceRect,
+    /// A small JPEG of the face for the web console, stored with the face in its
+    /// transaction unless the deployment stores no thumbnails
+    /// ([`crate::Gallery::set_store_thumbnails`]); at most
+    /// [`crate::limits::MAX_THUMBNAIL_BYTES`].
+    pub thumbnail: Option<Vec<u8>>,
 }
 
 /// A stored face.

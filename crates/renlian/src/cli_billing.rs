@@ -781,6 +781,7 @@ async fn enrol_load(
                             width: 100,
                             height: 100,
                         },
+                        thumbnail: None,
                     }),
                 };
                 // The server's own protocol (meter as pending, write, settle on failure,

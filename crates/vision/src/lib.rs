@@ -35,6 +35,7 @@ pub mod rotate;
 mod runtime;
 pub mod score;
 pub mod shape;
+pub mod thumbnail;
 
 pub use analysis::Analyzer;
 pub use attributes::{AttributeNets, Attributes};

@@ -192,6 +192,23 @@ pub fn describe_one(
     quality: u8,
     rotate: bool,
 ) -> Result<(Face, Descriptor), ApiError> {
+    let (face, descriptor, _) =
+        describe_with_thumbnail(engine, analyzer, bytes, largest, quality, rotate, false)?;
+    Ok((face, descriptor))
+}
+
+/// [`describe_one`] for an enrolment: with `thumbnail`, also the face's thumbnail
+/// ([`vision::thumbnail`]), cut from the image the face was found in (upright when
+/// NeedRotateDetection turned it); `None` when it is off or could not be cut.
+pub fn describe_with_thumbnail(
+    engine: &Engine,
+    analyzer: &Analyzer,
+    bytes: &[u8],
+    largest: bool,
+    quality: u8,
+    rotate: bool,
+    thumbnail: bool,
+) -> Result<(Face, Descriptor, Option<Vec<u8>>), ApiError> {
     let mut found = decode_detect(engine, bytes, rotate)?;
     let faces = std::mem::take(&mut found.faces);
     let img = &found.image;
@@ -209,7 +226,16 @@ pub fn describe_one(
         .into_iter()
         .next()
         .ok_or_else(|| ApiError::internal("the engine returned no descriptor"))?;
-    Ok((found.face_to_original(&face), descriptor))
+    // A thumbnail that cannot be cut leaves the face without one: it must not fail a
+    // billed enrolment.
+    let thumbnail = if thumbnail {
+        vision::thumbnail::face_thumbnail(img, face.rect)
+            .inspect_err(|e| tracing::warn!(error = %e, "face stored without a thumbnail"))
+            .ok()
+    } else {
+        None
+    };
+    Ok((found.face_to_original(&face), descriptor, thumbnail))
 }
 
 /// What DetectFace and DetectFaceAttributes computed for one face beyond its box.

@@ -8,17 +8,22 @@ use gallery::{
 use serde_json::{json, Value};
 
 use super::common::{
-    check_model_version, describe_one, group_id, load_image, on_analyzer, person_id,
+    check_model_version, describe_with_thumbnail, group_id, load_image, on_analyzer, person_id,
     quality_control, rect_json, QUALITY_NOT_QUALIFIED,
 };
 use super::{Call, Fields, Switch};
 use crate::error::{ApiError, NO_FACE_IN_PHOTO};
 use crate::image::image_bytes;
 
-fn new_face(face: &vision::Face, d: vision::Descriptor) -> Result<NewFace, ApiError> {
+fn new_face(
+    face: &vision::Face,
+    d: vision::Descriptor,
+    thumbnail: Option<Vec<u8>>,
+) -> Result<NewFace, ApiError> {
     Ok(NewFace {
         descriptor: Descriptor::new(d.0)?,
         rect: face_rect(face),
+        thumbnail,
     })
 }
 
@@ -73,8 +78,11 @@ pub async fn create_person(call: &Call<'_>) -> Result<Fields, ApiError> {
         .await?
         .face_model_version;
     let bytes = load_image(call, "Image", "Url").await?;
-    let (face, descriptor) = on_analyzer(call, move |engine, analyzer| {
-        describe_one(engine, analyzer, &bytes, true, quality, rotate)
+    // Asked before the image work, so that nothing is cut when the deployment stores no
+    // thumbnails; the gallery's write reads the setting again in its transaction.
+    let thumbnail = call.state.gallery.stores_thumbnails().await?;
+    let (face, descriptor, thumbnail) = on_analyzer(call, move |engine, analyzer| {
+        describe_with_thumbnail(engine, analyzer, &bytes, true, quality, rotate, thumbnail)
     })
     .await?;
     let rect = rect_json(&face);
@@ -102,6 +110,7 @@ pub async fn create_person(call: &Call<'_>) -> Result<Fields, ApiError> {
         face: Some(NewFace {
             descriptor,
             rect: face_rect(&face),
+            thumbnail,
         }),
     };
     // Metered as pending before the write and confirmed after it (docs/billing.md,
@@ -324,13 +333,17 @@ pub async fn create_face(call: &Call<'_>) -> Result<Fields, ApiError> {
         .into_iter()
         .map(|f| vision::Descriptor(f.descriptor.as_slice().to_vec()))
         .collect();
+    // As in CreatePerson: nothing is cut when the deployment stores no thumbnails.
+    let thumbnails = call.state.gallery.stores_thumbnails().await?;
     let outcomes = on_analyzer(call, move |engine, analyzer| {
         let mut outcomes = Vec::with_capacity(inputs.len());
         for input in inputs {
             let outcome = match input {
                 Err(e) if e.code == "FailedOperation.ImageSizeExceed" => Err(RET_SIZE),
                 Err(_) => Err(RET_DECODE),
-                Ok(bytes) => match describe_one(engine, analyzer, &bytes, true, quality, rotate) {
+                Ok(bytes) => match describe_with_thumbnail(
+                    engine, analyzer, &bytes, true, quality, rotate, thumbnails,
+                ) {
                     Err(e) if e.code == NO_FACE_IN_PHOTO => Err(RET_NO_FACE),
                     Err(e) if e.code == QUALITY_NOT_QUALIFIED => Err(RET_QUALITY),
                     Err(e) if e.code.contains("Resolution") || e.code.contains("Size") => {
@@ -338,13 +351,13 @@ pub async fn create_face(call: &Call<'_>) -> Result<Fields, ApiError> {
                     }
                     Err(e) if e.code.starts_with("FailedOperation.Image") => Err(RET_DECODE),
                     Err(e) => return Err(e),
-                    Ok((face, d)) => {
+                    Ok((face, d, thumbnail)) => {
                         let mut best = f64::NEG_INFINITY;
                         for old in &existing {
                             best = best.max(engine.compare(&d, old)?.score);
                         }
                         if existing.is_empty() || best >= threshold {
-                            Ok((face, d))
+                            Ok((face, d, thumbnail))
                         } else {
                             Err(RET_BELOW_THRESHOLD)
                         }
@@ -362,9 +375,9 @@ pub async fn create_face(call: &Call<'_>) -> Result<Fields, ApiError> {
     let mut ret_codes = Vec::new();
     for (i, outcome) in outcomes.into_iter().enumerate() {
         match outcome {
-            Ok((face, d)) => {
+            Ok((face, d, thumbnail)) => {
                 rects.push(rect_json(&face));
-                new_faces.push(new_face(&face, d)?);
+                new_faces.push(new_face(&face, d, thumbnail)?);
                 indexes.push(i);
                 ret_codes.push(0);
             }

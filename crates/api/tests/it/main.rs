@@ -11,3 +11,4 @@ mod keys_upgrade;
 mod licensing_api;
 mod sdk;
 mod server;
+mod thumbnails;

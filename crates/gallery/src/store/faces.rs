@@ -67,6 +67,7 @@ impl Store {
         }
         for f in faces {
             self.check_descriptor(&f.descriptor)?;
+            self.check_thumbnail(f)?;
         }
         let ids: Vec<FaceId> = faces.iter().map(|_| FaceId::generate()).collect();
         self.retry(|| self.create_faces_once(account, person, faces, &ids, request_id))
@@ -124,6 +125,9 @@ impl Store {
             self.insert_face(&mut tx, account, person, id, face, now)
                 .await?;
         }
+        let thumbnails: Vec<(&FaceId, &NewFace)> = ids.iter().zip(faces).collect();
+        self.insert_thumbnails(&mut tx, account, &thumbnails)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -184,6 +188,7 @@ impl Store {
             return Err(GalleryError::LastFace);
         }
         for id in &doomed {
+            self.delete_thumbnail(&mut tx, account, id).await?;
             sqlx::query("DELETE FROM gallery_faces WHERE account_id = $1 AND face_id = $2")
                 .bind(account.as_str())
                 .bind(id.as_str())

@@ -303,10 +303,20 @@ impl Store {
         if deleted.rows_affected() == 0 {
             return Err(GalleryError::GroupNotFound(group.to_string()));
         }
-        // Persons whose only group this is: their faces, then themselves.
+        // Persons whose only group this is: their faces' thumbnails, their faces, then
+        // themselves.
         let only_here = "SELECT p.person_id FROM gallery_persons p
              JOIN gallery_members m ON m.account_id = p.account_id AND m.person_id = p.person_id
              WHERE m.account_id = $1 AND m.group_id = $2 AND p.group_count = 1";
+        sqlx::query(&format!(
+            "DELETE FROM gallery_thumbnails WHERE account_id = $1 AND face_id IN (
+                SELECT face_id FROM gallery_faces
+                WHERE account_id = $1 AND person_id IN ({only_here}))"
+        ))
+        .bind(account.as_str())
+        .bind(group.as_str())
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(&format!(
             "DELETE FROM gallery_faces WHERE account_id = $1 AND person_id IN ({only_here})"
         ))

@@ -12,6 +12,7 @@ mod faces;
 mod groups;
 mod persons;
 pub(crate) mod schema;
+mod thumbnails;
 
 use std::future::Future;
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -124,6 +124,7 @@ impl Store {
         check_person_name(&new.name)?;
         if let Some(face) = &new.face {
             self.check_descriptor(&face.descriptor)?;
+            self.check_thumbnail(face)?;
         }
         let face_id = new.face.as_ref().map(|_| FaceId::generate());
         self.retry(|| self.create_person_once(account, new, face_id.as_ref(), request_id))
@@ -206,6 +207,8 @@ impl Store {
         .await?;
         if let (Some(face), Some(face_id)) = (&new.face, face_id) {
             self.insert_face(&mut tx, account, &new.person_id, face_id, face, now)
+                .await?;
+            self.insert_thumbnails(&mut tx, account, &[(face_id, face)])
                 .await?;
         }
         tx.commit().await?;
@@ -313,6 +316,8 @@ impl Store {
             self.bump_group(&mut tx, account, &group, &[person], -1, -locked.face_count)
                 .await?;
         }
+        self.delete_person_thumbnails(&mut tx, account, person)
+            .await?;
         for table in ["gallery_faces", "gallery_members", "gallery_persons"] {
             sqlx::query(&format!(
                 "DELETE FROM {table} WHERE account_id = $1 AND person_id = $2"
@@ -373,6 +378,8 @@ impl Store {
         self.bump_group(&mut tx, account, group, &[person], -1, -locked.face_count)
             .await?;
         if locked.group_count <= 1 {
+            self.delete_person_thumbnails(&mut tx, account, person)
+                .await?;
             for table in ["gallery_faces", "gallery_persons"] {
                 sqlx::query(&format!(
                     "DELETE FROM {table} WHERE account_id = $1 AND person_id = $2"

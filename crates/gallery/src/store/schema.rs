@@ -87,7 +87,29 @@ const V2: &[&str] = &["CREATE TABLE IF NOT EXISTS gallery_enrolments (
         at_us BIGINT NOT NULL
     )"];
 
-const MIGRATIONS: &[Migration] = &[Migration::new(1, V1), Migration::new(2, V2)];
+// Face thumbnails for the web console (a small JPEG per face, store/thumbnails.rs): written
+// in the face's transaction, deleted in every transaction that deletes the face. And the
+// deployment's settings, one row each, shared by every node on the database (the only one:
+// `store_thumbnails`, 'on' or 'off'; no row is the default).
+const V3: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS gallery_thumbnails (
+        account_id TEXT NOT NULL,
+        face_id TEXT NOT NULL,
+        jpeg {BLOB} NOT NULL,
+        PRIMARY KEY (account_id, face_id)
+    )",
+    "CREATE TABLE IF NOT EXISTS gallery_settings (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_us BIGINT NOT NULL
+    )",
+];
+
+const MIGRATIONS: &[Migration] = &[
+    Migration::new(1, V1),
+    Migration::new(2, V2),
+    Migration::new(3, V3),
+];
 
 /// Brings the gallery's tables up to date. Safe to call from several nodes at once.
 pub(crate) async fn migrate(pool: &AnyPool) -> Result<()> {

@@ -143,6 +143,7 @@ pub fn face(values: Vec<f32>) -> NewFace {
             width: 100,
             height: 120,
         },
+        thumbnail: None,
     }
 }
 

@@ -7,3 +7,4 @@
 mod common;
 mod search;
 mod storage;
+mod thumbnails;
