@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 
 use crate::billing_support::{Backend, Env};
 use crate::console_support::{account, invite, Visitor};
-use crate::serve_support::Serve;
+use crate::serve_support::{small_photo_b64, Client, Serve};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -271,6 +271,57 @@ async fn sessions_and_sign_in_limit(backend: Backend) {
     );
     w.server.kill();
     w.e.close().await;
+}
+
+/// The overview's calls-per-day table (the daily roll-up) counts API calls as they are
+/// made, on the account's today.
+async fn overview_counts_todays_calls(backend: Backend) {
+    let mut w = world(backend).await;
+    let path = format!("/console/a/{}/overview", w.acme);
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .format("%Y-%m-%d")
+        .to_string();
+    let calls_today = |body: &str| -> u64 {
+        let marker = format!("<tr data-day=\"{today}\">");
+        let row = &body[body
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no row for {today}: {body}"))..];
+        let open = "class=\"num calls\">";
+        let cell = &row[row.find(open).unwrap() + open.len()..];
+        cell[..cell.find('<').unwrap()].parse().unwrap()
+    };
+    let before = calls_today(&w.customer.page(&path).await.body);
+    assert_eq!(before, 0);
+    assert!(w
+        .customer
+        .page(&path)
+        .await
+        .body
+        .contains("id=\"calls-per-day\""));
+    let client = Client::for_account(&w.e, w.server.addr, w.acme);
+    let image = small_photo_b64();
+    for _ in 0..2 {
+        client
+            .ok("DetectFace", serde_json::json!({ "Image": image }))
+            .await;
+    }
+    assert_eq!(calls_today(&w.customer.page(&path).await.body), 2);
+    // The other account's overview did not move.
+    let other = format!("/console/a/{}/overview", w.other);
+    assert_eq!(calls_today(&w.rival.page(&other).await.body), 0);
+    w.server.kill();
+    w.e.close().await;
+}
+
+#[tokio::test]
+async fn console_overview_counts_calls_sqlite() {
+    overview_counts_todays_calls(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn console_overview_counts_calls_postgres() {
+    overview_counts_todays_calls(Backend::Postgres).await;
 }
 
 #[tokio::test]
