@@ -5,8 +5,6 @@
 //! serves the same gallery. On SQLite and PostgreSQL.
 
 use crate::billing_support;
-#[allow(dead_code)]
-use crate::face_support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
