@@ -91,6 +91,9 @@ async fn every_page_renders_for_each_role(backend: Backend) {
         let path = format!("/console/a/{}/{key}", w.acme);
         let page = w.customer.page(&path).await;
         assert!(page.body.contains("<h1"), "{path}: {}", page.body);
+        let csp = page.headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'none'"), "{path}: {csp}");
+        assert_eq!(page.headers["cache-control"], "no-store", "{path}");
         assert!(page.body.contains("ann@acme.test"), "{path}");
         // An operator sees any account's pages.
         w.operator
@@ -119,6 +122,11 @@ async fn every_page_renders_for_each_role(backend: Backend) {
             "{path}"
         );
     }
+    // An unknown console path is the console's 404 page, with the same headers.
+    let nowhere = w.customer.get("/console/no/such/page").await;
+    assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
+    assert!(nowhere.body.contains("<h1>404"), "{}", nowhere.body);
+    assert!(nowhere.headers.contains_key("content-security-policy"));
     // Signed out, every page sends the browser to sign in and back.
     let mut stranger = Visitor::new(w.server.addr);
     let p = stranger
