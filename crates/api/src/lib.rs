@@ -24,6 +24,7 @@ pub mod listener;
 pub mod reconcile;
 pub mod server;
 mod state;
+pub mod tls;
 
 pub use action::Action;
 pub use error::ApiError;

@@ -17,6 +17,8 @@ use hyper_util::service::TowerToHyperService;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
+use crate::tls::Tls;
+
 /// How many connections and how long each may wait.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
@@ -39,11 +41,14 @@ impl Default for ConnectionLimits {
 }
 
 /// Serves `app` on `listener` under `limits` until `shutdown` completes; then stops
-/// accepting and waits for the connections in flight to finish their requests.
+/// accepting and waits for the connections in flight to finish their requests. With
+/// `tls`, every connection is TLS (the handshake must finish within the header deadline)
+/// and its requests carry `X-Forwarded-Proto: https`, as they would behind a TLS proxy.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     limits: ConnectionLimits,
+    tls: Option<Arc<Tls>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -76,17 +81,49 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let https = tls.is_some();
         let service =
             app.clone()
                 .map_request(move |mut req: hyper::Request<hyper::body::Incoming>| {
                     req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+                    if https {
+                        req.headers_mut().insert(
+                            "x-forwarded-proto",
+                            axum::http::HeaderValue::from_static("https"),
+                        );
+                    }
                     req
                 });
-        let conn =
-            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-        let conn = graceful.watch(conn);
+        let service = TowerToHyperService::new(service);
+        let watcher = graceful.watcher();
+        let builder = builder.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            let result = match tls {
+                None => {
+                    watcher
+                        .watch(builder.serve_connection(TokioIo::new(stream), service))
+                        .await
+                }
+                Some(tls) => {
+                    let acceptor = tokio_rustls::TlsAcceptor::from(tls.config());
+                    let handshake =
+                        tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream));
+                    match handshake.await {
+                        Ok(Ok(stream)) => {
+                            watcher
+                                .watch(builder.serve_connection(TokioIo::new(stream), service))
+                                .await
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(error = %e, %peer, "TLS handshake failed");
+                            Ok(())
+                        }
+                        Err(_) => Ok(()),
+                    }
+                }
+            };
+            if let Err(e) = result {
                 tracing::debug!(error = %e, %peer, "connection ended with an error");
             }
             drop(permit);

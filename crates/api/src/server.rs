@@ -32,19 +32,20 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let limits = state.config.connections;
-    serve_router(listener, router(state), limits, shutdown).await
+    serve_router(listener, router(state), limits, None, shutdown).await
 }
 
 /// Serves `app` (the API's router, possibly merged with others such as the console's)
-/// under `limits`, with each connection's peer address available to handlers
+/// under `limits`, over TLS when `tls` is given, with each connection's peer address available to handlers
 /// (`ConnectInfo`).
 pub async fn serve_router(
     listener: tokio::net::TcpListener,
     app: Router,
     limits: crate::listener::ConnectionLimits,
+    tls: Option<Arc<crate::tls::Tls>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    crate::listener::serve(listener, app, limits, shutdown).await
+    crate::listener::serve(listener, app, limits, tls, shutdown).await
 }
 
 fn envelope(request_id: &str, result: Result<Map<String, Value>, ApiError>) -> Response {

@@ -118,3 +118,126 @@ async fn a_body_that_trickles_in_is_cut_off() {
     assert!(answer.contains("did not arrive within 1 s"), "{answer}");
     s.stop().await;
 }
+
+fn openssl(args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("running openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A test CA and a server certificate for 127.0.0.1 it signed, made by the openssl
+/// command: (CA cert, server cert, server key), PEM.
+fn certificates(
+    dir: &std::path::Path,
+    name: &str,
+) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let p = |f: &str| dir.join(format!("{name}-{f}"));
+    let s = |f: &str| p(f).display().to_string();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509", "-days", "2", "-subj", "/CN=renlian test CA"];
+    ca.extend(ec);
+    let (ca_key, ca_crt) = (s("ca.key"), s("ca.crt"));
+    ca.extend(["-keyout", &ca_key, "-out", &ca_crt]);
+    openssl(&ca);
+    let mut req = vec!["req", "-new", "-subj", "/CN=127.0.0.1"];
+    req.extend(ec);
+    let (key, csr, crt, ext) = (s("server.key"), s("server.csr"), s("server.crt"), s("ext"));
+    req.extend(["-keyout", &key, "-out", &csr]);
+    openssl(&req);
+    std::fs::write(&ext, "subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n").unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &csr,
+        "-CA",
+        &ca_crt,
+        "-CAkey",
+        &ca_key,
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        &ext,
+        "-out",
+        &crt,
+    ]);
+    (p("ca.crt"), p("server.crt"), p("server.key"))
+}
+
+/// A client that trusts only the CA `cert`, on fresh connections.
+fn trusting(cert: &std::path::Path) -> reqwest::Client {
+    let pem = std::fs::read(cert).unwrap();
+    reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tls_serves_and_picks_up_a_renewed_certificate() {
+    let db = common::sqlite().await;
+    let s = common::start(&db, common::config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = certificates(dir.path(), "first");
+    let files = api::tls::TlsFiles {
+        cert: dir.path().join("live.crt"),
+        key: dir.path().join("live.key"),
+    };
+    std::fs::copy(&cert, &files.cert).unwrap();
+    std::fs::copy(&key, &files.key).unwrap();
+    let tls = std::sync::Arc::new(api::tls::Tls::load(files.clone()).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(api::serve_router(
+        listener,
+        api::router(s.state.clone()),
+        ConnectionLimits::default(),
+        Some(tls),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let url = format!("https://{addr}/");
+    let page = trusting(&ca).get(&url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("IAI API 3.0"));
+    // Plain HTTP on the TLS port gets no page.
+    assert!(reqwest::get(format!("http://{addr}/")).await.is_err());
+
+    // Renew: new files in place; the next connection is served with the new certificate.
+    let (ca2, cert2, key2) = certificates(dir.path(), "second");
+    std::fs::copy(&cert2, &files.cert).unwrap();
+    std::fs::copy(&key2, &files.key).unwrap();
+    let page = trusting(&ca2).get(&url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        trusting(&ca).get(&url).send().await.is_err(),
+        "the old certificate is still served"
+    );
+    // A broken renewal keeps the working certificate.
+    std::fs::write(&files.cert, b"not a certificate").unwrap();
+    assert_eq!(
+        trusting(&ca2).get(&url).send().await.unwrap().status(),
+        200
+    );
+
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+    s.stop().await;
+}
