@@ -8,8 +8,7 @@ use serde_json::{json, Value};
 
 use crate::billing_support::{Backend, Env};
 use crate::console_support::{invite, Page, Visitor};
-use crate::face_support;
-use crate::serve_support::{Client, Serve};
+use crate::serve_support::{small_photo_b64, Client, Serve};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -276,17 +275,6 @@ async fn console_billing_packs_postgres() {
     buying_packs(Backend::Postgres).await;
 }
 
-/// A small photo with one face (obama.jpg at 320 px), base64.
-fn photo() -> String {
-    use base64::Engine as _;
-    let bytes = std::fs::read(face_support::fixtures().join("obama.jpg")).unwrap();
-    let img = image::load_from_memory(&bytes).unwrap();
-    let small = img.resize(320, 10_000, image::imageops::FilterType::Triangle);
-    let mut png = std::io::Cursor::new(Vec::new());
-    small.write_to(&mut png, image::ImageFormat::Png).unwrap();
-    base64::engine::general_purpose::STANDARD.encode(png.into_inner())
-}
-
 /// The CSV's lines, split on commas (the billing CSVs hold no quoted fields).
 fn csv_lines(body: &str) -> Vec<Vec<String>> {
     body.lines()
@@ -359,15 +347,9 @@ async fn console_billing_usage_bills_notices_quote_sqlite() {
         "--at",
         &chrono::Utc::now().to_rfc3339(),
     ]);
-    let key = e.json(&["key", "create", "--account", &id]);
     let server = Serve::start(&e, 0);
-    let client = Client {
-        http: reqwest::Client::new(),
-        addr: server.addr,
-        secret_id: key["SecretId"].as_str().unwrap().to_string(),
-        secret_key: key["SecretKey"].as_str().unwrap().to_string(),
-    };
-    let image = photo();
+    let client = Client::for_account(&e, server.addr, acme);
+    let image = small_photo_b64();
     for _ in 0..3 {
         client.ok("DetectFace", json!({ "Image": image })).await;
     }
