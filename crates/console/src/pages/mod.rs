@@ -1,7 +1,13 @@
 //! The pages: one module per page or group of pages, each with its `routes()`.
 
 mod auth;
+mod bills;
+mod figures;
+mod notices;
 mod overview;
+mod packs;
+mod quote;
+mod usage;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,6 +25,11 @@ pub fn routes() -> Router<Arc<Console>> {
     Router::new()
         .merge(auth::routes())
         .merge(overview::routes())
+        .merge(usage::routes())
+        .merge(packs::routes())
+        .merge(bills::routes())
+        .merge(notices::routes())
+        .merge(quote::routes())
 }
 
 /// A 303 to `to` (after a form, the browser GETs the result: reloading does not resubmit).
