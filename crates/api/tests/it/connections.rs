@@ -232,10 +232,7 @@ async fn tls_serves_and_picks_up_a_renewed_certificate() {
     );
     // A broken renewal keeps the working certificate.
     std::fs::write(&files.cert, b"not a certificate").unwrap();
-    assert_eq!(
-        trusting(&ca2).get(&url).send().await.unwrap().status(),
-        200
-    );
+    assert_eq!(trusting(&ca2).get(&url).send().await.unwrap().status(), 200);
 
     let _ = stop.send(());
     server.await.unwrap().unwrap();
