@@ -13,6 +13,13 @@ pub const CATALOGUES: &[(&str, &str)] = &[
     ("common", include_str!("../i18n/common.json")),
     ("auth", include_str!("../i18n/auth.json")),
     ("overview", include_str!("../i18n/overview.json")),
+    ("keys", include_str!("../i18n/keys.json")),
+    ("sdk", include_str!("../i18n/sdk.json")),
+    ("accounts", include_str!("../i18n/accounts.json")),
+    ("settlement", include_str!("../i18n/settlement.json")),
+    ("health", include_str!("../i18n/health.json")),
+    ("users", include_str!("../i18n/users.json")),
+    ("audit", include_str!("../i18n/audit.json")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

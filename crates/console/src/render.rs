@@ -17,6 +17,17 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("login.html", include_str!("../templates/login.html")),
     ("invite.html", include_str!("../templates/invite.html")),
     ("overview.html", include_str!("../templates/overview.html")),
+    ("keys.html", include_str!("../templates/keys.html")),
+    ("sdk.html", include_str!("../templates/sdk.html")),
+    ("accounts.html", include_str!("../templates/accounts.html")),
+    ("account.html", include_str!("../templates/account.html")),
+    (
+        "settlement.html",
+        include_str!("../templates/settlement.html"),
+    ),
+    ("health.html", include_str!("../templates/health.html")),
+    ("users.html", include_str!("../templates/users.html")),
+    ("audit.html", include_str!("../templates/audit.html")),
 ];
 
 pub fn environment() -> Result<Environment<'static>, ConsoleError> {

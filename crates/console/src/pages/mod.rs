@@ -1,7 +1,14 @@
 //! The pages: one module per page or group of pages, each with its `routes()`.
 
+mod accounts;
+mod audit;
 mod auth;
+mod health;
+mod keys;
 mod overview;
+mod sdk;
+mod settlement;
+mod users;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,6 +26,13 @@ pub fn routes() -> Router<Arc<Console>> {
     Router::new()
         .merge(auth::routes())
         .merge(overview::routes())
+        .merge(keys::routes())
+        .merge(sdk::routes())
+        .merge(accounts::routes())
+        .merge(settlement::routes())
+        .merge(health::routes())
+        .merge(users::routes())
+        .merge(audit::routes())
 }
 
 /// A 303 to `to` (after a form, the browser GETs the result: reloading does not resubmit).
