@@ -357,20 +357,25 @@ async fn operator_pages() {
 
     // The customer pages of this change render for an operator on any account, in
     // both languages.
-    let origin = format!("http://{}", server.addr);
-    for lang in ["zh", "en"] {
+    let session = ops.cookie.clone().unwrap();
+    for (lang, html_lang) in [("zh", "zh-CN"), ("en", "en")] {
         for key in ["keys", "sdk"] {
-            let path = format!("/console/a/{other}/{key}");
-            let switched = ops
-                .post_raw(
-                    "/console/lang",
-                    &[("lang", lang), ("next", &path)],
-                    Some(&origin),
+            let page = reqwest::Client::new()
+                .get(ops.url(&format!("/console/a/{other}/{key}")))
+                .header(
+                    "cookie",
+                    format!("renlian_session={session}; renlian_lang={lang}"),
                 )
-                .await;
-            assert_eq!(switched.status, StatusCode::SEE_OTHER);
-            let page = ops.page(&path).await;
-            assert!(page.body.contains("<h1>"), "{path}");
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(page.status(), StatusCode::OK, "{key} in {lang}");
+            let body = page.text().await.unwrap();
+            assert!(
+                body.contains(&format!("<html lang=\"{html_lang}\">")),
+                "{key}"
+            );
+            assert!(body.contains("<h1>"), "{key}");
         }
     }
 
@@ -403,6 +408,41 @@ async fn operator_pages() {
         .await
         .body
         .contains("user.create"));
+
+    // A fresh invite replaces the first one; the operator box makes an operator.
+    let made = ops
+        .post(
+            users,
+            users,
+            &[
+                ("account", &other.to_string()),
+                ("email", "dee@other.test"),
+                ("operator", "1"),
+            ],
+        )
+        .await;
+    let first = unescape(&between(&made.body, "<code id=\"invite-link\">", "</code>"));
+    let list = ops.page(users).await;
+    let row = list.body.find(">dee@other.test<").unwrap();
+    let marker = "<tr data-user-id=\"";
+    let at = list.body[..row].rfind(marker).unwrap() + marker.len();
+    let uid = &list.body[at..at + list.body[at..].find('"').unwrap()];
+    let again = ops
+        .post(users, &format!("/console/operator/users/{uid}/invite"), &[])
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    let second = unescape(&between(
+        &again.body,
+        "<code id=\"invite-link\">",
+        "</code>",
+    ));
+    assert_ne!(first, second);
+    let old_path = first.split_once(&server.addr.to_string()).unwrap().1;
+    assert_eq!(ops.get(old_path).await.status, StatusCode::NOT_FOUND);
+    let mut dee = Visitor::new(server.addr);
+    dee.accept_invite(&second, PASSWORD).await;
+    let audit = dee.page("/console/operator/audit").await;
+    assert!(audit.body.contains("user.invite"));
 
     server.kill();
     e.close().await;
@@ -498,6 +538,54 @@ async fn offline_sdk_page() {
     assert_eq!(money(&e, acme).0, "5600.00");
     let page = ann.page(&sdk).await;
     assert_eq!(page.body.matches("<tr data-order-id=").count(), 1);
+    // A device of that order, activated from the page: listed with its label, and its
+    // licence file verifies on that device.
+    let request = e.dir.path().join("gate.req");
+    let state = e.dir.path().join("gate-state");
+    let (request, state) = (request.to_str().unwrap(), state.to_str().unwrap());
+    e.json(&[
+        "license",
+        "request",
+        "--sdk",
+        "detect",
+        "--label",
+        "gate-1",
+        "--state-dir",
+        state,
+        "--out",
+        request,
+    ]);
+    let order = between(&page.body, "<tr data-order-id=\"", "\"");
+    let text = std::fs::read_to_string(request).unwrap();
+    let r = ann
+        .post(
+            &sdk,
+            &format!("{sdk}/activate"),
+            &[("order", order.as_str()), ("request", text.as_str())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location(), format!("{sdk}?done=activated"));
+    let device = format!("dev-{order}-1");
+    let page = ann.page(&sdk).await;
+    let row = between(
+        &page.body,
+        &format!("<tr data-licence-id=\"{device}\">"),
+        "</tr>",
+    );
+    assert!(row.contains("gate-1"), "{row}");
+    let file = ann.get(&format!("{sdk}/licences/{device}.lic")).await;
+    assert_eq!(file.status, StatusCode::OK);
+    let path = e.dir.path().join("gate.lic");
+    std::fs::write(&path, &file.body).unwrap();
+    e.json(&[
+        "license",
+        "verify",
+        path.to_str().unwrap(),
+        "--request",
+        request,
+    ]);
+
     // Below the minimum: billing's refusal on the page, nothing charged.
     let r = ann
         .post(
