@@ -279,10 +279,29 @@ async fn finish(
     done: &str,
 ) -> Result<Response, ConsoleError> {
     match outcome {
-        Ok(_) => Ok(see_other(&format!(
-            "{}/a/{account}/sdk?done={done}",
-            crate::BASE
-        ))),
+        Ok(fields) => {
+            // An operator buying or licensing on a customer's behalf is audited.
+            if viewer.user().operator {
+                let detail = ["OrderId", "Total", "Replayed"]
+                    .iter()
+                    .filter_map(|k| fields.get(*k).map(|v| format!("{k} {v}")))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                console
+                    .users
+                    .audit(
+                        viewer.user(),
+                        &format!("sdk.{done}"),
+                        &format!("account {account}"),
+                        &detail,
+                    )
+                    .await?;
+            }
+            Ok(see_other(&format!(
+                "{}/a/{account}/sdk?done={done}",
+                crate::BASE
+            )))
+        }
         Err(message) => {
             render(
                 console,

@@ -379,6 +379,20 @@ async fn operator_pages() {
         }
     }
 
+    // An operator's trial on a customer's behalf is audited.
+    let other_sdk = format!("/console/a/{other}/sdk");
+    let r = ops
+        .post(
+            &other_sdk,
+            &format!("{other_sdk}/trial"),
+            &[("sdk", "search"), ("package", "com.other.app")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let audit = ops.page("/console/operator/audit").await;
+    assert!(audit.body.contains("sdk.trial"));
+    assert!(audit.body.contains(&format!("account {other}")));
+
     // Health renders its figures.
     let health = ops.page("/console/operator/health").await;
     assert!(health.body.contains("id=\"calls-per-second\""));
