@@ -101,26 +101,26 @@ fn nav(viewer: &Viewer, account: Option<i64>) -> (Vec<NavItem>, Vec<NavItem>) {
     (customer, operator)
 }
 
-/// Headers every page carries: no caching of account data, no framing, no scripts from
-/// anywhere (the console has none), no inline styles.
-fn secure(mut response: Response) -> Response {
+/// Headers every console response carries (pages, errors, downloads): no caching of
+/// account data unless the handler chose otherwise, no framing, no scripts from anywhere
+/// (the console has none), no inline styles.
+pub async fn secure_headers(mut response: Response) -> Response {
     let h = response.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
+    let defaults = [
+        (header::CACHE_CONTROL, "no-store"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (
+            header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
-    );
+    ];
+    for (name, value) in defaults {
+        if !h.contains_key(&name) {
+            h.insert(name, HeaderValue::from_static(value));
+        }
+    }
     response
 }
 
@@ -153,7 +153,7 @@ pub fn page(
         .env
         .get_template(template)?
         .render(context! { ..ctx, ..base })?;
-    Ok(secure(Html(html).into_response()))
+    Ok(Html(html).into_response())
 }
 
 /// A page shown before sign-in (login, invite).
@@ -174,7 +174,7 @@ pub fn public_page(
         .env
         .get_template(template)?
         .render(context! { ..ctx, ..base })?;
-    Ok(secure(Html(html).into_response()))
+    Ok(Html(html).into_response())
 }
 
 /// The console's stylesheet, embedded.

@@ -129,7 +129,8 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     println!("listening on http://{addr}");
     println!("console: http://{addr}{}/", console::BASE);
+    let limits = state.config.connections;
     let app = api::router(state).merge(console::router(console));
-    api::serve_router(listener, app, shutdown_signal()).await?;
+    api::serve_router(listener, app, limits, shutdown_signal()).await?;
     Ok(())
 }

@@ -20,6 +20,7 @@ mod liveness_cli;
 mod map;
 mod models_cli;
 mod models_export;
+mod private_files;
 mod serve_enrolment_crash;
 mod serve_support;
 mod vision_cli;
