@@ -151,9 +151,11 @@ pub fn canonical_request(
             .get(name)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| failure(format!("the signed header {name} is missing")))?;
+        // TC3 lowercases names and values (the API's signing document: "x-tc-action:
+        // describeinstances"); the SDKs' content-type and host are lowercase already.
         canonical_headers.push_str(&name.to_ascii_lowercase());
         canonical_headers.push(':');
-        canonical_headers.push_str(value.trim());
+        canonical_headers.push_str(&value.trim().to_ascii_lowercase());
         canonical_headers.push('\n');
     }
     let unsigned = req
@@ -298,6 +300,11 @@ impl RateLimiter {
 pub struct Authenticator {
     pub keys: KeyStore,
     pub service: String,
+    /// Strict signing: a TC3 request must sign `x-tc-action` and its body (no
+    /// `UNSIGNED-PAYLOAD`), so a captured request cannot be re-sent as another action or
+    /// with another body. Off by default: the official SDKs sign only `content-type` and
+    /// `host`.
+    pub strict: bool,
     replay: ReplayGuard,
     rate: RateLimiter,
 }
@@ -307,6 +314,7 @@ impl Authenticator {
         Authenticator {
             keys,
             service: service.into(),
+            strict: false,
             replay: ReplayGuard::default(),
             rate: RateLimiter::new(per_key_per_second),
         }
@@ -352,6 +360,22 @@ impl Authenticator {
                 .any(|h| h.eq_ignore_ascii_case("host"))
         {
             return Err(failure("SignedHeaders must include content-type and host"));
+        }
+        if self.strict {
+            if !auth
+                .signed_headers
+                .split(';')
+                .any(|h| h.eq_ignore_ascii_case("x-tc-action"))
+            {
+                return Err(failure(
+                    "this server requires strict signing: SignedHeaders must include x-tc-action",
+                ));
+            }
+            if header("x-tc-content-sha256").is_some_and(|v| v == "UNSIGNED-PAYLOAD") {
+                return Err(failure(
+                    "this server requires strict signing: the body must be signed (no UNSIGNED-PAYLOAD)",
+                ));
+            }
         }
         let key = self.keys.active(auth.secret_id).await?;
         let canonical = canonical_request(req, auth.signed_headers)?;
