@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use rand::distributions::Alphanumeric;
 use rand::{Rng, RngCore};
@@ -107,13 +107,20 @@ impl MasterKey {
     }
 
     /// Encrypts `plain` (AES-256-GCM, a fresh random 96-bit nonce): nonce ‖ ciphertext.
-    /// What SecretKeys and the licence issuer's key ring are stored as.
+    /// What the licence issuer's key ring is stored as.
     pub fn seal(&self, plain: &[u8]) -> Result<Vec<u8>, KeyError> {
+        self.seal_for(plain, b"")
+    }
+
+    /// Like [`MasterKey::seal`], bound to `aad` (authenticated, not stored): opening it
+    /// needs the same `aad`. SecretKeys are bound to their SecretId, so a sealed key
+    /// copied into another key's row does not open there.
+    pub fn seal_for(&self, plain: &[u8], aad: &[u8]) -> Result<Vec<u8>, KeyError> {
         let mut nonce = [0u8; 12];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let sealed = self
             .cipher()
-            .encrypt(Nonce::from_slice(&nonce), plain)
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain, aad })
             .map_err(|_| KeyError::MasterKey("encryption failed".into()))?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
@@ -122,12 +129,17 @@ impl MasterKey {
 
     /// The inverse of [`MasterKey::seal`]; `Decrypt` for a wrong key or altered bytes.
     pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, KeyError> {
+        self.open_for(sealed, b"")
+    }
+
+    /// The inverse of [`MasterKey::seal_for`] with the same `aad`.
+    pub fn open_for(&self, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, KeyError> {
         if sealed.len() < 12 {
             return Err(KeyError::Decrypt);
         }
         let (nonce, body) = sealed.split_at(12);
         self.cipher()
-            .decrypt(Nonce::from_slice(nonce), body)
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: body, aad })
             .map_err(|_| KeyError::Decrypt)
     }
 }
@@ -188,7 +200,9 @@ const SECRET_ID_PREFIX: &str = "AKID";
 /// The api crate's tables, migrated by the `db` crate's runner. Version 1 is exactly the
 /// `CREATE TABLE IF NOT EXISTS` the releases before versioned migrations ran on every
 /// start: a database they created adopts it untouched and records version 1. Version 2
-/// adds when each key was last used (NULL for keys never used since).
+/// adds when each key was last used (NULL for keys never used since). Version 3 marks
+/// SecretKeys sealed bound to their SecretId (`bound`); [`KeyStore::open`] reseals the
+/// older rows once and records that in `api_meta`, after which an unbound row is refused.
 const MIGRATIONS: &[db::Migration] = &[
     db::Migration::new(
         1,
@@ -202,7 +216,17 @@ const MIGRATIONS: &[db::Migration] = &[
     )"],
     ),
     db::Migration::new(2, &["ALTER TABLE api_keys ADD COLUMN last_used_us BIGINT"]),
+    db::Migration::new(
+        3,
+        &[
+            "ALTER TABLE api_keys ADD COLUMN bound BIGINT NOT NULL DEFAULT 0",
+            "CREATE TABLE api_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        ],
+    ),
 ];
+
+/// `api_meta` row written once every key row is sealed bound to its SecretId.
+const KEYS_BOUND: &str = "keys_bound";
 
 fn random_alnum(n: usize) -> String {
     rand::rngs::OsRng
@@ -210,6 +234,18 @@ fn random_alnum(n: usize) -> String {
         .take(n)
         .map(char::from)
         .collect()
+}
+
+/// A row's `nonce_hex` and `secret_hex` as the sealed bytes `nonce ‖ ciphertext`.
+fn unhex_sealed(row: &sqlx::any::AnyRow) -> Result<Vec<u8>, KeyError> {
+    let nonce =
+        hex::decode(row.try_get::<String, _>("nonce_hex")?).map_err(|_| KeyError::Decrypt)?;
+    let sealed =
+        hex::decode(row.try_get::<String, _>("secret_hex")?).map_err(|_| KeyError::Decrypt)?;
+    if nonce.len() != 12 {
+        return Err(KeyError::Decrypt);
+    }
+    Ok([nonce, sealed].concat())
 }
 
 fn now_us() -> i64 {
@@ -220,7 +256,52 @@ impl KeyStore {
     /// Creates or migrates the table if needed (versions in `api_schema`).
     pub async fn open(pool: AnyPool, master: MasterKey) -> Result<Self, KeyError> {
         db::migrate(&pool, "api", MIGRATIONS).await?;
-        Ok(KeyStore { pool, master })
+        let store = KeyStore { pool, master };
+        store.bind_existing().await?;
+        Ok(store)
+    }
+
+    /// Reseals the keys an earlier release stored unbound, once per database. Several
+    /// nodes may start together: each row is claimed by `WHERE bound = 0`, so one of
+    /// them rewrites it and the others change nothing.
+    async fn bind_existing(&self) -> Result<(), KeyError> {
+        let done = sqlx::query("SELECT value FROM api_meta WHERE name = $1")
+            .bind(KEYS_BOUND)
+            .fetch_optional(&self.pool)
+            .await?;
+        if done.is_some() {
+            return Ok(());
+        }
+        let rows =
+            sqlx::query("SELECT secret_id, nonce_hex, secret_hex FROM api_keys WHERE bound = 0")
+                .fetch_all(&self.pool)
+                .await?;
+        for row in rows {
+            let secret_id: String = row.try_get("secret_id")?;
+            let old = unhex_sealed(&row)?;
+            let plain = self.master.open(&old)?;
+            let sealed = self.master.seal_for(&plain, secret_id.as_bytes())?;
+            let (nonce, body) = sealed.split_at(12);
+            sqlx::query(
+                "UPDATE api_keys SET nonce_hex = $1, secret_hex = $2, bound = 1
+                 WHERE secret_id = $3 AND bound = 0",
+            )
+            .bind(hex::encode(nonce))
+            .bind(hex::encode(body))
+            .bind(&secret_id)
+            .execute(&self.pool)
+            .await?;
+        }
+        let marked = sqlx::query("INSERT INTO api_meta (name, value) VALUES ($1, '1')")
+            .bind(KEYS_BOUND)
+            .execute(&self.pool)
+            .await;
+        match marked {
+            Ok(_) => Ok(()),
+            // Another node marked it first.
+            Err(e) if db::is_unique_violation(&e) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The master key (it also seals the licence issuer's key ring).
@@ -232,11 +313,13 @@ impl KeyStore {
     pub async fn create(&self, account: i64) -> Result<NewKey, KeyError> {
         let secret_id = format!("{SECRET_ID_PREFIX}{}", random_alnum(32));
         let secret_key = random_alnum(32);
-        let sealed = self.master.seal(secret_key.as_bytes())?;
+        let sealed = self
+            .master
+            .seal_for(secret_key.as_bytes(), secret_id.as_bytes())?;
         let (nonce, sealed) = sealed.split_at(12);
         sqlx::query(
-            "INSERT INTO api_keys (secret_id, account, nonce_hex, secret_hex, enabled, created_us)
-             VALUES ($1, $2, $3, $4, 1, $5)",
+            "INSERT INTO api_keys (secret_id, account, nonce_hex, secret_hex, enabled, created_us, bound)
+             VALUES ($1, $2, $3, $4, 1, $5, 1)",
         )
         .bind(&secret_id)
         .bind(account)
@@ -254,7 +337,7 @@ impl KeyStore {
     /// The account and plain SecretKey of an enabled key.
     pub async fn active(&self, secret_id: &str) -> Result<ActiveKey, KeyError> {
         let row = sqlx::query(
-            "SELECT account, nonce_hex, secret_hex, enabled, last_used_us FROM api_keys
+            "SELECT account, nonce_hex, secret_hex, enabled, last_used_us, bound FROM api_keys
              WHERE secret_id = $1",
         )
         .bind(secret_id)
@@ -265,14 +348,14 @@ impl KeyStore {
         if enabled == 0 {
             return Err(KeyError::Disabled);
         }
-        let nonce =
-            hex::decode(row.try_get::<String, _>("nonce_hex")?).map_err(|_| KeyError::Decrypt)?;
-        let sealed =
-            hex::decode(row.try_get::<String, _>("secret_hex")?).map_err(|_| KeyError::Decrypt)?;
-        if nonce.len() != 12 {
+        // Every row is bound once the store has opened; an unbound one was not written by
+        // this release and is not trusted.
+        if row.try_get::<i64, _>("bound")? == 0 {
             return Err(KeyError::Decrypt);
         }
-        let plain = self.master.open(&[nonce, sealed].concat())?;
+        let plain = self
+            .master
+            .open_for(&unhex_sealed(&row)?, secret_id.as_bytes())?;
         Ok(ActiveKey {
             account: row.try_get("account")?,
             secret_key: String::from_utf8(plain).map_err(|_| KeyError::Decrypt)?,

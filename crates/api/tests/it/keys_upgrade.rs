@@ -57,8 +57,14 @@ async fn upgrade(db: common::Db) {
 
     let master = MasterKey::from_hex(&hex::encode(MASTER)).unwrap();
     let keys = KeyStore::open(pool.clone(), master.clone()).await.unwrap();
-    // Version 1 adopted untouched, version 2 (last use) applied on top.
-    assert_eq!(versions(&pool).await, vec![1, 2]);
+    // Version 1 adopted untouched, version 2 (last use) and 3 (keys bound to their ids)
+    // applied on top; the old keys resealed bound.
+    assert_eq!(versions(&pool).await, vec![1, 2, 3]);
+    let unbound: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE bound = 0")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(unbound, 0);
 
     let active = keys.active("AKIDold1").await.unwrap();
     assert_eq!(
@@ -78,7 +84,7 @@ async fn upgrade(db: common::Db) {
 
     // A restart migrates nothing more.
     KeyStore::open(pool.clone(), master).await.unwrap();
-    assert_eq!(versions(&pool).await, vec![1, 2]);
+    assert_eq!(versions(&pool).await, vec![1, 2, 3]);
     pool.close().await;
     db.drop_db().await;
 }
@@ -91,4 +97,52 @@ async fn previous_release_sqlite() {
 #[tokio::test]
 async fn previous_release_postgres() {
     upgrade(common::postgres().await).await;
+}
+
+/// A SecretKey's sealed bytes copied into another key's row do not open there, and a row
+/// marked unbound after the one-time resealing is refused.
+async fn sealed_keys_are_bound_to_their_ids(db: common::Db) {
+    let pool = db.pool().await;
+    let master = MasterKey::from_hex(&hex::encode(MASTER)).unwrap();
+    let keys = KeyStore::open(pool.clone(), master).await.unwrap();
+    let a = keys.create(1).await.unwrap();
+    let b = keys.create(2).await.unwrap();
+    sqlx::query(
+        "UPDATE api_keys SET nonce_hex = (SELECT nonce_hex FROM api_keys WHERE secret_id = $1),
+                             secret_hex = (SELECT secret_hex FROM api_keys WHERE secret_id = $1)
+         WHERE secret_id = $2",
+    )
+    .bind(&a.secret_id)
+    .bind(&b.secret_id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert!(matches!(
+        keys.active(&b.secret_id).await,
+        Err(KeyError::Decrypt)
+    ));
+    assert_eq!(
+        keys.active(&a.secret_id).await.unwrap().secret_key,
+        a.secret_key
+    );
+    sqlx::query("UPDATE api_keys SET bound = 0 WHERE secret_id = $1")
+        .bind(&a.secret_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(matches!(
+        keys.active(&a.secret_id).await,
+        Err(KeyError::Decrypt)
+    ));
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn sealed_keys_are_bound_sqlite() {
+    sealed_keys_are_bound_to_their_ids(common::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn sealed_keys_are_bound_postgres() {
+    sealed_keys_are_bound_to_their_ids(common::postgres().await).await;
 }
