@@ -65,5 +65,12 @@ pub fn router(console: Arc<Console>) -> Router {
         ))
         .layer(axum::middleware::map_response(render::secure_headers))
         .with_state(console);
-    Router::new().nest(BASE, pages)
+    Router::new()
+        // `nest` matches `/console` but not `/console/`, which links and redirects (after
+        // an invite, the default `next`) name: send it to the nested start page.
+        .route(
+            &format!("{BASE}/"),
+            get(|| async { pages::see_other(BASE) }),
+        )
+        .nest(BASE, pages)
 }
