@@ -26,6 +26,7 @@ import traceback
 import zipfile
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
@@ -324,6 +325,8 @@ class Flow:
             return
         self.goto(path)
         before = self.detection_packs()
+        money_before = self.money("#available")
+        price = self.money('#pack-prices tr[data-item="detect"] td[data-size="1m"]')
         self.page.select_option("#pack-item", "detect")
         self.page.select_option("#pack-size", "1m")
         form = {
@@ -340,6 +343,11 @@ class Flow:
         check(after == before + 1,
               f"#own-packs lists {before} detection packs before buying one and {after} after: "
               f"{self.text('#own-packs')[:400]!r}")
+        money_after = self.money("#available")
+        if None not in (money_before, price, money_after):
+            check(money_before - money_after == price,
+                  f"buying a ¥{price} pack took the available balance from ¥{money_before} "
+                  f"to ¥{money_after}")
         self.audit("en-packs-bought")
         # The same form sent again, as a double click or a resubmission would.
         self.page.request.post(self.base + path, form=form,
@@ -347,6 +355,17 @@ class Flow:
         self.goto(path)
         again = self.detection_packs()
         check(again == after, f"resubmitting the same purchase form: {after} packs became {again}")
+
+    def money(self, selector):
+        """An amount like "¥1,234.50" shown at `selector`, or None if not on the page."""
+        loc = self.page.locator(selector)
+        if loc.count() == 0:
+            return None
+        digits = re.sub(r"[^0-9.\-]", "", loc.first.inner_text())
+        try:
+            return Decimal(digits)
+        except InvalidOperation:
+            raise FlowError(f"{selector} is not an amount: {loc.first.inner_text()!r}")
 
     def detection_packs(self):
         """Rows of #own-packs that name the detection item (an empty table may hold one
@@ -407,6 +426,7 @@ class Flow:
         if self.exists(f"{self.acct}/usage"):
             self.goto(f"{self.acct}/usage?month={month}")
             check(self.page.locator("#usage-csv").count() == 1, "the usage page has no #usage-csv")
+            self.audit("en-usage-after-calls")
             with self.page.expect_download(timeout=30_000) as d:
                 self.page.click("#usage-csv")
             d.value.save_as(os.path.join(self.out, f"usage-{month}.csv"))
@@ -494,8 +514,12 @@ class Flow:
         self.submit("#try-submit", timeout=SLOW_MS)
         check(self.page.locator("#try-result").count() == 1, "no #try-result after searching")
         response = self.text("#try-response")
-        check('"obama"' in response or "obama" in response,
-              f"#try-response does not find obama: {response[:500]!r}")
+        try:
+            answer = json.loads(response)
+            best = answer["Response"]["Results"][0]["Candidates"][0]["PersonId"]
+        except (ValueError, KeyError, IndexError, TypeError) as e:
+            raise FlowError(f"#try-response is not a SearchFaces answer ({e}): {response[:500]!r}")
+        check(best == "obama", f"the search's best candidate is {best!r}, expected 'obama'")
         check(self.page.locator("#try-figure svg, svg#try-figure").count() >= 1,
               "no drawing in #try-figure")
         check("RequestId" in self.text("#try-result") or "RequestId" in response,
