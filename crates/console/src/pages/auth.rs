@@ -27,7 +27,7 @@ pub fn routes() -> Router<Arc<Console>> {
 }
 
 /// `/console/`: the user's overview, or the sign-in page.
-async fn start(viewer: Viewer) -> Response {
+pub(crate) async fn start(viewer: Viewer) -> Response {
     see_other(&format!(
         "{}/a/{}/overview",
         crate::BASE,

@@ -14,6 +14,8 @@ use axum::Router;
 
 use crate::Console;
 
+pub(crate) use auth::start;
+
 /// Every page's routes, relative to [`crate::BASE`].
 pub fn routes() -> Router<Arc<Console>> {
     Router::new()
