@@ -13,6 +13,11 @@ pub const CATALOGUES: &[(&str, &str)] = &[
     ("common", include_str!("../i18n/common.json")),
     ("auth", include_str!("../i18n/auth.json")),
     ("overview", include_str!("../i18n/overview.json")),
+    ("usage", include_str!("../i18n/usage.json")),
+    ("packs", include_str!("../i18n/packs.json")),
+    ("bills", include_str!("../i18n/bills.json")),
+    ("notices", include_str!("../i18n/notices.json")),
+    ("quote", include_str!("../i18n/quote.json")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -56,12 +56,6 @@ impl Console {
 
 /// The console's routes, all under [`BASE`], every write behind the guard.
 pub fn router(console: Arc<Console>) -> Router {
-    // `nest` matches `/console` but not `/console/`, which links and redirects name
-    // (after an invite, the default `next`): the start page answers there too.
-    let start = Router::new()
-        .route(&format!("{BASE}/"), get(pages::start))
-        .layer(axum::middleware::map_response(render::secure_headers))
-        .with_state(console.clone());
     let pages = pages::routes()
         .route("/assets/console.css", get(render::stylesheet))
         .fallback(|| async { ConsoleError::NotFound })
@@ -71,5 +65,12 @@ pub fn router(console: Arc<Console>) -> Router {
         ))
         .layer(axum::middleware::map_response(render::secure_headers))
         .with_state(console);
-    Router::new().merge(start).nest(BASE, pages)
+    Router::new()
+        // `nest` matches `/console` but not `/console/`, which links and redirects (after
+        // an invite, the default `next`) name: send it to the nested start page.
+        .route(
+            &format!("{BASE}/"),
+            get(|| async { pages::see_other(BASE) }),
+        )
+        .nest(BASE, pages)
 }

@@ -17,6 +17,12 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("login.html", include_str!("../templates/login.html")),
     ("invite.html", include_str!("../templates/invite.html")),
     ("overview.html", include_str!("../templates/overview.html")),
+    ("usage.html", include_str!("../templates/usage.html")),
+    ("packs.html", include_str!("../templates/packs.html")),
+    ("bills.html", include_str!("../templates/bills.html")),
+    ("bill.html", include_str!("../templates/bill.html")),
+    ("notices.html", include_str!("../templates/notices.html")),
+    ("quote.html", include_str!("../templates/quote.html")),
 ];
 
 pub fn environment() -> Result<Environment<'static>, ConsoleError> {

@@ -126,15 +126,13 @@ impl FromRequestParts<Arc<Console>> for Viewer {
             Some(s) => Some(s.clone()),
             None => session_of(console, &parts.headers).await?,
         };
-        // The console is nested under BASE, which `nest` strips from the URI (only
-        // `/console/` itself is routed outside the nest): put it back, or `next` (sign-in,
-        // the language switch) would name a path outside the console.
-        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-        let path = if path.starts_with(&format!("{}/", crate::BASE)) {
-            path.to_owned()
-        } else {
-            format!("{}{path}", crate::BASE)
-        };
+        // The console is nested under BASE, which `nest` strips from the URI: put it
+        // back, or `next` (sign-in, the language switch) would name a path outside it.
+        let path = parts
+            .uri
+            .path_and_query()
+            .map(|p| format!("{}{}", crate::BASE, p.as_str()))
+            .unwrap_or_else(|| format!("{}/", crate::BASE));
         match session {
             Some(session) => Ok(Viewer {
                 session,

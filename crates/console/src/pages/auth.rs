@@ -27,7 +27,7 @@ pub fn routes() -> Router<Arc<Console>> {
 }
 
 /// `/console/`: the user's overview, or the sign-in page.
-pub(crate) async fn start(viewer: Viewer) -> Response {
+async fn start(viewer: Viewer) -> Response {
     see_other(&format!(
         "{}/a/{}/overview",
         crate::BASE,

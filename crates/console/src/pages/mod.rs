@@ -1,7 +1,13 @@
 //! The pages: one module per page or group of pages, each with its `routes()`.
 
 mod auth;
+mod bills;
+mod figures;
+mod notices;
 mod overview;
+mod packs;
+mod quote;
+mod usage;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,13 +20,16 @@ use axum::Router;
 
 use crate::Console;
 
-pub(crate) use auth::start;
-
 /// Every page's routes, relative to [`crate::BASE`].
 pub fn routes() -> Router<Arc<Console>> {
     Router::new()
         .merge(auth::routes())
         .merge(overview::routes())
+        .merge(usage::routes())
+        .merge(packs::routes())
+        .merge(bills::routes())
+        .merge(notices::routes())
+        .merge(quote::routes())
 }
 
 /// A 303 to `to` (after a form, the browser GETs the result: reloading does not resubmit).

@@ -60,7 +60,11 @@ async fn world(backend: Backend) -> World {
 
 async fn every_page_renders_for_each_role(backend: Backend) {
     let mut w = world(backend).await;
-    let start = w.customer.get("/console/").await;
+    // `/console/` and `/console` both lead to the user's overview.
+    let slash = w.customer.get("/console/").await;
+    assert_eq!(slash.status, StatusCode::SEE_OTHER);
+    assert_eq!(slash.location(), "/console");
+    let start = w.customer.get("/console").await;
     assert_eq!(start.status, StatusCode::SEE_OTHER);
     assert_eq!(start.location(), format!("/console/a/{}/overview", w.acme));
     for key in console::render::CUSTOMER_PAGES {
