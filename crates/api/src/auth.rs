@@ -14,7 +14,7 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
-use crate::keys::KeyStore;
+use crate::keys::{ActiveKey, KeyStore, LAST_USED_EVERY_US};
 
 type HmacSha256 = Hmac<Sha256>;
 type HmacSha1 = Hmac<Sha1>;
@@ -369,12 +369,34 @@ impl Authenticator {
         // identical legitimate calls in one second carry one signature. The ±5 minute
         // window is the protection, as Tencent Cloud gives it. Signature v1 has a Nonce
         // and gets exact replay refusal (`verify_v1`).
+        self.note_use(auth.secret_id, &key);
         self.check_rate(auth.secret_id)?;
         Ok(Caller {
             account: key.account,
             secret_id: auth.secret_id.to_string(),
             service: Some(service),
         })
+    }
+
+    /// Records that `key` authenticated a request (its "last used" time), when the
+    /// stored time is over a minute old. The write runs on its own task: the request
+    /// neither waits for it nor fails with it, and the time it records is when the
+    /// request was verified.
+    fn note_use(&self, secret_id: &str, key: &ActiveKey) {
+        let now_us = chrono::Utc::now().timestamp_micros();
+        if key
+            .last_used_us
+            .is_some_and(|t| t >= now_us - LAST_USED_EVERY_US)
+        {
+            return;
+        }
+        let keys = self.keys.clone();
+        let secret_id = secret_id.to_owned();
+        tokio::spawn(async move {
+            if let Err(e) = keys.touch(&secret_id, now_us).await {
+                tracing::warn!(%secret_id, error = %e, "recording the key's last use failed");
+            }
+        });
     }
 
     fn check_rate(&self, secret_id: &str) -> Result<(), ApiError> {
@@ -429,6 +451,7 @@ impl Authenticator {
                 "this Nonce and Timestamp were already used (replay refused)",
             ));
         }
+        self.note_use(secret_id, &key);
         self.check_rate(secret_id)?;
         Ok(Caller {
             account: key.account,

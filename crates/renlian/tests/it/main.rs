@@ -10,6 +10,7 @@ mod billing_support;
 mod calibrate_cli;
 mod cli_errors;
 mod console_browser;
+mod console_admin;
 mod console_billing;
 mod console_pages;
 mod console_support;
