@@ -558,7 +558,11 @@ def step(flow, name, failures):
 def main():
     args = parse_args()
     os.makedirs(args.out, exist_ok=True)
-    launch = ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+    # Chromium's sandbox refuses to start as root; a container's small /dev/shm crashes
+    # tabs unless shared memory goes to /tmp.
+    launch = ["--disable-dev-shm-usage"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        launch.append("--no-sandbox")
     failures = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=args.chromium, headless=True, args=launch)
