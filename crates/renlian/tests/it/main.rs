@@ -11,6 +11,7 @@ mod calibrate_cli;
 mod cli_errors;
 mod console_admin;
 mod console_billing;
+mod console_browser;
 mod console_pages;
 mod console_support;
 mod enrolment_crash;
