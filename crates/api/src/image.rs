@@ -16,6 +16,12 @@ use crate::error::ApiError;
 pub const MAX_IMAGE_BASE64: usize = 5 * 1024 * 1024;
 /// The decoded size that corresponds to [`MAX_IMAGE_BASE64`] of base64.
 pub const MAX_IMAGE_BYTES: usize = MAX_IMAGE_BASE64 / 4 * 3;
+/// The documented resolution limits: a JPEG's longer side at most 4000 px, any other
+/// format's at most 2000 px. They also bound what one request can make the server hold:
+/// 16 megapixels of JPEG, 4 of PNG or BMP, instead of whatever a small compressed file
+/// declares (a 151 KB PNG of zeros declares 40 megapixels).
+pub const MAX_LONG_SIDE_JPEG: u32 = 4000;
+pub const MAX_LONG_SIDE_OTHER: u32 = 2000;
 
 /// How URLs are fetched.
 #[derive(Debug, Clone)]
@@ -41,16 +47,49 @@ pub async fn image_bytes(
     url: Option<&str>,
     policy: &UrlPolicy,
 ) -> Result<Vec<u8>, ApiError> {
-    if let Some(url) = url.filter(|u| !u.is_empty()) {
-        return fetch(url, policy).await;
+    let bytes = if let Some(url) = url.filter(|u| !u.is_empty()) {
+        fetch(url, policy).await?
+    } else {
+        match image.filter(|i| !i.is_empty()) {
+            Some(b64) => decode_base64(b64)?,
+            None => {
+                return Err(ApiError::new(
+                    "InvalidParameterValue.ImageEmpty",
+                    "one of Image or Url must be given",
+                ))
+            }
+        }
+    };
+    check_resolution(&bytes)?;
+    Ok(bytes)
+}
+
+/// Refuses an image whose header declares more than the documented resolution, before a
+/// pixel is decoded. Bytes that are not an image we can read a header of pass here and
+/// get their precise error from the decoder.
+pub fn check_resolution(bytes: &[u8]) -> Result<(), ApiError> {
+    let Ok(format) = ::image::guess_format(bytes) else {
+        return Ok(());
+    };
+    let reader = ::image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+    let Ok((width, height)) = reader.into_dimensions() else {
+        return Ok(());
+    };
+    let (limit, kind) = if format == ::image::ImageFormat::Jpeg {
+        (MAX_LONG_SIDE_JPEG, "a JPEG")
+    } else {
+        (MAX_LONG_SIDE_OTHER, "an image other than JPEG")
+    };
+    let long = width.max(height);
+    if long > limit {
+        return Err(ApiError::new(
+            "FailedOperation.ImageResolutionExceed",
+            format!(
+                "the image is {width}x{height}: the longer side of {kind} may be at most {limit} px"
+            ),
+        ));
     }
-    match image.filter(|i| !i.is_empty()) {
-        Some(b64) => decode_base64(b64),
-        None => Err(ApiError::new(
-            "InvalidParameterValue.ImageEmpty",
-            "one of Image or Url must be given",
-        )),
-    }
+    Ok(())
 }
 
 pub fn decode_base64(b64: &str) -> Result<Vec<u8>, ApiError> {

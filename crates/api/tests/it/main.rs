@@ -8,6 +8,7 @@ mod common;
 mod analysis;
 mod billing_api;
 mod connections;
+mod image_limits;
 mod keys_upgrade;
 mod licensing_api;
 mod sdk;
