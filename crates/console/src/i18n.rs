@@ -13,6 +13,9 @@ pub const CATALOGUES: &[(&str, &str)] = &[
     ("common", include_str!("../i18n/common.json")),
     ("auth", include_str!("../i18n/auth.json")),
     ("overview", include_str!("../i18n/overview.json")),
+    ("groups", include_str!("../i18n/groups.json")),
+    ("try", include_str!("../i18n/try.json")),
+    ("settings", include_str!("../i18n/settings.json")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

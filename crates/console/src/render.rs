@@ -17,6 +17,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("login.html", include_str!("../templates/login.html")),
     ("invite.html", include_str!("../templates/invite.html")),
     ("overview.html", include_str!("../templates/overview.html")),
+    ("groups.html", include_str!("../templates/groups.html")),
+    ("group.html", include_str!("../templates/group.html")),
+    ("try.html", include_str!("../templates/try.html")),
+    ("settings.html", include_str!("../templates/settings.html")),
 ];
 
 pub fn environment() -> Result<Environment<'static>, ConsoleError> {

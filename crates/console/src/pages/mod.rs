@@ -1,7 +1,9 @@
 //! The pages: one module per page or group of pages, each with its `routes()`.
 
 mod auth;
+mod faces;
 mod overview;
+mod settings;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,6 +21,8 @@ pub fn routes() -> Router<Arc<Console>> {
     Router::new()
         .merge(auth::routes())
         .merge(overview::routes())
+        .merge(faces::routes())
+        .merge(settings::routes())
 }
 
 /// A 303 to `to` (after a form, the browser GETs the result: reloading does not resubmit).

@@ -9,6 +9,7 @@ mod billing_quote;
 mod billing_support;
 mod calibrate_cli;
 mod cli_errors;
+mod console_faces;
 mod console_pages;
 mod console_support;
 mod enrolment_crash;
