@@ -415,6 +415,62 @@ async fn faces_flow(backend: Backend) {
     );
     assert_eq!(billed_calls(&e, acme, "search"), 1);
 
+    // The 90 points drawn; two photos compared; liveness: each billed as one call.
+    let p = upload(
+        &mut ann,
+        &try_page,
+        &try_page,
+        &[
+            field("action", "landmarks"),
+            file("photo", "obama.jpg", &obama),
+        ],
+    )
+    .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    assert_eq!(p.body.matches("<circle class=\"face-point\"").count(), 90);
+    let p = upload(
+        &mut ann,
+        &try_page,
+        &try_page,
+        &[
+            field("action", "compare"),
+            file("photo", "a.jpg", &obama),
+            file("photo2", "b.jpg", &obama_partial),
+        ],
+    )
+    .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    let figure = between(&p.body, "<svg id=\"try-figure\"", "</svg>");
+    assert_eq!(figure.matches("<image ").count(), 2, "{figure}");
+    assert!(unescape(&p.body).contains("\"Score\": "), "{}", p.body);
+    let p = upload(
+        &mut ann,
+        &try_page,
+        &try_page,
+        &[field("action", "compare"), file("photo", "a.jpg", &obama)],
+    )
+    .await;
+    assert_eq!(
+        p.status,
+        StatusCode::BAD_REQUEST,
+        "compare needs two photos"
+    );
+    let p = upload(
+        &mut ann,
+        &try_page,
+        &try_page,
+        &[
+            field("action", "liveness"),
+            file("photo", "obama.jpg", &obama),
+        ],
+    )
+    .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    assert!(unescape(&p.body).contains("\"IsLiveness\": "), "{}", p.body);
+    for item in ["landmarks", "compare", "liveness"] {
+        assert_eq!(billed_calls(&e, acme, item), 1, "{item}");
+    }
+
     // Move obama to the visitors; delete joe; delete the staff group.
     let p = ann
         .post(
@@ -506,7 +562,25 @@ async fn faces_flow(backend: Backend) {
         )
         .await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
+    // An operator's write on a customer's account is audited too.
+    let p = ops
+        .post(
+            &groups,
+            &groups,
+            &[("group_id", "ops-made"), ("group_name", "Ops")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
     let pool = e.pool().await;
+    let by_ops: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM console_audit WHERE action = 'groups.create' AND email = 'ops@renlian.test'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap()
+    .try_get(0)
+    .unwrap();
+    assert_eq!(by_ops, 1);
     let audited: Vec<String> = sqlx::query(
         "SELECT detail FROM console_audit WHERE action = 'settings.thumbnails' ORDER BY id",
     )

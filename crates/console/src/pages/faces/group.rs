@@ -16,7 +16,7 @@ use serde_json::json;
 
 use super::groups::group_choices;
 use super::upload::{self, PersonPhotos, Photo, UploadError};
-use super::{base64, call, gallery_account, Outcome};
+use super::{audit_operator, base64, call, gallery_account, Outcome};
 use crate::error::ConsoleError;
 use crate::pages::{see_other, url_encode};
 use crate::render::page;
@@ -341,6 +341,15 @@ async fn enrol(
             }],
         }]
     };
+    let photos: usize = persons.iter().map(|p| p.photos.len()).sum();
+    audit_operator(
+        &console,
+        &viewer,
+        account,
+        "groups.enrol",
+        &format!("{} persons, {photos} photos into {group_id}", persons.len()),
+    )
+    .await?;
     let started = Instant::now();
     let mut report = Report::default();
     for person in &persons {
@@ -549,6 +558,14 @@ async fn delete_person(
 ) -> Result<Response, ConsoleError> {
     let account = viewer.account(&console, account).await?;
     let g = group_and_person(&console, account, &group, &person).await?;
+    audit_operator(
+        &console,
+        &viewer,
+        account,
+        "groups.delete_person",
+        &format!("DeletePerson {person}"),
+    )
+    .await?;
     let outcome = call(
         &console,
         &viewer,
@@ -595,6 +612,14 @@ async fn move_person(
     let account = viewer.account(&console, account).await?;
     let g = group_and_person(&console, account, &group, &person).await?;
     find_group(&console, account, &form.to).await?;
+    audit_operator(
+        &console,
+        &viewer,
+        account,
+        "groups.move_person",
+        &format!("{person}: {group} → {}", form.to),
+    )
+    .await?;
     let copied = call(
         &console,
         &viewer,

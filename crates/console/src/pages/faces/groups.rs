@@ -10,7 +10,7 @@ use axum::{Form, Router};
 use minijinja::context;
 use serde_json::json;
 
-use super::{call, gallery_account};
+use super::{audit_operator, call, gallery_account};
 use crate::error::ConsoleError;
 use crate::pages::{see_other, url_encode};
 use crate::render::page;
@@ -147,6 +147,14 @@ async fn create(
         form.group_id.trim().to_owned(),
         form.group_name.trim().to_owned(),
     );
+    audit_operator(
+        &console,
+        &viewer,
+        account,
+        "groups.create",
+        &format!("CreateGroup {id}"),
+    )
+    .await?;
     let outcome = call(
         &console,
         &viewer,
@@ -174,6 +182,14 @@ async fn delete(
     let account = viewer.account(&console, account).await?;
     // Another account's (or no) group is "not found", as for every object.
     super::group::find_group(&console, account, &group).await?;
+    audit_operator(
+        &console,
+        &viewer,
+        account,
+        "groups.delete",
+        &format!("DeleteGroup {group}"),
+    )
+    .await?;
     let outcome = call(
         &console,
         &viewer,

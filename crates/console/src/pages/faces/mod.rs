@@ -122,6 +122,26 @@ pub async fn call(
     }
 }
 
+/// An operator's write on an account's pages (enrolling, deleting, trying a call) is
+/// recorded in the audit log like any operator write; a customer's own actions are not
+/// (the API's records already name them).
+pub async fn audit_operator(
+    console: &Console,
+    viewer: &Viewer,
+    account: i64,
+    action: &str,
+    detail: &str,
+) -> Result<(), crate::ConsoleError> {
+    let user = viewer.user();
+    if user.operator {
+        console
+            .users
+            .audit(user, action, &format!("account {account}"), detail)
+            .await?;
+    }
+    Ok(())
+}
+
 /// The gallery's id of a billing account.
 pub fn gallery_account(account: i64) -> Result<gallery::AccountId, crate::ConsoleError> {
     Ok(gallery::AccountId::new(account.to_string())?)

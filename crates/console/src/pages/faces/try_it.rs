@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 use super::figure::{self, Placed};
 use super::groups::group_choices;
 use super::upload::{self, UploadError};
-use super::{base64, call, Outcome};
+use super::{audit_operator, base64, call, Outcome};
 use crate::error::ConsoleError;
 use crate::render::page;
 use crate::session::Viewer;
@@ -360,6 +360,7 @@ async fn run(
         }
     }
     let params = params_for(action, photo, photo2, &form.group_id);
+    audit_operator(&console, &viewer, account, "try", action).await?;
     let outcome = call(&console, &viewer, account, action, params.clone()).await;
     let label = format!(
         "{} · {action}",
