@@ -20,13 +20,16 @@ pub mod enrolment;
 pub mod error;
 pub mod image;
 pub mod keys;
+pub mod listener;
 pub mod reconcile;
 pub mod server;
 mod state;
+pub mod tls;
 
 pub use action::Action;
 pub use error::ApiError;
 pub use keys::{KeyError, KeyInfo, KeyStore, MasterKey, NewKey};
+pub use listener::ConnectionLimits;
 pub use reconcile::{reconcile_enrolments, spawn_reconciler, ReconcileReport};
 pub use server::{call_as, router, serve, serve_router};
 pub use state::{AppState, Faults, ServerConfig};

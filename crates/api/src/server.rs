@@ -25,28 +25,27 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 /// Serves until `shutdown` completes, then stops accepting and lets in-flight requests
 /// finish (their metering records are written before their responses, so nothing
-/// billable is lost).
+/// billable is lost). Connections are limited as the state's config says.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_router(listener, router(state), shutdown).await
+    let limits = state.config.connections;
+    serve_router(listener, router(state), limits, None, shutdown).await
 }
 
 /// Serves `app` (the API's router, possibly merged with others such as the console's)
-/// with each connection's peer address available to handlers (`ConnectInfo`).
+/// under `limits`, over TLS when `tls` is given, with each connection's peer address available to handlers
+/// (`ConnectInfo`).
 pub async fn serve_router(
     listener: tokio::net::TcpListener,
     app: Router,
+    limits: crate::listener::ConnectionLimits,
+    tls: Option<Arc<crate::tls::Tls>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    crate::listener::serve(listener, app, limits, tls, shutdown).await
 }
 
 fn envelope(request_id: &str, result: Result<Map<String, Value>, ApiError>) -> Response {
@@ -135,17 +134,34 @@ async fn answer(
     body: Body,
     request_id: &str,
 ) -> Result<Map<String, Value>, ApiError> {
-    let body: Bytes = axum::body::to_bytes(body, state.config.max_body_bytes)
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                "RequestSizeLimitExceeded",
+    let too_large = || {
+        ApiError::new(
+            "RequestSizeLimitExceeded",
+            format!(
+                "the request body exceeds {} bytes",
+                state.config.max_body_bytes
+            ),
+        )
+    };
+    // A declared length over the limit is refused before a byte of it is read.
+    let declared = header_str(headers, "content-length").and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > state.config.max_body_bytes as u64) {
+        return Err(too_large());
+    }
+    let read = axum::body::to_bytes(body, state.config.max_body_bytes);
+    let body: Bytes = match tokio::time::timeout(state.config.body_read_timeout, read).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(_)) => return Err(too_large()),
+        Err(_) => {
+            return Err(ApiError::new(
+                "InvalidRequest",
                 format!(
-                    "the request body exceeds {} bytes",
-                    state.config.max_body_bytes
+                    "the request body did not arrive within {} s",
+                    state.config.body_read_timeout.as_secs()
                 ),
-            )
-        })?;
+            ))
+        }
+    };
     let now = chrono::Utc::now().timestamp();
     // API 3.0 (TC3) carries its signature in the Authorization header; signature v1 in
     // the parameters of a GET query or a form POST.

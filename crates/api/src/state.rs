@@ -26,6 +26,11 @@ pub struct ServerConfig {
     pub urls: UrlPolicy,
     /// The `licensing` service's registry settings (moves per seat and year).
     pub licensing: licence_registry::RegistryConfig,
+    /// Open connections and the header deadline (`listener`).
+    pub connections: crate::listener::ConnectionLimits,
+    /// The whole request body must arrive within this; a slower client gets
+    /// `RequestTimeout`-style refusal instead of holding the request open.
+    pub body_read_timeout: std::time::Duration,
 }
 
 impl Default for ServerConfig {
@@ -37,6 +42,8 @@ impl Default for ServerConfig {
             regions: Vec::new(),
             urls: UrlPolicy::default(),
             licensing: licence_registry::RegistryConfig::default(),
+            connections: crate::listener::ConnectionLimits::default(),
+            body_read_timeout: std::time::Duration::from_secs(30),
         }
     }
 }

@@ -16,6 +16,11 @@ pub const CATALOGUES: &[(&str, &str)] = &[
     ("groups", include_str!("../i18n/groups.json")),
     ("try", include_str!("../i18n/try.json")),
     ("settings", include_str!("../i18n/settings.json")),
+    ("usage", include_str!("../i18n/usage.json")),
+    ("packs", include_str!("../i18n/packs.json")),
+    ("bills", include_str!("../i18n/bills.json")),
+    ("notices", include_str!("../i18n/notices.json")),
+    ("quote", include_str!("../i18n/quote.json")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

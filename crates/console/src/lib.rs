@@ -58,10 +58,19 @@ impl Console {
 pub fn router(console: Arc<Console>) -> Router {
     let pages = pages::routes()
         .route("/assets/console.css", get(render::stylesheet))
+        .fallback(|| async { ConsoleError::NotFound })
         .layer(axum::middleware::from_fn_with_state(
             console.clone(),
             session::guard_writes,
         ))
+        .layer(axum::middleware::map_response(render::secure_headers))
         .with_state(console);
-    Router::new().nest(BASE, pages)
+    Router::new()
+        // `nest` matches `/console` but not `/console/`, which links and redirects (after
+        // an invite, the default `next`) name: send it to the nested start page.
+        .route(
+            &format!("{BASE}/"),
+            get(|| async { pages::see_other(BASE) }),
+        )
+        .nest(BASE, pages)
 }

@@ -21,6 +21,12 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("group.html", include_str!("../templates/group.html")),
     ("try.html", include_str!("../templates/try.html")),
     ("settings.html", include_str!("../templates/settings.html")),
+    ("usage.html", include_str!("../templates/usage.html")),
+    ("packs.html", include_str!("../templates/packs.html")),
+    ("bills.html", include_str!("../templates/bills.html")),
+    ("bill.html", include_str!("../templates/bill.html")),
+    ("notices.html", include_str!("../templates/notices.html")),
+    ("quote.html", include_str!("../templates/quote.html")),
 ];
 
 pub fn environment() -> Result<Environment<'static>, ConsoleError> {
@@ -94,26 +100,26 @@ fn nav(viewer: &Viewer, account: Option<i64>) -> (Vec<NavItem>, Vec<NavItem>) {
     (customer, operator)
 }
 
-/// Headers every page carries: no caching of account data, no framing, no scripts from
-/// anywhere (the console has none), no inline styles.
-fn secure(mut response: Response) -> Response {
+/// Headers every console response carries (pages, errors, downloads): no caching of
+/// account data unless the handler chose otherwise, no framing, no scripts from anywhere
+/// (the console has none), no inline styles.
+pub async fn secure_headers(mut response: Response) -> Response {
     let h = response.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
+    let defaults = [
+        (header::CACHE_CONTROL, "no-store"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (
+            header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
-    );
+    ];
+    for (name, value) in defaults {
+        if !h.contains_key(&name) {
+            h.insert(name, HeaderValue::from_static(value));
+        }
+    }
     response
 }
 
@@ -146,7 +152,7 @@ pub fn page(
         .env
         .get_template(template)?
         .render(context! { ..ctx, ..base })?;
-    Ok(secure(Html(html).into_response()))
+    Ok(Html(html).into_response())
 }
 
 /// A page shown before sign-in (login, invite).
@@ -167,7 +173,7 @@ pub fn public_page(
         .env
         .get_template(template)?
         .render(context! { ..ctx, ..base })?;
-    Ok(secure(Html(html).into_response()))
+    Ok(Html(html).into_response())
 }
 
 /// The console's stylesheet, embedded.

@@ -126,10 +126,12 @@ impl FromRequestParts<Arc<Console>> for Viewer {
             Some(s) => Some(s.clone()),
             None => session_of(console, &parts.headers).await?,
         };
+        // The console is nested under BASE, which `nest` strips from the URI: put it
+        // back, or `next` (sign-in, the language switch) would name a path outside it.
         let path = parts
             .uri
             .path_and_query()
-            .map(|p| p.as_str().to_owned())
+            .map(|p| format!("{}{}", crate::BASE, p.as_str()))
             .unwrap_or_else(|| format!("{}/", crate::BASE));
         match session {
             Some(session) => Ok(Viewer {

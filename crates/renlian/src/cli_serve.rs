@@ -36,6 +36,13 @@ pub enum Command {
         /// Smallest face side the engine finds, in pixels.
         #[arg(long, default_value_t = 80, value_name = "PX")]
         min_face_size: u32,
+        /// Serve HTTPS with this PEM certificate chain (with --tls-key); the files are
+        /// read again when they change, so a renewed certificate needs no restart.
+        #[arg(long, value_name = "PEM", requires = "tls_key")]
+        tls_cert: Option<std::path::PathBuf>,
+        /// The certificate's PEM private key.
+        #[arg(long, value_name = "PEM", requires = "tls_cert")]
+        tls_key: Option<std::path::PathBuf>,
     },
 }
 
@@ -69,7 +76,17 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
         rate_per_key,
         allow_private_urls,
         min_face_size,
+        tls_cert,
+        tls_key,
     } = cmd;
+    // Bad certificate files stop the start before the models are loaded.
+    let tls = match (tls_cert, tls_key) {
+        (Some(cert), Some(key)) => Some(Arc::new(
+            api::tls::Tls::load(api::tls::TlsFiles { cert, key })
+                .context("loading the TLS certificate")?,
+        )),
+        _ => None,
+    };
     let (engine, analyzer) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let store = models::ModelStore::from_env()?;
         store
@@ -127,9 +144,11 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
-    println!("listening on http://{addr}");
-    println!("console: http://{addr}{}/", console::BASE);
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("listening on {scheme}://{addr}");
+    println!("console: {scheme}://{addr}{}/", console::BASE);
+    let limits = state.config.connections;
     let app = api::router(state).merge(console::router(console));
-    api::serve_router(listener, app, shutdown_signal()).await?;
+    api::serve_router(listener, app, limits, tls, shutdown_signal()).await?;
     Ok(())
 }

@@ -20,8 +20,12 @@ use sqlx::{AnyPool, Executor};
 
 use crate::GlobalOpts;
 
-/// Opens the pool for `--database` / `--data-dir`, creating the data directory for SQLite.
+/// Opens the pool for `--database` / `--data-dir`. The data directory (it holds the
+/// master key whatever the database) is created private, and so is a SQLite file.
 pub async fn open(global: &GlobalOpts) -> anyhow::Result<AnyPool> {
+    let data_dir = global.data_dir();
+    crate::private::ensure_dir(&data_dir)?;
+    crate::private::refuse_world_writable(&data_dir.join("master.key"), "key file")?;
     open_url(&global.database_url()).await
 }
 
@@ -29,8 +33,10 @@ pub async fn open_url(url: &str) -> anyhow::Result<AnyPool> {
     sqlx::any::install_default_drivers();
     if let Some(path) = sqlite_path(url) {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("creating data directory {}", dir.display()))?;
+            crate::private::ensure_dir(dir)?;
+        }
+        if !path.as_os_str().is_empty() && !url.contains(":memory:") {
+            crate::private::ensure_file(&path, "database file")?;
         }
         let url = if url.contains('?') {
             url.to_string()

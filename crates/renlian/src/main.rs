@@ -14,6 +14,7 @@ mod cli_vision;
 mod db;
 mod global;
 mod output;
+mod private;
 mod progress;
 
 use std::process::ExitCode;

@@ -7,6 +7,7 @@
 mod common;
 mod analysis;
 mod billing_api;
+mod connections;
 mod keys_upgrade;
 mod licensing_api;
 mod sdk;

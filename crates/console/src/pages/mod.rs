@@ -1,9 +1,15 @@
 //! The pages: one module per page or group of pages, each with its `routes()`.
 
 mod auth;
+mod bills;
 mod faces;
+mod figures;
+mod notices;
 mod overview;
+mod packs;
+mod quote;
 mod settings;
+mod usage;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,6 +27,11 @@ pub fn routes() -> Router<Arc<Console>> {
     Router::new()
         .merge(auth::routes())
         .merge(overview::routes())
+        .merge(usage::routes())
+        .merge(packs::routes())
+        .merge(bills::routes())
+        .merge(notices::routes())
+        .merge(quote::routes())
         .merge(faces::routes())
         .merge(settings::routes())
 }

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 
 use crate::billing_support::{Backend, Env};
 use crate::console_support::{account, invite, Visitor};
-use crate::serve_support::Serve;
+use crate::serve_support::{small_photo_b64, Client, Serve};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -60,7 +60,11 @@ async fn world(backend: Backend) -> World {
 
 async fn every_page_renders_for_each_role(backend: Backend) {
     let mut w = world(backend).await;
-    let start = w.customer.get("/console/").await;
+    // `/console/` and `/console` both lead to the user's overview.
+    let slash = w.customer.get("/console/").await;
+    assert_eq!(slash.status, StatusCode::SEE_OTHER);
+    assert_eq!(slash.location(), "/console");
+    let start = w.customer.get("/console").await;
     assert_eq!(start.status, StatusCode::SEE_OTHER);
     assert_eq!(start.location(), format!("/console/a/{}/overview", w.acme));
     for key in console::render::CUSTOMER_PAGES {
@@ -91,6 +95,9 @@ async fn every_page_renders_for_each_role(backend: Backend) {
         let path = format!("/console/a/{}/{key}", w.acme);
         let page = w.customer.page(&path).await;
         assert!(page.body.contains("<h1"), "{path}: {}", page.body);
+        let csp = page.headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'none'"), "{path}: {csp}");
+        assert_eq!(page.headers["cache-control"], "no-store", "{path}");
         assert!(page.body.contains("ann@acme.test"), "{path}");
         // An operator sees any account's pages.
         w.operator
@@ -119,6 +126,11 @@ async fn every_page_renders_for_each_role(backend: Backend) {
             "{path}"
         );
     }
+    // An unknown console path is the console's 404 page, with the same headers.
+    let nowhere = w.customer.get("/console/no/such/page").await;
+    assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
+    assert!(nowhere.body.contains("<h1>404"), "{}", nowhere.body);
+    assert!(nowhere.headers.contains_key("content-security-policy"));
     // Signed out, every page sends the browser to sign in and back.
     let mut stranger = Visitor::new(w.server.addr);
     let p = stranger
@@ -271,6 +283,57 @@ async fn sessions_and_sign_in_limit(backend: Backend) {
     );
     w.server.kill();
     w.e.close().await;
+}
+
+/// The overview's calls-per-day table (the daily roll-up) counts API calls as they are
+/// made, on the account's today.
+async fn overview_counts_todays_calls(backend: Backend) {
+    let mut w = world(backend).await;
+    let path = format!("/console/a/{}/overview", w.acme);
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .format("%Y-%m-%d")
+        .to_string();
+    let calls_today = |body: &str| -> u64 {
+        let marker = format!("<tr data-day=\"{today}\">");
+        let row = &body[body
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no row for {today}: {body}"))..];
+        let open = "class=\"num calls\">";
+        let cell = &row[row.find(open).unwrap() + open.len()..];
+        cell[..cell.find('<').unwrap()].parse().unwrap()
+    };
+    let before = calls_today(&w.customer.page(&path).await.body);
+    assert_eq!(before, 0);
+    assert!(w
+        .customer
+        .page(&path)
+        .await
+        .body
+        .contains("id=\"calls-per-day\""));
+    let client = Client::for_account(&w.e, w.server.addr, w.acme);
+    let image = small_photo_b64();
+    for _ in 0..2 {
+        client
+            .ok("DetectFace", serde_json::json!({ "Image": image }))
+            .await;
+    }
+    assert_eq!(calls_today(&w.customer.page(&path).await.body), 2);
+    // The other account's overview did not move.
+    let other = format!("/console/a/{}/overview", w.other);
+    assert_eq!(calls_today(&w.rival.page(&other).await.body), 0);
+    w.server.kill();
+    w.e.close().await;
+}
+
+#[tokio::test]
+async fn console_overview_counts_calls_sqlite() {
+    overview_counts_todays_calls(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn console_overview_counts_calls_postgres() {
+    overview_counts_todays_calls(Backend::Postgres).await;
 }
 
 #[tokio::test]

@@ -5,8 +5,6 @@
 //! serves the same gallery. On SQLite and PostgreSQL.
 
 use crate::billing_support;
-#[allow(dead_code)]
-use crate::face_support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -26,18 +24,6 @@ const ACKS_BEFORE_KILL: usize = 24;
 /// Once armed, the kill waits up to this long for an enrolment to be pending in the
 /// database (metered, not yet confirmed), so that the kill lands inside the protocol.
 const PENDING_WAIT: Duration = Duration::from_secs(3);
-
-/// The fixture photo the persons are enrolled from, 320 px wide (detection costs
-/// ~0.2-0.5 s a photo in the test profile on two cores).
-fn photo() -> String {
-    use base64::Engine as _;
-    let bytes = std::fs::read(face_support::fixtures().join("obama.jpg")).unwrap();
-    let img = image::load_from_memory(&bytes).unwrap();
-    let small = img.resize(320, 10_000, image::imageops::FilterType::Triangle);
-    let mut png = std::io::Cursor::new(Vec::new());
-    small.write_to(&mut png, image::ImageFormat::Png).unwrap();
-    base64::engine::general_purpose::STANDARD.encode(png.into_inner())
-}
 
 /// The answers the clients got before the kill: (PersonId, RequestId) per acknowledged
 /// CreatePerson, and the RequestIds of calls answered with an error.
@@ -141,7 +127,7 @@ async fn crash(e: Env) {
         .as_i64()
         .unwrap();
     let key = e.json(&["key", "create", "--account", &account.to_string()]);
-    let image = photo();
+    let image = crate::serve_support::small_photo_b64();
     let server = Serve::start(&e, 1);
     let mut client = Client {
         http: reqwest::Client::new(),
