@@ -149,12 +149,33 @@ fn entry_path(name: &str) -> Result<Option<(String, String)>, UploadError> {
     Ok(Some((person.to_owned(), file.to_owned())))
 }
 
+/// The number of entries the archive's end-of-central-directory record declares (the
+/// last one in the file; `u16::MAX` when the count is in a ZIP64 record instead).
+fn declared_entries(bytes: &[u8]) -> Option<usize> {
+    const EOCD: &[u8] = b"PK\x05\x06";
+    const EOCD_LEN: usize = 22;
+    let at = bytes
+        .windows(EOCD.len())
+        .rposition(|w| w == EOCD)
+        .filter(|at| at + EOCD_LEN <= bytes.len())?;
+    Some(usize::from(u16::from_le_bytes([
+        bytes[at + 10],
+        bytes[at + 11],
+    ])))
+}
+
 /// Reads an enrolment zip: every photo, grouped by its top-level folder (the person),
 /// folders in name order and photos in archive order. Any entry over a limit, outside
 /// the layout or not a photo refuses the whole archive.
 pub fn read_zip(bytes: &[u8]) -> Result<Vec<PersonPhotos>, UploadError> {
     if bytes.len() > MAX_ZIP_BYTES {
         return Err(UploadError::TooLarge { max: MAX_ZIP_BYTES });
+    }
+    // The count is read from the end record before the archive is opened: opening it
+    // reads every entry's header into memory, which a 20 MiB file of empty entries
+    // would make hundreds of thousands of.
+    if let Some(n) = declared_entries(bytes).filter(|n| *n > MAX_ZIP_ENTRIES) {
+        return Err(UploadError::TooManyEntries(n));
     }
     let mut archive =
         zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| UploadError::NotZip(e.to_string()))?;
@@ -336,7 +357,9 @@ mod tests {
         );
         let many: Vec<String> = (0..=MAX_ZIP_ENTRIES).map(|i| format!("d{i}/")).collect();
         let many: Vec<(&str, &[u8])> = many.iter().map(|n| (n.as_str(), &b""[..])).collect();
-        let err = read_zip(&stored(&many)).unwrap_err();
+        let z = stored(&many);
+        assert_eq!(declared_entries(&z), Some(MAX_ZIP_ENTRIES + 1));
+        let err = read_zip(&z).unwrap_err();
         assert_eq!(err, UploadError::TooManyEntries(MAX_ZIP_ENTRIES + 1));
         assert_eq!(
             read_zip(&stored(&[("ann/", b"")])).unwrap_err(),
