@@ -337,6 +337,24 @@ async fn faces_flow(backend: Backend) {
         );
         assert!(p.body.contains(says), "{says}: {}", p.body);
     }
+    // Over 20 MiB (the upload limit), and over the routes' 25 MiB body limit.
+    for size in [21 << 20, 26 << 20] {
+        let mut big = b"PK\x03\x04".to_vec();
+        big.resize(size, 0);
+        let p = upload(
+            &mut ann,
+            &staff,
+            &format!("{staff}/enrol"),
+            &[file("file", "big.zip", &big)],
+        )
+        .await;
+        assert_eq!(p.status, StatusCode::BAD_REQUEST, "{size}");
+        assert!(
+            p.body.contains("class=\"error\" role=\"alert\""),
+            "{}",
+            p.body
+        );
+    }
     let listed = api.ok("GetPersonList", json!({"GroupId": "staff"})).await;
     assert_eq!(persons_of(&listed), ["biden", "obama"]);
     assert_eq!(billed_calls(&e, acme, "person"), 3);
