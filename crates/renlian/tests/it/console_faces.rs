@@ -355,6 +355,11 @@ async fn faces_flow(backend: Backend) {
             p.body
         );
     }
+    // The language switch on a refused form's page GETs the form's address: it leads
+    // back to the group.
+    let back = ann.get(&format!("{staff}/enrol?_csrf=x")).await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER);
+    assert_eq!(back.location(), staff);
     let listed = api.ok("GetPersonList", json!({"GroupId": "staff"})).await;
     assert_eq!(persons_of(&listed), ["biden", "obama"]);
     assert_eq!(billed_calls(&e, acme, "person"), 3);

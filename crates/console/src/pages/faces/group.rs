@@ -9,7 +9,7 @@ use std::time::Instant;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Form, Router};
 use minijinja::context;
 use serde_json::json;
@@ -28,16 +28,30 @@ pub fn routes() -> Router<Arc<Console>> {
         .route("/a/{account}/groups/{group}", get(show))
         .route(
             "/a/{account}/groups/{group}/enrol",
-            post(enrol).layer(DefaultBodyLimit::max(super::UPLOAD_BODY_LIMIT)),
+            get(back_to_group)
+                .post(enrol)
+                .layer(DefaultBodyLimit::max(super::UPLOAD_BODY_LIMIT)),
         )
         .route(
             "/a/{account}/groups/{group}/persons/{person}/delete",
-            post(delete_person),
+            get(back_to_group_of_person).post(delete_person),
         )
         .route(
             "/a/{account}/groups/{group}/persons/{person}/move",
-            post(move_person),
+            get(back_to_group_of_person).post(move_person),
         )
+}
+
+/// A GET of a form's address (the language switch on a page re-rendered after a
+/// refused form returns there) goes back to the group's page.
+async fn back_to_group(Path((account, group)): Path<(i64, String)>) -> Response {
+    see_other(&group_path(account, &group))
+}
+
+async fn back_to_group_of_person(
+    Path((account, group, _)): Path<(i64, String, String)>,
+) -> Response {
+    see_other(&group_path(account, &group))
 }
 
 /// Persons shown per page of a group.

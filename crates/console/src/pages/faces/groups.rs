@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Form, Router};
 use minijinja::context;
 use serde_json::json;
@@ -20,7 +20,15 @@ use crate::Console;
 pub fn routes() -> Router<Arc<Console>> {
     Router::new()
         .route("/a/{account}/groups", get(list).post(create))
-        .route("/a/{account}/groups/{group}/delete", post(delete))
+        .route(
+            "/a/{account}/groups/{group}/delete",
+            get(back_to_group).post(delete),
+        )
+}
+
+/// A GET of the delete form's address (see `group::back_to_group`) shows the group.
+async fn back_to_group(Path((account, group)): Path<(i64, String)>) -> Response {
+    see_other(&super::group::group_path(account, &group))
 }
 
 /// The page shows at most this many groups (GetGroupList's largest page).
