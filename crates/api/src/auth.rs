@@ -14,7 +14,7 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
-use crate::keys::KeyStore;
+use crate::keys::{ActiveKey, KeyStore, LAST_USED_EVERY_US};
 
 type HmacSha256 = Hmac<Sha256>;
 type HmacSha1 = Hmac<Sha1>;
@@ -151,9 +151,11 @@ pub fn canonical_request(
             .get(name)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| failure(format!("the signed header {name} is missing")))?;
+        // TC3 lowercases names and values (the API's signing document: "x-tc-action:
+        // describeinstances"); the SDKs' content-type and host are lowercase already.
         canonical_headers.push_str(&name.to_ascii_lowercase());
         canonical_headers.push(':');
-        canonical_headers.push_str(value.trim());
+        canonical_headers.push_str(&value.trim().to_ascii_lowercase());
         canonical_headers.push('\n');
     }
     let unsigned = req
@@ -298,6 +300,11 @@ impl RateLimiter {
 pub struct Authenticator {
     pub keys: KeyStore,
     pub service: String,
+    /// Strict signing: a TC3 request must sign `x-tc-action` and its body (no
+    /// `UNSIGNED-PAYLOAD`), so a captured request cannot be re-sent as another action or
+    /// with another body. Off by default: the official SDKs sign only `content-type` and
+    /// `host`.
+    pub strict: bool,
     replay: ReplayGuard,
     rate: RateLimiter,
 }
@@ -307,6 +314,7 @@ impl Authenticator {
         Authenticator {
             keys,
             service: service.into(),
+            strict: false,
             replay: ReplayGuard::default(),
             rate: RateLimiter::new(per_key_per_second),
         }
@@ -353,6 +361,22 @@ impl Authenticator {
         {
             return Err(failure("SignedHeaders must include content-type and host"));
         }
+        if self.strict {
+            if !auth
+                .signed_headers
+                .split(';')
+                .any(|h| h.eq_ignore_ascii_case("x-tc-action"))
+            {
+                return Err(failure(
+                    "this server requires strict signing: SignedHeaders must include x-tc-action",
+                ));
+            }
+            if header("x-tc-content-sha256").is_some_and(|v| v == "UNSIGNED-PAYLOAD") {
+                return Err(failure(
+                    "this server requires strict signing: the body must be signed (no UNSIGNED-PAYLOAD)",
+                ));
+            }
+        }
         let key = self.keys.active(auth.secret_id).await?;
         let canonical = canonical_request(req, auth.signed_headers)?;
         let expected = tc3_signature(
@@ -369,12 +393,34 @@ impl Authenticator {
         // identical legitimate calls in one second carry one signature. The ±5 minute
         // window is the protection, as Tencent Cloud gives it. Signature v1 has a Nonce
         // and gets exact replay refusal (`verify_v1`).
+        self.note_use(auth.secret_id, &key);
         self.check_rate(auth.secret_id)?;
         Ok(Caller {
             account: key.account,
             secret_id: auth.secret_id.to_string(),
             service: Some(service),
         })
+    }
+
+    /// Records that `key` authenticated a request (its "last used" time), when the
+    /// stored time is over a minute old. The write runs on its own task: the request
+    /// neither waits for it nor fails with it, and the time it records is when the
+    /// request was verified.
+    fn note_use(&self, secret_id: &str, key: &ActiveKey) {
+        let now_us = chrono::Utc::now().timestamp_micros();
+        if key
+            .last_used_us
+            .is_some_and(|t| t >= now_us - LAST_USED_EVERY_US)
+        {
+            return;
+        }
+        let keys = self.keys.clone();
+        let secret_id = secret_id.to_owned();
+        tokio::spawn(async move {
+            if let Err(e) = keys.touch(&secret_id, now_us).await {
+                tracing::warn!(%secret_id, error = %e, "recording the key's last use failed");
+            }
+        });
     }
 
     fn check_rate(&self, secret_id: &str) -> Result<(), ApiError> {
@@ -429,6 +475,7 @@ impl Authenticator {
                 "this Nonce and Timestamp were already used (replay refused)",
             ));
         }
+        self.note_use(secret_id, &key);
         self.check_rate(secret_id)?;
         Ok(Caller {
             account: key.account,

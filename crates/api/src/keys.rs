@@ -150,6 +150,9 @@ pub struct KeyInfo {
     pub enabled: bool,
     /// Microseconds since the epoch.
     pub created_us: i64,
+    /// When a request last authenticated with the key (microseconds since the epoch),
+    /// to within [`LAST_USED_EVERY_US`]; `None` if it never did.
+    pub last_used_us: Option<i64>,
 }
 
 /// A freshly created key: the only time the SecretKey is shown.
@@ -165,7 +168,13 @@ pub struct NewKey {
 pub struct ActiveKey {
     pub account: i64,
     pub secret_key: String,
+    /// As in [`KeyInfo::last_used_us`]: authentication skips the write while it is recent.
+    pub last_used_us: Option<i64>,
 }
+
+/// A key's last use is written at most this often (microseconds): a busy key costs one
+/// write a minute, not one per request.
+pub const LAST_USED_EVERY_US: i64 = 60_000_000;
 
 /// The `api_keys` table on the shared pool.
 #[derive(Clone)]
@@ -178,10 +187,12 @@ const SECRET_ID_PREFIX: &str = "AKID";
 
 /// The api crate's tables, migrated by the `db` crate's runner. Version 1 is exactly the
 /// `CREATE TABLE IF NOT EXISTS` the releases before versioned migrations ran on every
-/// start: a database they created adopts it untouched and records version 1.
-const MIGRATIONS: &[db::Migration] = &[db::Migration::new(
-    1,
-    &["CREATE TABLE IF NOT EXISTS api_keys (
+/// start: a database they created adopts it untouched and records version 1. Version 2
+/// adds when each key was last used (NULL for keys never used since).
+const MIGRATIONS: &[db::Migration] = &[
+    db::Migration::new(
+        1,
+        &["CREATE TABLE IF NOT EXISTS api_keys (
         secret_id TEXT PRIMARY KEY,
         account BIGINT NOT NULL,
         nonce_hex TEXT NOT NULL,
@@ -189,7 +200,9 @@ const MIGRATIONS: &[db::Migration] = &[db::Migration::new(
         enabled BIGINT NOT NULL,
         created_us BIGINT NOT NULL
     )"],
-)];
+    ),
+    db::Migration::new(2, &["ALTER TABLE api_keys ADD COLUMN last_used_us BIGINT"]),
+];
 
 fn random_alnum(n: usize) -> String {
     rand::rngs::OsRng
@@ -241,7 +254,8 @@ impl KeyStore {
     /// The account and plain SecretKey of an enabled key.
     pub async fn active(&self, secret_id: &str) -> Result<ActiveKey, KeyError> {
         let row = sqlx::query(
-            "SELECT account, nonce_hex, secret_hex, enabled FROM api_keys WHERE secret_id = $1",
+            "SELECT account, nonce_hex, secret_hex, enabled, last_used_us FROM api_keys
+             WHERE secret_id = $1",
         )
         .bind(secret_id)
         .fetch_optional(&self.pool)
@@ -262,6 +276,7 @@ impl KeyStore {
         Ok(ActiveKey {
             account: row.try_get("account")?,
             secret_key: String::from_utf8(plain).map_err(|_| KeyError::Decrypt)?,
+            last_used_us: row.try_get("last_used_us")?,
         })
     }
 
@@ -270,7 +285,7 @@ impl KeyStore {
         let rows = match account {
             Some(a) => {
                 sqlx::query(
-                    "SELECT secret_id, account, enabled, created_us FROM api_keys
+                    "SELECT secret_id, account, enabled, created_us, last_used_us FROM api_keys
                      WHERE account = $1 ORDER BY created_us, secret_id",
                 )
                 .bind(a)
@@ -279,7 +294,7 @@ impl KeyStore {
             }
             None => {
                 sqlx::query(
-                    "SELECT secret_id, account, enabled, created_us FROM api_keys
+                    "SELECT secret_id, account, enabled, created_us, last_used_us FROM api_keys
                      ORDER BY created_us, secret_id",
                 )
                 .fetch_all(&self.pool)
@@ -293,9 +308,27 @@ impl KeyStore {
                     account: r.try_get("account")?,
                     enabled: r.try_get::<i64, _>("enabled")? != 0,
                     created_us: r.try_get("created_us")?,
+                    last_used_us: r.try_get("last_used_us")?,
                 })
             })
             .collect()
+    }
+
+    /// Records that a request authenticated with the key at `at_us`, unless a use at most
+    /// [`LAST_USED_EVERY_US`] earlier is recorded already (or a later one: times only go
+    /// forward). True if this wrote. The condition is in the statement, so any number of
+    /// nodes write a busy key's row once a minute between them.
+    pub async fn touch(&self, secret_id: &str, at_us: i64) -> Result<bool, KeyError> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET last_used_us = $1
+             WHERE secret_id = $2 AND (last_used_us IS NULL OR last_used_us < $3)",
+        )
+        .bind(at_us)
+        .bind(secret_id)
+        .bind(at_us - LAST_USED_EVERY_US)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Disables a key; requests signed with it are refused from then on.

@@ -31,6 +31,9 @@ pub struct ServerConfig {
     /// The whole request body must arrive within this; a slower client gets
     /// `RequestTimeout`-style refusal instead of holding the request open.
     pub body_read_timeout: std::time::Duration,
+    /// Refuse TC3 requests that do not sign `x-tc-action` and their body
+    /// ([`Authenticator::strict`]).
+    pub strict_signing: bool,
 }
 
 impl Default for ServerConfig {
@@ -44,6 +47,7 @@ impl Default for ServerConfig {
             licensing: licence_registry::RegistryConfig::default(),
             connections: crate::listener::ConnectionLimits::default(),
             body_read_timeout: std::time::Duration::from_secs(30),
+            strict_signing: false,
         }
     }
 }
@@ -95,7 +99,8 @@ impl AppState {
         keys: KeyStore,
         config: ServerConfig,
     ) -> Arc<Self> {
-        let auth = Authenticator::new(keys, config.service.clone(), config.rate_per_key);
+        let mut auth = Authenticator::new(keys, config.service.clone(), config.rate_per_key);
+        auth.strict = config.strict_signing;
         Arc::new(AppState {
             pool,
             billing,

@@ -21,6 +21,13 @@ pub const CATALOGUES: &[(&str, &str)] = &[
     ("bills", include_str!("../i18n/bills.json")),
     ("notices", include_str!("../i18n/notices.json")),
     ("quote", include_str!("../i18n/quote.json")),
+    ("keys", include_str!("../i18n/keys.json")),
+    ("sdk", include_str!("../i18n/sdk.json")),
+    ("accounts", include_str!("../i18n/accounts.json")),
+    ("settlement", include_str!("../i18n/settlement.json")),
+    ("health", include_str!("../i18n/health.json")),
+    ("users", include_str!("../i18n/users.json")),
+    ("audit", include_str!("../i18n/audit.json")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -27,6 +27,17 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("bill.html", include_str!("../templates/bill.html")),
     ("notices.html", include_str!("../templates/notices.html")),
     ("quote.html", include_str!("../templates/quote.html")),
+    ("keys.html", include_str!("../templates/keys.html")),
+    ("sdk.html", include_str!("../templates/sdk.html")),
+    ("accounts.html", include_str!("../templates/accounts.html")),
+    ("account.html", include_str!("../templates/account.html")),
+    (
+        "settlement.html",
+        include_str!("../templates/settlement.html"),
+    ),
+    ("health.html", include_str!("../templates/health.html")),
+    ("users.html", include_str!("../templates/users.html")),
+    ("audit.html", include_str!("../templates/audit.html")),
 ];
 
 pub fn environment() -> Result<Environment<'static>, ConsoleError> {

@@ -43,6 +43,10 @@ pub enum Command {
         /// The certificate's PEM private key.
         #[arg(long, value_name = "PEM", requires = "tls_cert")]
         tls_key: Option<std::path::PathBuf>,
+        /// Refuse TC3 requests that do not sign X-TC-Action and their body. The official
+        /// SDKs sign only Content-Type and Host, so this is for clients that can.
+        #[arg(long)]
+        strict_signing: bool,
     },
 }
 
@@ -78,6 +82,7 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
         min_face_size,
         tls_cert,
         tls_key,
+        strict_signing,
     } = cmd;
     // Bad certificate files stop the start before the models are loaded.
     let tls = match (tls_cert, tls_key) {
@@ -124,6 +129,7 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
     let keys = cli_keys::open_store(global, pool.clone()).await?;
     let mut config = ServerConfig {
         rate_per_key,
+        strict_signing,
         licensing: crate::cli_license::registry_config()?,
         ..Default::default()
     };

@@ -288,6 +288,8 @@ pub struct Tamper {
     pub signed_body: Option<String>,
     /// The credential scope's service (`iai` when `None`).
     pub service: Option<String>,
+    /// Also sign `x-tc-action` (strict signing).
+    pub sign_action: bool,
 }
 
 impl Tamper {
@@ -317,8 +319,16 @@ impl Server {
             .format("%Y-%m-%d")
             .to_string();
         let signed_body = t.signed_body.as_deref().unwrap_or(body);
+        let (action_header, signed_headers) = if t.sign_action {
+            (
+                format!("x-tc-action:{}\n", action.to_ascii_lowercase()),
+                "content-type;host;x-tc-action",
+            )
+        } else {
+            (String::new(), "content-type;host")
+        };
         let canonical = format!(
-            "POST\n/\n\ncontent-type:application/json\nhost:{host}\n\ncontent-type;host\n{}",
+            "POST\n/\n\ncontent-type:application/json\nhost:{host}\n{action_header}\n{signed_headers}\n{}",
             hex::encode(Sha256::digest(signed_body.as_bytes()))
         );
         let secret_key = t.secret_key.as_deref().unwrap_or(&self.secret_key);
@@ -326,7 +336,7 @@ impl Server {
         let service = t.service.as_deref().unwrap_or("iai");
         let sig = api::auth::tc3_signature(secret_key, &date, service, &ts.to_string(), &canonical);
         let auth = format!(
-            "TC3-HMAC-SHA256 Credential={secret_id}/{date}/{service}/tc3_request, SignedHeaders=content-type;host, Signature={sig}"
+            "TC3-HMAC-SHA256 Credential={secret_id}/{date}/{service}/tc3_request, SignedHeaders={signed_headers}, Signature={sig}"
         );
         Signed {
             body: body.to_string(),

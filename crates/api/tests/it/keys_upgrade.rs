@@ -57,7 +57,8 @@ async fn upgrade(db: common::Db) {
 
     let master = MasterKey::from_hex(&hex::encode(MASTER)).unwrap();
     let keys = KeyStore::open(pool.clone(), master.clone()).await.unwrap();
-    assert_eq!(versions(&pool).await, vec![1]);
+    // Version 1 adopted untouched, version 2 (last use) applied on top.
+    assert_eq!(versions(&pool).await, vec![1, 2]);
 
     let active = keys.active("AKIDold1").await.unwrap();
     assert_eq!(
@@ -70,13 +71,14 @@ async fn upgrade(db: common::Db) {
     ));
     let listed = keys.list(None).await.unwrap();
     assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|k| k.last_used_us.is_none()));
     let new = keys.create(1).await.unwrap();
     assert_eq!(keys.active(&new.secret_id).await.unwrap().account, 1);
     assert_eq!(keys.list(Some(1)).await.unwrap().len(), 2);
 
     // A restart migrates nothing more.
     KeyStore::open(pool.clone(), master).await.unwrap();
-    assert_eq!(versions(&pool).await, vec![1]);
+    assert_eq!(versions(&pool).await, vec![1, 2]);
     pool.close().await;
     db.drop_db().await;
 }

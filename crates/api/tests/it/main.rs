@@ -12,4 +12,5 @@ mod keys_upgrade;
 mod licensing_api;
 mod sdk;
 mod server;
+mod strict_signing;
 mod thumbnails;

@@ -733,3 +733,56 @@ async fn a_browser_at_the_root_gets_a_page_not_an_error() {
     s.stop().await;
     db.drop_db().await;
 }
+
+/// The key's `last_used_us` as listed.
+async fn last_used(s: &common::Server) -> Option<i64> {
+    let keys = s.keys.list(Some(s.account)).await.unwrap();
+    keys.iter()
+        .find(|k| k.secret_id == s.secret_id)
+        .unwrap()
+        .last_used_us
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_call_records_when_its_key_was_last_used() {
+    on_both!(db => {
+        let s = common::start(db, common::config()).await;
+        assert_eq!(last_used(&s).await, None);
+
+        // A refused signature is not a use.
+        let r = s.call_with("GetGroupList", json!({}), &Tamper { secret_key: Some("wrong".into()), ..Default::default() }).await;
+        assert_eq!(code(&r), "AuthFailure.SignatureFailure", "{r}");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(last_used(&s).await, None);
+
+        let before = chrono::Utc::now().timestamp_micros();
+        assert_eq!(code(&s.call("GetGroupList", json!({})).await), "");
+        let after = chrono::Utc::now().timestamp_micros();
+        // Written off the request's path: it lands shortly after the answer.
+        let mut first = None;
+        for _ in 0..100 {
+            first = last_used(&s).await;
+            if first.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let first = first.expect("last use recorded");
+        assert!(before <= first && first <= after, "{before} <= {first} <= {after}");
+
+        // Within the minute, further calls write nothing more.
+        for _ in 0..3 {
+            assert_eq!(code(&s.call("GetGroupList", json!({})).await), "");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(last_used(&s).await, Some(first));
+
+        // The store's rule on its own: a use a minute later is recorded, an older one never.
+        let later = first + api::keys::LAST_USED_EVERY_US + 1;
+        assert!(s.keys.touch(&s.secret_id, later).await.unwrap());
+        assert!(!s.keys.touch(&s.secret_id, later + 1).await.unwrap());
+        assert!(!s.keys.touch(&s.secret_id, first).await.unwrap());
+        assert_eq!(last_used(&s).await, Some(later));
+        s.stop().await;
+    });
+}

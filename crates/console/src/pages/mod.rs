@@ -1,15 +1,22 @@
 //! The pages: one module per page or group of pages, each with its `routes()`.
 
+mod accounts;
+mod audit;
 mod auth;
 mod bills;
 mod faces;
 mod figures;
+mod health;
+mod keys;
 mod notices;
 mod overview;
 mod packs;
 mod quote;
+mod sdk;
 mod settings;
+mod settlement;
 mod usage;
+mod users;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,6 +39,13 @@ pub fn routes() -> Router<Arc<Console>> {
         .merge(bills::routes())
         .merge(notices::routes())
         .merge(quote::routes())
+        .merge(keys::routes())
+        .merge(sdk::routes())
+        .merge(accounts::routes())
+        .merge(settlement::routes())
+        .merge(health::routes())
+        .merge(users::routes())
+        .merge(audit::routes())
         .merge(faces::routes())
         .merge(settings::routes())
 }

@@ -9,6 +9,7 @@ mod billing_quote;
 mod billing_support;
 mod calibrate_cli;
 mod cli_errors;
+mod console_admin;
 mod console_billing;
 mod console_faces;
 mod console_pages;
