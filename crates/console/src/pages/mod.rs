@@ -4,6 +4,7 @@ mod accounts;
 mod audit;
 mod auth;
 mod bills;
+mod faces;
 mod figures;
 mod health;
 mod keys;
@@ -12,6 +13,7 @@ mod overview;
 mod packs;
 mod quote;
 mod sdk;
+mod settings;
 mod settlement;
 mod usage;
 mod users;
@@ -44,6 +46,8 @@ pub fn routes() -> Router<Arc<Console>> {
         .merge(health::routes())
         .merge(users::routes())
         .merge(audit::routes())
+        .merge(faces::routes())
+        .merge(settings::routes())
 }
 
 /// A 303 to `to` (after a form, the browser GETs the result: reloading does not resubmit).

@@ -12,6 +12,7 @@ mod cli_errors;
 mod console_admin;
 mod console_billing;
 mod console_browser;
+mod console_faces;
 mod console_pages;
 mod console_support;
 mod enrolment_crash;
