@@ -128,11 +128,7 @@ impl FromRequestParts<Arc<Console>> for Viewer {
         };
         // The console is nested under BASE, which `nest` strips from the URI: put it
         // back, or `next` (sign-in, the language switch) would name a path outside it.
-        let path = parts
-            .uri
-            .path_and_query()
-            .map(|p| format!("{}{}", crate::BASE, p.as_str()))
-            .unwrap_or_else(|| format!("{}/", crate::BASE));
+        let path = page_path(parts.uri.path(), parts.uri.query());
         match session {
             Some(session) => Ok(Viewer {
                 session,
@@ -149,6 +145,30 @@ impl FromRequestParts<Arc<Console>> for Viewer {
             }
         }
     }
+}
+
+/// The page's address to come back to: the console prefix `nest` strips put back, and a
+/// CSRF token (an upload form's address carries one) left out, so it never lands in a
+/// link, the history or a log.
+fn page_path(path: &str, query: Option<&str>) -> String {
+    let kept: Vec<(String, String)> = query
+        .map(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .filter(|(k, _)| k != "_csrf")
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut out = format!("{}{}", crate::BASE, path);
+    if !kept.is_empty() {
+        out.push('?');
+        out.push_str(
+            &form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(kept)
+                .finish(),
+        );
+    }
+    out
 }
 
 /// The host (and port) an `Origin` or `Referer` URL names.
@@ -291,6 +311,23 @@ mod tests {
         assert!(!same_origin(&headers(&[(header::HOST, "a.test")])));
         let null = headers(&[(header::HOST, "a.test"), (header::ORIGIN, "null")]);
         assert!(!same_origin(&null));
+    }
+
+    #[test]
+    fn page_paths_keep_the_prefix_and_drop_the_token() {
+        assert_eq!(
+            page_path("/a/1/usage", Some("month=2026-11")),
+            "/console/a/1/usage?month=2026-11"
+        );
+        assert_eq!(
+            page_path("/a/1/groups/g/enrol", Some("_csrf=abc")),
+            "/console/a/1/groups/g/enrol"
+        );
+        assert_eq!(
+            page_path("/a/1/x", Some("_csrf=abc&b=2")),
+            "/console/a/1/x?b=2"
+        );
+        assert_eq!(page_path("/", None), "/console/");
     }
 
     #[test]
