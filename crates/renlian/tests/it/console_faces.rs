@@ -406,10 +406,10 @@ async fn faces_flow(backend: Backend) {
         "no face box drawn"
     );
     let body = unescape(&p.body);
-    let request = between(&body, "<pre id=\"try-request\">", "</pre>");
+    let request = between(&body, "<pre id=\"try-request\" tabindex=\"0\">", "</pre>");
     assert!(request.contains("\"Image\": \"<base64, "), "{request}");
     assert!(request.contains("NeedFaceAttributes"), "{request}");
-    let response = between(&body, "<pre id=\"try-response\">", "</pre>");
+    let response = between(&body, "<pre id=\"try-response\" tabindex=\"0\">", "</pre>");
     assert!(
         response.contains("FaceInfos") && response.contains("RequestId"),
         "{response}"
@@ -430,7 +430,7 @@ async fn faces_flow(backend: Backend) {
     .await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.body);
     let body = unescape(&p.body);
-    let response = between(&body, "<pre id=\"try-response\">", "</pre>");
+    let response = between(&body, "<pre id=\"try-response\" tabindex=\"0\">", "</pre>");
     let first = response.find("\"PersonId\"").expect(response);
     assert!(
         response[first..].starts_with("\"PersonId\": \"obama\""),
