@@ -171,6 +171,8 @@ impl From<VisionError> for ApiError {
             V::TooLarge { what: "bytes", .. } => "FailedOperation.ImageSizeExceed",
             V::TooLarge { .. } => "FailedOperation.ImageResolutionExceed",
             V::InvalidArgument(_) => "InvalidParameterValue",
+            // Only work whose request was dropped is cancelled: nobody reads this.
+            V::Cancelled => "FailedOperation.RequestTimeout",
             V::Model { .. } | V::Inference { .. } | V::DescriptorLength { .. } => {
                 tracing::error!(error = %e, "engine failure");
                 return ApiError::new("FailedOperation.ServerError", "the face engine failed");

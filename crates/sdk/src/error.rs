@@ -150,7 +150,9 @@ fn vision_code(e: &vision::VisionError) -> ErrorCode {
         | V::Truncated
         | V::Corrupt(_)
         | V::TooLarge { .. } => ErrorCode::Image,
-        V::Inference { .. } => ErrorCode::Internal,
+        // The SDK runs nothing under a cancel flag; should it ever, it is not the
+        // caller's input that failed.
+        V::Inference { .. } | V::Cancelled => ErrorCode::Internal,
     }
 }
 

@@ -5,6 +5,9 @@ use thiserror::Error;
 /// Everything that can go wrong between image bytes and face descriptors.
 #[derive(Debug, Error)]
 pub enum VisionError {
+    /// The work's [`crate::cancel::CancelFlag`] was raised: nobody waits for the result.
+    #[error("cancelled: the request was abandoned")]
+    Cancelled,
     /// The input holds no bytes at all.
     #[error("the image is empty")]
     EmptyImage,

@@ -18,6 +18,7 @@
 
 pub mod analysis;
 pub mod attributes;
+pub mod cancel;
 pub mod chip;
 pub mod decode;
 pub mod descriptor;

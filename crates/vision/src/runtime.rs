@@ -164,6 +164,7 @@ impl Network {
         shape: &[usize],
         fill: impl FnOnce(&mut [f32]),
     ) -> Result<Vec<(Vec<usize>, Vec<f32>)>> {
+        crate::cancel::checkpoint()?;
         let fail = |e: TractError| VisionError::inference(self.name, format!("{e:#}"));
         if shape.len() != self.fixed.len()
             || shape

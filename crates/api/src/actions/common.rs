@@ -119,9 +119,29 @@ pub async fn on_analyzer<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     let engine: Arc<Engine> = Arc::clone(&call.state.engine);
     let analyzer: Arc<Analyzer> = Arc::clone(&call.state.analyzer);
-    tokio::task::spawn_blocking(move || work(&engine, &analyzer))
-        .await
-        .map_err(|e| ApiError::internal(format!("analysis task failed: {e}")))?
+    // If this future is dropped (the client went away and the server dropped its
+    // request), the guard raises the flag and the engine stops at its next network run
+    // instead of finishing work no one will receive (or pay for).
+    let flag = vision::cancel::CancelFlag::new();
+    let mut guard = CancelOnDrop(Some(flag.clone()));
+    let result = tokio::task::spawn_blocking(move || {
+        vision::cancel::run_cancellable(&flag, || work(&engine, &analyzer))
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("analysis task failed: {e}")))?;
+    guard.0 = None;
+    result
+}
+
+/// Raises its flag when dropped while still armed (the work was not awaited to the end).
+struct CancelOnDrop(Option<vision::cancel::CancelFlag>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(flag) = &self.0 {
+            flag.cancel();
+        }
+    }
 }
 
 /// Decodes an image and finds its faces: the one way every action detects. With

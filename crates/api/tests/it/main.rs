@@ -7,6 +7,7 @@
 mod common;
 mod analysis;
 mod billing_api;
+mod cancellation;
 mod connections;
 mod image_limits;
 mod keys_upgrade;
