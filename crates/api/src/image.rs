@@ -64,15 +64,19 @@ pub async fn image_bytes(
     Ok(bytes)
 }
 
+/// The format and the size an image's header declares, if it can be read.
+pub fn header_size(bytes: &[u8]) -> Option<(::image::ImageFormat, u32, u32)> {
+    let format = ::image::guess_format(bytes).ok()?;
+    let reader = ::image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+    let (width, height) = reader.into_dimensions().ok()?;
+    Some((format, width, height))
+}
+
 /// Refuses an image whose header declares more than the documented resolution, before a
 /// pixel is decoded. Bytes that are not an image we can read a header of pass here and
 /// get their precise error from the decoder.
 pub fn check_resolution(bytes: &[u8]) -> Result<(), ApiError> {
-    let Ok(format) = ::image::guess_format(bytes) else {
-        return Ok(());
-    };
-    let reader = ::image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
-    let Ok((width, height)) = reader.into_dimensions() else {
+    let Some((format, width, height)) = header_size(bytes) else {
         return Ok(());
     };
     let (limit, kind) = if format == ::image::ImageFormat::Jpeg {

@@ -426,6 +426,7 @@ async fn run_action(
         params,
         lenient,
         request_id,
+        admitted: Default::default(),
     };
     let result = actions::dispatch(action, &call).await;
     meter(state, caller, action, request_id, result).await

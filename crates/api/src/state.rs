@@ -34,6 +34,12 @@ pub struct ServerConfig {
     /// Refuse TC3 requests that do not sign `x-tc-action` and their body
     /// ([`Authenticator::strict`]).
     pub strict_signing: bool,
+    /// Pixels of images being worked on at once across the server (`actions::common::
+    /// admit`); a request's images wait for their share.
+    pub pixel_budget: u64,
+    /// How long a request waits for its share of the pixel budget before
+    /// `RequestLimitExceeded`.
+    pub admission_wait: std::time::Duration,
 }
 
 impl Default for ServerConfig {
@@ -48,6 +54,10 @@ impl Default for ServerConfig {
             connections: crate::listener::ConnectionLimits::default(),
             body_read_timeout: std::time::Duration::from_secs(30),
             strict_signing: false,
+            // Three of the largest JPEGs the API takes (4000×4000) at once: ~5 GB of
+            // engine memory at the detector's peak.
+            pixel_budget: 48_000_000,
+            admission_wait: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -87,6 +97,16 @@ pub struct AppState {
     pub faults: Faults,
     /// The offline-SDK licence registry, opened (and migrated) by the first licensing call.
     licences: tokio::sync::OnceCell<licence_registry::Registry>,
+    /// The pixel budget, in units of [`PIXEL_UNIT`] pixels.
+    pub pixels: Arc<tokio::sync::Semaphore>,
+}
+
+/// Pixels per permit of the pixel budget (a semaphore counts in `u32`).
+pub const PIXEL_UNIT: u64 = 4096;
+
+/// Permits for `pixels` pixels, rounded up.
+pub fn pixel_units(pixels: u64) -> u32 {
+    u32::try_from(pixels.div_ceil(PIXEL_UNIT)).unwrap_or(u32::MAX)
 }
 
 impl AppState {
@@ -99,6 +119,9 @@ impl AppState {
         keys: KeyStore,
         config: ServerConfig,
     ) -> Arc<Self> {
+        let pixels = Arc::new(tokio::sync::Semaphore::new(
+            pixel_units(config.pixel_budget).max(1) as usize,
+        ));
         let mut auth = Authenticator::new(keys, config.service.clone(), config.rate_per_key);
         auth.strict = config.strict_signing;
         Arc::new(AppState {
@@ -111,7 +134,14 @@ impl AppState {
             config,
             faults: Faults::default(),
             licences: tokio::sync::OnceCell::new(),
+            pixels,
         })
+    }
+
+    /// The whole pixel budget in permits: one image never asks for more (a budget set
+    /// below the largest image still lets it through, alone).
+    pub fn pixel_units_total(&self) -> u32 {
+        pixel_units(self.config.pixel_budget).max(1)
     }
 
     /// The licence registry on this server's pool, its key ring sealed with the master

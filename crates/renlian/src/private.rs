@@ -2,6 +2,8 @@
 //! hold face descriptors, names, billing and the master key. The directory is created
 //! 0700 and the files 0600 whatever the umask; a directory or key file that any user may
 //! write is refused, because another user could replace `master.key` or the database.
+//! A directory that exists already keeps its mode otherwise (an operator may share it
+//! with a group on purpose; releases before this one made it 0755: `chmod 700` it).
 
 use std::path::Path;
 
@@ -24,17 +26,6 @@ pub fn ensure_dir(dir: &Path) -> anyhow::Result<()> {
         .create(dir)
         .with_context(|| format!("creating data directory {}", dir.display()))?;
     refuse_world_writable(dir, "data directory")?;
-    #[cfg(unix)]
-    {
-        let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            // An existing directory someone chose to share with a group is left as it is.
-            tracing::warn!(
-                "data directory {} has mode {mode:o}: other users can read face data and billing; chmod 700 it",
-                dir.display()
-            );
-        }
-    }
     Ok(())
 }
 

@@ -97,18 +97,51 @@ pub fn round_score(score: f64) -> f64 {
     (score * 100.0).round() / 100.0
 }
 
-/// The image of `image_field`/`url_field`, decoded.
+/// The image of `image_field`/`url_field`, its bytes, admitted under the pixel budget.
 pub async fn load_image(
     call: &Call<'_>,
     image_field: &str,
     url_field: &str,
 ) -> Result<Vec<u8>, ApiError> {
-    image_bytes(
+    let bytes = image_bytes(
         call.str_opt(image_field)?,
         call.str_opt(url_field)?,
         &call.state.config.urls,
     )
-    .await
+    .await?;
+    admit(call, &bytes).await?;
+    Ok(bytes)
+}
+
+/// Holds the image's pixels against the server's pixel budget until the call ends
+/// (`AppState::pixels`): the engine's memory grows with the pixels it works on (about
+/// 100 MB per megapixel at the detector's peak), so the budget bounds what concurrent
+/// requests can make the server hold. A call that cannot get its share within
+/// `ServerConfig::admission_wait` is refused with `RequestLimitExceeded`.
+pub async fn admit(call: &Call<'_>, bytes: &[u8]) -> Result<(), ApiError> {
+    let Some((_, width, height)) = crate::image::header_size(bytes) else {
+        // Not an image whose header reads: the decoder refuses it at no cost.
+        return Ok(());
+    };
+    let units = crate::state::pixel_units(u64::from(width) * u64::from(height))
+        .min(call.state.pixel_units_total());
+    let wait = call.state.config.admission_wait;
+    let permit = tokio::time::timeout(wait, call.state.pixels.clone().acquire_many_owned(units))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                "RequestLimitExceeded",
+                format!(
+                    "the server is busy with other images and could not take this one within {} s; try again",
+                    wait.as_secs()
+                ),
+            )
+        })?
+        .map_err(|_| ApiError::internal("the pixel budget is closed"))?;
+    if let Ok(mut held) = call.admitted.lock() {
+        held.push(permit);
+    }
+    Ok(())
 }
 
 /// Runs CPU-bound work that needs the analysis networks as well as the engine off the

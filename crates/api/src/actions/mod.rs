@@ -34,6 +34,8 @@ pub struct Call<'a> {
     pub lenient: bool,
     /// The call's RequestId (also the idempotency key of its metering record).
     pub request_id: &'a str,
+    /// The pixel budget this call's images hold until it ends (`common::admit`).
+    pub admitted: std::sync::Mutex<Vec<tokio::sync::OwnedSemaphorePermit>>,
 }
 
 pub type Fields = Map<String, Value>;

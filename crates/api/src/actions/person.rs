@@ -8,8 +8,8 @@ use gallery::{
 use serde_json::{json, Value};
 
 use super::common::{
-    check_model_version, describe_with_thumbnail, group_id, load_image, on_analyzer, person_id,
-    quality_control, rect_json, QUALITY_NOT_QUALIFIED,
+    admit, check_model_version, describe_with_thumbnail, group_id, load_image, on_analyzer,
+    person_id, quality_control, rect_json, QUALITY_NOT_QUALIFIED,
 };
 use super::{Call, Fields, Switch};
 use crate::error::{ApiError, NO_FACE_IN_PHOTO};
@@ -326,6 +326,10 @@ pub async fn create_face(call: &Call<'_>) -> Result<Fields, ApiError> {
             image_bytes(None, Some(s), &call.state.config.urls).await
         } else {
             image_bytes(Some(s), None, &call.state.config.urls).await
+        };
+        let bytes = match bytes {
+            Ok(b) => admit(call, &b).await.map(|()| b),
+            Err(e) => Err(e),
         };
         inputs.push(bytes);
     }

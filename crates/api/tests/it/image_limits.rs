@@ -124,3 +124,46 @@ async fn declared_resolution_over_the_limit_is_refused_before_decoding() {
     assert_eq!(code(&r), "", "{r}");
     s.stop().await;
 }
+
+/// The pixel budget: images beyond it wait for their share, and past the wait are refused
+/// with `RequestLimitExceeded`; calls without images are not held up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn images_over_the_pixel_budget_wait_then_are_refused() {
+    let db = common::sqlite().await;
+    let config = api::ServerConfig {
+        pixel_budget: 800 * 800,
+        admission_wait: Duration::from_millis(500),
+        ..common::config()
+    };
+    let s = common::start(&db, config).await;
+    // Faceless 800×800 with NeedRotateDetection: seconds of work holding the whole budget.
+    let busy = image::RgbImage::from_fn(800, 800, |x, y| {
+        let v = ((x * 7 + y * 13) % 251) as u8;
+        image::Rgb([v, v.wrapping_mul(3), v.wrapping_add(90)])
+    });
+    let mut jpeg = Cursor::new(Vec::new());
+    busy.write_to(&mut jpeg, image::ImageFormat::Jpeg).unwrap();
+    let busy = b64(&jpeg.into_inner());
+    let small = b64(&png(200, 200));
+    let slow = s.call(
+        "DetectFace",
+        json!({ "Image": busy, "NeedRotateDetection": 1 }),
+    );
+    let waiting = async {
+        // Let the slow call take the budget first.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let free = s.call("GetGroupList", json!({})).await;
+        let refused = s.call("DetectFace", json!({ "Image": small })).await;
+        (free, refused)
+    };
+    let (slow, (free, refused)) = tokio::join!(slow, waiting);
+    assert_eq!(code(&slow), "InvalidParameterValue.NoFaceInPhoto", "{slow}");
+    assert_eq!(code(&free), "", "{free}");
+    assert_eq!(code(&refused), "RequestLimitExceeded", "{refused}");
+    // Once the budget is free again, the same image is served.
+    let r = s
+        .call("DetectFace", json!({ "Image": b64(&png(200, 200)) }))
+        .await;
+    assert_eq!(code(&r), "InvalidParameterValue.NoFaceInPhoto", "{r}");
+    s.stop().await;
+}
