@@ -143,6 +143,7 @@ pub fn tc3_signature(
 pub fn canonical_request(
     req: &SignedRequest<'_>,
     signed_headers: &str,
+    lowercase_values: bool,
 ) -> Result<String, ApiError> {
     let mut canonical_headers = String::new();
     for name in signed_headers.split(';') {
@@ -151,11 +152,15 @@ pub fn canonical_request(
             .get(name)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| failure(format!("the signed header {name} is missing")))?;
-        // TC3 lowercases names and values (the API's signing document: "x-tc-action:
-        // describeinstances"); the SDKs' content-type and host are lowercase already.
+        // Names are always lowercase; values as sent, or lowercased as the API's signing
+        // document shows them ("x-tc-action:describeinstances").
         canonical_headers.push_str(&name.to_ascii_lowercase());
         canonical_headers.push(':');
-        canonical_headers.push_str(&value.trim().to_ascii_lowercase());
+        if lowercase_values {
+            canonical_headers.push_str(&value.trim().to_ascii_lowercase());
+        } else {
+            canonical_headers.push_str(value.trim());
+        }
         canonical_headers.push('\n');
     }
     let unsigned = req
@@ -378,15 +383,21 @@ impl Authenticator {
             }
         }
         let key = self.keys.active(auth.secret_id).await?;
-        let canonical = canonical_request(req, auth.signed_headers)?;
-        let expected = tc3_signature(
-            &key.secret_key,
-            auth.date,
-            auth.service,
-            timestamp_text,
-            &canonical,
-        );
-        if !same_signature(&expected, auth.signature) {
+        // Header values as sent, then lowercased as the signing document forms them:
+        // SDKs differ (a mixed-case endpoint reaches us as a mixed-case Host), and
+        // either form proves the same key signed the same values.
+        let matches = |lowercase: bool| -> Result<bool, ApiError> {
+            let canonical = canonical_request(req, auth.signed_headers, lowercase)?;
+            let expected = tc3_signature(
+                &key.secret_key,
+                auth.date,
+                auth.service,
+                timestamp_text,
+                &canonical,
+            );
+            Ok(same_signature(&expected, auth.signature))
+        };
+        if !matches(false)? && !matches(true)? {
             return Err(failure("the signature does not match the request"));
         }
         // No replay refusal for TC3: it has no nonce and one-second timestamps, so two
