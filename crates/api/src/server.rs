@@ -168,10 +168,10 @@ async fn answer(
     if headers.get(header::AUTHORIZATION).is_none() {
         return answer_v1(state, method, uri, headers, &body, request_id, now).await;
     }
-    if method != Method::POST {
+    if method != Method::POST && method != Method::GET {
         return Err(ApiError::new(
             "InvalidParameter",
-            "TC3-HMAC-SHA256 requests are served as POST with a JSON body",
+            "TC3-HMAC-SHA256 requests are served as POST with a JSON body, or GET with the parameters in the query",
         ));
     }
     let action =
@@ -187,6 +187,20 @@ async fn answer(
         body: &body,
     };
     let caller = state.auth.verify(&signed, now).await?;
+    if method == Method::GET {
+        // The SDKs' GET carries the action's fields in the signed query, flattened as
+        // signature v1 flattens them (`GroupIds.0=a`), every value as text.
+        let pairs: Vec<(String, String)> =
+            form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+                .into_owned()
+                .collect();
+        let fields: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let params = unflatten(&fields)?;
+        return run_action(state, &caller, action, version, &params, true, request_id).await;
+    }
     let content_type = header_str(headers, "content-type").unwrap_or_default();
     if !content_type.starts_with("application/json") {
         return Err(ApiError::new(

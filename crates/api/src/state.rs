@@ -17,7 +17,8 @@ use crate::keys::KeyStore;
 pub struct ServerConfig {
     /// The service name of the credential scope (`iai`, as the SDK signs it).
     pub service: String,
-    /// Largest request body accepted. A 5 MB base64 image plus the JSON around it.
+    /// Largest request body accepted: 10 MiB as Tencent Cloud takes (two 5 MiB base64
+    /// images of a CompareFace), plus 64 KiB for the JSON around them.
     pub max_body_bytes: usize,
     /// Requests per second per SecretId (token bucket, burst of the same size); 0 = off.
     pub rate_per_key: u32,
@@ -46,7 +47,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             service: "iai".into(),
-            max_body_bytes: 6 * 1024 * 1024,
+            max_body_bytes: 10 * 1024 * 1024 + 64 * 1024,
             rate_per_key: 20,
             regions: Vec::new(),
             urls: UrlPolicy::default(),

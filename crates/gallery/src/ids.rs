@@ -27,7 +27,10 @@ fn check_id(field: Field, s: &str) -> Result<()> {
     }
 }
 
-/// Checks a name-like field: `min..=max` characters (not bytes), letters, digits, `-`, `_`.
+/// Checks a name-like field: `min..=max` characters (not bytes) of printable text. The
+/// API limits names only by length ("bars team", "O'Brien", "张三 (前台)" are names);
+/// control characters are refused, since no name holds one and a terminal or log line
+/// showing the name would obey it.
 pub(crate) fn check_name(field: Field, s: &str, min: usize, max: usize) -> Result<()> {
     let len = s.chars().count();
     if len < min || len > max {
@@ -38,10 +41,7 @@ pub(crate) fn check_name(field: Field, s: &str, min: usize, max: usize) -> Resul
             max,
         });
     }
-    match s
-        .chars()
-        .find(|c| !(c.is_alphanumeric() || *c == '-' || *c == '_'))
-    {
+    match s.chars().find(|c| c.is_control()) {
         Some(ch) => Err(GalleryError::FieldCharacter { field, ch }),
         None => Ok(()),
     }
@@ -227,9 +227,15 @@ mod tests {
             check_name(Field::GroupName, &"组".repeat(61), 1, 60),
             Err(GalleryError::FieldLength { len: 61, .. })
         ));
+        assert!(check_name(Field::GroupName, "bars team", 1, 60).is_ok());
+        assert!(check_name(Field::PersonName, "O'Brien, J. (front desk)", 1, 60).is_ok());
         assert!(matches!(
-            check_name(Field::GroupName, "a.b", 1, 60),
-            Err(GalleryError::FieldCharacter { ch: '.', .. })
+            check_name(Field::GroupName, "a\u{1b}[2Jb", 1, 60),
+            Err(GalleryError::FieldCharacter { ch: '\u{1b}', .. })
+        ));
+        assert!(matches!(
+            check_name(Field::PersonName, "a\nb", 1, 60),
+            Err(GalleryError::FieldCharacter { ch: '\n', .. })
         ));
         assert!(check_name(Field::Tag, "", 0, 40).is_ok());
     }

@@ -14,5 +14,6 @@ mod keys_upgrade;
 mod licensing_api;
 mod sdk;
 mod server;
+mod signatures;
 mod strict_signing;
 mod thumbnails;

@@ -202,7 +202,7 @@ fails("SearchFaces", {"GroupIds": ["nope"], "Image": obama2}, "InvalidParameterV
 fails("SearchFaces", {"GroupIds": ["g1"], "Image": obama2, "MaxPersonNum": 101},
       "InvalidParameterValue.SearchPersonsExceed")
 r = ok("VerifyFace", {"PersonId": "p1", "Image": obama2})
-assert r["Score"] >= 40 and r["IsMatch"] == (r["Score"] >= 50), r
+assert r["Score"] >= 40 and r["IsMatch"] == (r["Score"] >= 60), r
 r = ok("VerifyFace", {"PersonId": "p1", "Image": obama})
 assert r["IsMatch"] and r["Score"] > 99, r
 r = ok("VerifyPerson", {"PersonId": "p1", "Image": biden})

@@ -34,8 +34,8 @@ async fn groups_are_created_listed_modified_and_deleted() {
             Err(GalleryError::DuplicateGroupDescription(_))
         ));
         assert!(matches!(
-            g.create_group(&a, &new_group("g2", "bad name!", &[])).await,
-            Err(GalleryError::FieldCharacter { field: Field::GroupName, ch: ' ' })
+            g.create_group(&a, &new_group("g2", "bad\tname", &[])).await,
+            Err(GalleryError::FieldCharacter { field: Field::GroupName, ch: '\t' })
         ));
 
         for i in 2..=12 {
