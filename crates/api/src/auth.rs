@@ -312,6 +312,9 @@ pub struct Authenticator {
     pub strict: bool,
     replay: ReplayGuard,
     rate: RateLimiter,
+    /// When this node last recorded each key's use: concurrent first calls of a key
+    /// write its last use once, not once each (each write takes SQLite's write lock).
+    touched: std::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
 
 impl Authenticator {
@@ -320,6 +323,7 @@ impl Authenticator {
             keys,
             service: service.into(),
             strict: false,
+            touched: Default::default(),
             replay: ReplayGuard::default(),
             rate: RateLimiter::new(per_key_per_second),
         }
@@ -343,17 +347,24 @@ impl Authenticator {
         if auth.date != date {
             return Err(failure("the credential date does not match X-TC-Timestamp"));
         }
+        // The scope's service is covered by the signature, so whatever the client signed
+        // for is verified as signed. A known service also limits the actions the request
+        // may run; any other name (the Node.js, Java and PHP SDKs sign for the endpoint's
+        // first label: "127" for 127.0.0.1:8600, "localhost:8600") leaves the action to
+        // decide, as signature v1 does.
         let service = if auth.service == self.service {
-            Service::Face
+            Some(Service::Face)
         } else if auth.service == BILLING_SERVICE {
-            Service::Billing
+            Some(Service::Billing)
         } else if auth.service == LICENSING_SERVICE {
-            Service::Licensing
-        } else {
+            Some(Service::Licensing)
+        } else if auth.service.is_empty() || auth.service.len() > 64 {
             return Err(failure(format!(
-                "the credential scope names service {:?}, this endpoint serves {:?}, {BILLING_SERVICE:?} and {LICENSING_SERVICE:?}",
-                auth.service, self.service
+                "the credential scope names no usable service: {:?}",
+                auth.service
             )));
+        } else {
+            None
         };
         if !auth
             .signed_headers
@@ -409,7 +420,7 @@ impl Authenticator {
         Ok(Caller {
             account: key.account,
             secret_id: auth.secret_id.to_string(),
-            service: Some(service),
+            service,
         })
     }
 
@@ -424,6 +435,19 @@ impl Authenticator {
             .is_some_and(|t| t >= now_us - LAST_USED_EVERY_US)
         {
             return;
+        }
+        {
+            let mut touched = match self.touched.lock() {
+                Ok(t) => t,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            if touched
+                .get(secret_id)
+                .is_some_and(|t| *t >= now_us - LAST_USED_EVERY_US)
+            {
+                return;
+            }
+            touched.insert(secret_id.to_owned(), now_us);
         }
         let keys = self.keys.clone();
         let secret_id = secret_id.to_owned();

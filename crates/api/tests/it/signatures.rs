@@ -66,3 +66,35 @@ async fn tc3_over_get_is_served() {
     assert_eq!(code(&r), "", "the group must still exist: {r}");
     s.stop().await;
 }
+
+/// The Node.js, Java and PHP SDKs sign for the endpoint's first label ("127" for
+/// 127.0.0.1:PORT, "localhost:PORT"): verified as signed, the action decides the
+/// service. A scope naming one of our services still limits the request to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn any_signed_service_name_is_verified_as_signed() {
+    let db = common::sqlite().await;
+    let s = common::start(&db, common::config()).await;
+    for service in ["127", "localhost:8600"] {
+        let t = common::Tamper {
+            service: Some(service.into()),
+            ..Default::default()
+        };
+        let r = s.call_with("GetGroupList", json!({}), &t).await;
+        assert_eq!(code(&r), "", "{service}: {r}");
+        // Still a signature: a wrong key is refused.
+        let wrong = common::Tamper {
+            service: Some(service.into()),
+            secret_key: Some("x".repeat(32)),
+            ..Default::default()
+        };
+        let r = s.call_with("GetGroupList", json!({}), &wrong).await;
+        assert_eq!(code(&r), "AuthFailure.SignatureFailure", "{service}: {r}");
+    }
+    let billing = common::Tamper {
+        service: Some("billing".into()),
+        ..Default::default()
+    };
+    let r = s.call_with("GetGroupList", json!({}), &billing).await;
+    assert_eq!(code(&r), "InvalidAction", "{r}");
+    s.stop().await;
+}
