@@ -114,9 +114,10 @@ fn detail_json(wanted: &[String], found: Option<&(Attributes, FaceMesh)>, turn: 
         if want("headpose") {
             let pose = m.head_pose();
             v["HeadPose"] = json!({
-                "Pitch": f64::from(pose.pitch).round(),
-                "Yaw": f64::from(pose.yaw).round(),
-                "Roll": f64::from(turn.roll_to_original(pose.roll)).round(),
+                // Whole numbers, as the SDK models declare HeadPose (int64 in Go's).
+                "Pitch": f64::from(pose.pitch).round() as i64,
+                "Yaw": f64::from(pose.yaw).round() as i64,
+                "Roll": f64::from(turn.roll_to_original(pose.roll)).round() as i64,
             });
         }
         if want("eye") {

@@ -63,8 +63,10 @@ fn gender_score(a: &Attributes) -> i64 {
     }
 }
 
-fn clamp_angle(v: f32, limit: f32) -> f64 {
-    f64::from(v.clamp(-limit, limit)).round()
+/// An angle as the SDK models declare it: a whole number (Go's SDK decodes Pitch, Yaw
+/// and Roll into int64 and refuses `3.0`).
+fn clamp_angle(v: f32, limit: f32) -> i64 {
+    f64::from(v.clamp(-limit, limit)).round() as i64
 }
 
 /// DetectFace's FaceAttributesInfo. Attributes no model here estimates take IAI's "no

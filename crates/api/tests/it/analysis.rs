@@ -294,6 +294,10 @@ async fn attributes_quality_and_quality_control() {
         for k in ["Pitch", "Yaw"] {
             assert!(a[k].as_f64().unwrap().abs() <= 20.0, "{photo} {k}: {a}");
         }
+        // Whole numbers on the wire, as the SDK models declare them (Go: int64).
+        for k in ["Pitch", "Yaw", "Roll"] {
+            assert!(a[k].is_i64(), "{photo} {k} must be an integer: {a}");
+        }
         assert_eq!(a["EyeOpen"], true, "{photo}: {a}");
         assert!(
             a["Hat"].is_null() && a["Mask"].is_null() && a["Hair"].is_null(),
@@ -637,9 +641,12 @@ async fn rotated_photos_need_rotate_detection() {
             api_box(&faces[0]),
             "{d}"
         );
-        let pose_roll = d["FaceDetailInfos"][0]["FaceDetailAttributesInfo"]["HeadPose"]["Roll"]
-            .as_f64()
-            .unwrap();
+        let head_pose = &d["FaceDetailInfos"][0]["FaceDetailAttributesInfo"]["HeadPose"];
+        assert!(
+            head_pose["Roll"].is_i64() && head_pose["Pitch"].is_i64(),
+            "{d}"
+        );
+        let pose_roll = head_pose["Roll"].as_f64().unwrap();
         assert!((pose_roll - roll).abs() <= 1.0, "{d}");
 
         // AnalyzeFace: the 90 points map back onto the face, inside its box.
