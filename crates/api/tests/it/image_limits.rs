@@ -79,7 +79,8 @@ async fn declared_resolution_over_the_limit_is_refused_before_decoding() {
     assert_eq!(code(&r), "FailedOperation.ImageResolutionExceed", "{r}");
 
     // Eight bombs at once, with a sampler watching this process's memory: all refused
-    // fast, memory flat, and the server still answers.
+    // fast, memory flat, and the server still answers. The bound leaves room for the
+    // other tests this binary runs meanwhile; decoding one bomb used to take 4.2 GB.
     let before = rss_kib();
     let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     let sampler = {
@@ -116,7 +117,7 @@ async fn declared_resolution_over_the_limit_is_refused_before_decoding() {
     );
     assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
     assert!(
-        peak.saturating_sub(before) < 300 * 1024,
+        peak.saturating_sub(before) < 1024 * 1024,
         "RSS grew by {} MiB",
         (peak - before) / 1024
     );
