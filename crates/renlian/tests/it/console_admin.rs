@@ -11,37 +11,15 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::billing_support::{Backend, Env};
-use crate::console_support::{account, invite, Page, Visitor};
+use crate::console_support::{account, between, signed_in, unescape, Page, Visitor, PASSWORD};
 use crate::serve_support::{Client, Serve};
-
-const PASSWORD: &str = "correct horse battery";
-
-/// The text between `start` and the next `end` in `body`.
-fn between(body: &str, start: &str, end: &str) -> String {
-    let at = body
-        .find(start)
-        .unwrap_or_else(|| panic!("{start:?} not in the page: {body}"))
-        + start.len();
-    let rest = &body[at..];
-    rest[..rest.find(end).unwrap()].to_string()
-}
-
-/// A page's text as the browser shows it: the templates escape `/` (and the usual five).
-fn unescape(body: &str) -> String {
-    body.replace("&#x2f;", "/")
-        .replace("&#x27;", "'")
-        .replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
 
 /// The pair a keys page shows once after creating or rotating.
 fn new_pair(page: &Page) -> (String, String) {
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     (
-        between(&page.body, "<code id=\"new-secret-id\">", "</code>"),
-        between(&page.body, "<code id=\"new-secret-key\">", "</code>"),
+        between(&page.body, "<code id=\"new-secret-id\">", "</code>").to_string(),
+        between(&page.body, "<code id=\"new-secret-key\">", "</code>").to_string(),
     )
 }
 
@@ -65,7 +43,7 @@ fn last_used(page: &Page, secret_id: &str) -> String {
         &format!("<tr data-secret-id=\"{secret_id}\">"),
         "</tr>",
     );
-    between(&row, "<td class=\"last-used\">", "</td>")
+    between(&row, "<td class=\"last-used\">", "</td>").to_string()
 }
 
 /// The key's `enabled` flag as `renlian key list` reports it.
@@ -85,18 +63,8 @@ async fn keys_on_the_page(backend: Backend) {
     let acme = account(&e, "acme");
     let other = account(&e, "other");
     let server = Serve::start(&e, 0);
-    let mut ann = Visitor::new(server.addr);
-    ann.accept_invite(
-        &invite(&e, server.addr, acme, "ann@acme.test", false),
-        PASSWORD,
-    )
-    .await;
-    let mut bob = Visitor::new(server.addr);
-    bob.accept_invite(
-        &invite(&e, server.addr, other, "bob@other.test", false),
-        PASSWORD,
-    )
-    .await;
+    let mut ann = signed_in(&e, server.addr, acme, "ann@acme.test", false).await;
+    let mut bob = signed_in(&e, server.addr, other, "bob@other.test", false).await;
     let keys = format!("/console/a/{acme}/keys");
 
     // Created on the page: the SecretKey appears once, and signs calls.
@@ -215,18 +183,8 @@ async fn operator_pages() {
         "2026-10-15T04:00:00Z",
     ]);
     let server = Serve::start(&e, 0);
-    let mut ann = Visitor::new(server.addr);
-    ann.accept_invite(
-        &invite(&e, server.addr, acme, "ann@acme.test", false),
-        PASSWORD,
-    )
-    .await;
-    let mut ops = Visitor::new(server.addr);
-    ops.accept_invite(
-        &invite(&e, server.addr, acme, "ops@renlian.test", true),
-        PASSWORD,
-    )
-    .await;
+    let mut ann = signed_in(&e, server.addr, acme, "ann@acme.test", false).await;
+    let mut ops = signed_in(&e, server.addr, acme, "ops@renlian.test", true).await;
     let account_page = format!("/console/operator/accounts/{acme}");
     let top_up = format!("{account_page}/top-up");
 
@@ -469,18 +427,8 @@ async fn offline_sdk_page() {
     let other = account(&e, "other");
     e.json(&["account", "topup", &acme.to_string(), "20000"]);
     let server = Serve::start(&e, 0);
-    let mut ann = Visitor::new(server.addr);
-    ann.accept_invite(
-        &invite(&e, server.addr, acme, "ann@acme.test", false),
-        PASSWORD,
-    )
-    .await;
-    let mut bob = Visitor::new(server.addr);
-    bob.accept_invite(
-        &invite(&e, server.addr, other, "bob@other.test", false),
-        PASSWORD,
-    )
-    .await;
+    let mut ann = signed_in(&e, server.addr, acme, "ann@acme.test", false).await;
+    let mut bob = signed_in(&e, server.addr, other, "bob@other.test", false).await;
     let sdk = format!("/console/a/{acme}/sdk");
 
     // The tiered price of a quantity, before buying.
@@ -533,7 +481,7 @@ async fn offline_sdk_page() {
 
     // A device order submitted twice (the same page's ClientToken) is bought once.
     let page = ann.page(&sdk).await;
-    let token = between(&page.body, "name=\"client_token\" value=\"", "\"");
+    let token = between(&page.body, "name=\"client_token\" value=\"", "\"").to_string();
     let csrf = page.csrf();
     let origin = format!("http://{}", server.addr);
     let fields = [
@@ -569,7 +517,7 @@ async fn offline_sdk_page() {
         "--out",
         request,
     ]);
-    let order = between(&page.body, "<tr data-order-id=\"", "\"");
+    let order = between(&page.body, "<tr data-order-id=\"", "\"").to_string();
     let text = std::fs::read_to_string(request).unwrap();
     let r = ann
         .post(

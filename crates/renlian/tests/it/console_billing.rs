@@ -7,20 +7,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::billing_support::{Backend, Env};
-use crate::console_support::{invite, Page, Visitor};
+use crate::console_support::{signed_in, unescape, Page, Visitor};
 use crate::serve_support::{small_photo_b64, Client, Serve};
-
-const PASSWORD: &str = "correct horse battery";
-
-/// Text as the browser reads it from the page (the templates escape `/` too).
-fn unescape(s: &str) -> String {
-    s.replace("&#x2f;", "/")
-        .replace("&#x27;", "'")
-        .replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
 
 /// The value of the hidden input `name` in a page.
 fn hidden(body: &str, name: &str) -> String {
@@ -83,13 +71,6 @@ fn money(v: &Value) -> String {
         .unwrap_or_else(|| v.to_string())
 }
 
-async fn signed_in(e: &Env, server: &Serve, account: i64, email: &str, operator: bool) -> Visitor {
-    let mut v = Visitor::new(server.addr);
-    v.accept_invite(&invite(e, server.addr, account, email, operator), PASSWORD)
-        .await;
-    v
-}
-
 /// A page in Chinese: the language cookie beside the session, as the switch sets it.
 async fn page_zh(v: &Visitor, path: &str) -> String {
     let cookie = format!(
@@ -144,8 +125,8 @@ async fn buying_packs(backend: Backend) {
     let other = crate::console_support::account(&e, "other");
     e.json(&["account", "topup", &acme.to_string(), "1000"]);
     let server = Serve::start(&e, 0);
-    let mut ann = signed_in(&e, &server, acme, "ann@acme.test", false).await;
-    let mut bob = signed_in(&e, &server, other, "bob@other.test", false).await;
+    let mut ann = signed_in(&e, server.addr, acme, "ann@acme.test", false).await;
+    let mut bob = signed_in(&e, server.addr, other, "bob@other.test", false).await;
     let path = format!("/console/a/{acme}/packs");
 
     let page = ann.page(&path).await;
@@ -246,7 +227,7 @@ async fn buying_packs(backend: Backend) {
         "--at",
         &now,
     ]);
-    let mut ops = signed_in(&e, &server, acme, "ops@renlian.test", true).await;
+    let mut ops = signed_in(&e, server.addr, acme, "ops@renlian.test", true).await;
     for v in [&mut ann, &mut ops] {
         let own = rows(&v.page(&path).await.body, "own-packs");
         assert_eq!(own.len(), 2);
@@ -353,9 +334,9 @@ async fn console_billing_usage_bills_notices_quote_sqlite() {
     for _ in 0..3 {
         client.ok("DetectFace", json!({ "Image": image })).await;
     }
-    let mut ann = signed_in(&e, &server, acme, "ann@acme.test", false).await;
-    let mut bob = signed_in(&e, &server, other, "bob@other.test", false).await;
-    let mut ops = signed_in(&e, &server, other, "ops@renlian.test", true).await;
+    let mut ann = signed_in(&e, server.addr, acme, "ann@acme.test", false).await;
+    let mut bob = signed_in(&e, server.addr, other, "bob@other.test", false).await;
+    let mut ops = signed_in(&e, server.addr, other, "ops@renlian.test", true).await;
 
     // Usage: the API's three DetectFace calls today, all free.
     let usage = ann.page(&format!("/console/a/{acme}/usage")).await;

@@ -13,11 +13,9 @@ use serde_json::{json, Value};
 use sqlx::Row;
 
 use crate::billing_support::{Backend, Env};
-use crate::console_support::{account, invite, Page, Visitor};
+use crate::console_support::{account, between, signed_in, unescape, Page, Visitor};
 use crate::face_support;
 use crate::serve_support::{Client, Serve};
-
-const PASSWORD: &str = "correct horse battery";
 
 /// A fixture photo 320 px wide as JPEG (detection at full size takes seconds a photo).
 fn photo(name: &str) -> Vec<u8> {
@@ -180,24 +178,9 @@ async fn faces_flow(backend: Backend) {
         secret_id: key["SecretId"].as_str().unwrap().to_string(),
         secret_key: key["SecretKey"].as_str().unwrap().to_string(),
     };
-    let mut ann = Visitor::new(server.addr);
-    ann.accept_invite(
-        &invite(&e, server.addr, acme, "ann@acme.test", false),
-        PASSWORD,
-    )
-    .await;
-    let mut bob = Visitor::new(server.addr);
-    bob.accept_invite(
-        &invite(&e, server.addr, other, "bob@other.test", false),
-        PASSWORD,
-    )
-    .await;
-    let mut ops = Visitor::new(server.addr);
-    ops.accept_invite(
-        &invite(&e, server.addr, acme, "ops@renlian.test", true),
-        PASSWORD,
-    )
-    .await;
+    let mut ann = signed_in(&e, server.addr, acme, "ann@acme.test", false).await;
+    let mut bob = signed_in(&e, server.addr, other, "bob@other.test", false).await;
+    let mut ops = signed_in(&e, server.addr, acme, "ops@renlian.test", true).await;
     let groups = format!("/console/a/{acme}/groups");
 
     // Two groups from the page; the API's own refusal comes back as a message.
@@ -622,23 +605,6 @@ async fn faces_flow(backend: Backend) {
 
     server.kill();
     e.close().await;
-}
-
-/// Page text as a browser reads it: the templates escape `/`, quotes and brackets.
-fn unescape(s: &str) -> String {
-    s.replace("&#x2f;", "/")
-        .replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-/// The text between two markers.
-fn between<'a>(s: &'a str, start: &str, end: &str) -> &'a str {
-    let from = s.find(start).unwrap_or_else(|| panic!("no {start} in {s}")) + start.len();
-    let to = s[from..].find(end).unwrap() + from;
-    &s[from..to]
 }
 
 #[tokio::test]

@@ -5,10 +5,8 @@
 use reqwest::StatusCode;
 
 use crate::billing_support::{Backend, Env};
-use crate::console_support::{account, invite, Visitor};
+use crate::console_support::{account, invite, signed_in, Visitor, PASSWORD};
 use crate::serve_support::{small_photo_b64, Client, Serve};
-
-const PASSWORD: &str = "correct horse battery";
 
 /// Two customers of two accounts and an operator, signed in.
 struct World {
@@ -26,27 +24,9 @@ async fn world(backend: Backend) -> World {
     let acme = account(&e, "acme");
     let other = account(&e, "other");
     let server = Serve::start(&e, 0);
-    let mut customer = Visitor::new(server.addr);
-    let mut rival = Visitor::new(server.addr);
-    let mut operator = Visitor::new(server.addr);
-    customer
-        .accept_invite(
-            &invite(&e, server.addr, acme, "ann@acme.test", false),
-            PASSWORD,
-        )
-        .await;
-    rival
-        .accept_invite(
-            &invite(&e, server.addr, other, "bob@other.test", false),
-            PASSWORD,
-        )
-        .await;
-    operator
-        .accept_invite(
-            &invite(&e, server.addr, acme, "ops@renlian.test", true),
-            PASSWORD,
-        )
-        .await;
+    let customer = signed_in(&e, server.addr, acme, "ann@acme.test", false).await;
+    let rival = signed_in(&e, server.addr, other, "bob@other.test", false).await;
+    let operator = signed_in(&e, server.addr, acme, "ops@renlian.test", true).await;
     World {
         e,
         server,

@@ -174,3 +174,40 @@ pub fn invite(e: &Env, addr: SocketAddr, account: i64, email: &str, operator: bo
 pub fn account(e: &Env, name: &str) -> i64 {
     e.json(&["account", "create", name])["id"].as_i64().unwrap()
 }
+
+/// The password every test console user sets from its invite.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A visitor signed in as a new console user of `account` (made with the CLI).
+pub async fn signed_in(
+    e: &Env,
+    addr: SocketAddr,
+    account: i64,
+    email: &str,
+    operator: bool,
+) -> Visitor {
+    let mut v = Visitor::new(addr);
+    v.accept_invite(&invite(e, addr, account, email, operator), PASSWORD)
+        .await;
+    v
+}
+
+/// A page's text as the browser shows it: the templates escape `/` and the usual five.
+pub fn unescape(s: &str) -> String {
+    s.replace("&#x2f;", "/")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The text between `start` and the next `end` in `s`.
+pub fn between<'a>(s: &'a str, start: &str, end: &str) -> &'a str {
+    let from = s
+        .find(start)
+        .unwrap_or_else(|| panic!("{start:?} not in the page: {s}"))
+        + start.len();
+    let to = s[from..].find(end).unwrap() + from;
+    &s[from..to]
+}
