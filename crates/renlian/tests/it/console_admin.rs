@@ -43,7 +43,7 @@ fn last_used(page: &Page, secret_id: &str) -> String {
         &format!("<tr data-secret-id=\"{secret_id}\">"),
         "</tr>",
     );
-    between(&row, "<td class=\"last-used\">", "</td>").to_string()
+    between(row, "<td class=\"last-used\">", "</td>").to_string()
 }
 
 /// The key's `enabled` flag as `renlian key list` reports it.
@@ -366,7 +366,7 @@ async fn operator_pages() {
         )
         .await;
     assert_eq!(made.status, StatusCode::OK, "{}", made.body);
-    let link = unescape(&between(&made.body, "<code id=\"invite-link\">", "</code>"));
+    let link = unescape(between(&made.body, "<code id=\"invite-link\">", "</code>"));
     assert!(
         link.starts_with(&format!("http://{}/console/invite/", server.addr)),
         "{link}"
@@ -393,7 +393,7 @@ async fn operator_pages() {
             ],
         )
         .await;
-    let first = unescape(&between(&made.body, "<code id=\"invite-link\">", "</code>"));
+    let first = unescape(between(&made.body, "<code id=\"invite-link\">", "</code>"));
     let list = ops.page(users).await;
     let row = list.body.find(">dee@other.test<").unwrap();
     let marker = "<tr data-user-id=\"";
@@ -403,11 +403,7 @@ async fn operator_pages() {
         .post(users, &format!("/console/operator/users/{uid}/invite"), &[])
         .await;
     assert_eq!(again.status, StatusCode::OK, "{}", again.body);
-    let second = unescape(&between(
-        &again.body,
-        "<code id=\"invite-link\">",
-        "</code>",
-    ));
+    let second = unescape(between(&again.body, "<code id=\"invite-link\">", "</code>"));
     assert_ne!(first, second);
     let old_path = first.split_once(&server.addr.to_string()).unwrap().1;
     assert_eq!(ops.get(old_path).await.status, StatusCode::NOT_FOUND);
