@@ -2,32 +2,13 @@
 //! metering health, the account list and contacts. On SQLite and PostgreSQL.
 
 use billing::{Billing, Item, Money, Month, NewAccount, PackSize, Senders};
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use sqlx::Row;
 
-fn t(s: &str) -> DateTime<Utc> {
-    s.parse().unwrap()
-}
-
-fn m(s: &str) -> Month {
-    s.parse().unwrap()
-}
+use crate::support::{account, m, t};
 
 fn money(s: &str) -> Money {
     s.parse().unwrap()
-}
-
-async fn account(b: &Billing, name: &str, tz: &str) -> i64 {
-    b.create_account(
-        NewAccount {
-            name: name.into(),
-            time_zone: Some(tz.into()),
-            ..Default::default()
-        },
-        t("2026-01-01T00:00:00Z"),
-    )
-    .await
-    .unwrap()
 }
 
 on_both!(

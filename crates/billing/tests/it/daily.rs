@@ -4,35 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use billing::{Billing, BillingConfig, DailyUsage, Item, Month, NewAccount, PackSize};
-use chrono::{DateTime, NaiveDate, Utc};
+use crate::support::{self, account, m, t};
+
+use billing::{Billing, BillingConfig, DailyUsage, Item, PackSize};
+use chrono::NaiveDate;
 use sqlx::{AnyPool, Row};
-
-use crate::support;
-
-fn t(s: &str) -> DateTime<Utc> {
-    s.parse().unwrap()
-}
-
-fn m(s: &str) -> Month {
-    s.parse().unwrap()
-}
 
 fn day(s: &str) -> NaiveDate {
     s.parse().unwrap()
-}
-
-async fn account(b: &Billing, name: &str, tz: &str) -> i64 {
-    b.create_account(
-        NewAccount {
-            name: name.into(),
-            time_zone: Some(tz.into()),
-            ..Default::default()
-        },
-        t("2026-01-01T00:00:00Z"),
-    )
-    .await
-    .unwrap()
 }
 
 fn usage(d: &str, item: Item, free: u64, pack: u64, postpaid: u64) -> DailyUsage {

@@ -143,3 +143,27 @@ macro_rules! on_both {
         }
     )*};
 }
+
+/// An instant from RFC 3339 text.
+pub fn t(s: &str) -> chrono::DateTime<chrono::Utc> {
+    s.parse().unwrap()
+}
+
+/// A month from `YYYY-MM`.
+pub fn m(s: &str) -> billing::Month {
+    s.parse().unwrap()
+}
+
+/// A new account in billing time zone `tz`, created at the start of 2026.
+pub async fn account(b: &Billing, name: &str, tz: &str) -> i64 {
+    b.create_account(
+        billing::NewAccount {
+            name: name.into(),
+            time_zone: Some(tz.into()),
+            ..Default::default()
+        },
+        t("2026-01-01T00:00:00Z"),
+    )
+    .await
+    .unwrap()
+}
