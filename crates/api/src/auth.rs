@@ -411,6 +411,7 @@ impl Authenticator {
         if !matches(false)? && !matches(true)? {
             return Err(failure("the signature does not match the request"));
         }
+        key.admits(header("x-tc-token"), now * 1_000_000)?;
         // No replay refusal for TC3: it has no nonce and one-second timestamps, so two
         // identical legitimate calls in one second carry one signature. The ±5 minute
         // window is the protection, as Tencent Cloud gives it. Signature v1 has a Nonce
@@ -504,6 +505,7 @@ impl Authenticator {
         if !same_signature(&expected, signature) {
             return Err(failure("the signature does not match the request"));
         }
+        key.admits(param("Token"), now * 1_000_000)?;
         let once = format!("{secret_id}\n{nonce}\n{timestamp}");
         if !self.replay.first_use(&once, now, timestamp + MAX_SKEW_SECS) {
             return Err(failure(

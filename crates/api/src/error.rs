@@ -255,6 +255,11 @@ impl From<KeyError> for ApiError {
             KeyError::Disabled => {
                 ApiError::new("AuthFailure.SecretIdNotFound", "the SecretId is disabled")
             }
+            // An expired temporary key no longer exists for the API, as with STS keys.
+            e @ KeyError::Expired(_) => {
+                ApiError::new("AuthFailure.SecretIdNotFound", e.to_string())
+            }
+            e @ KeyError::Token(_) => ApiError::new("AuthFailure.TokenFailure", e.to_string()),
             other => {
                 tracing::error!(error = %other, "key store failure");
                 ApiError::internal("internal error in the key store")

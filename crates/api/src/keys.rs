@@ -11,6 +11,7 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use rand::distributions::Alphanumeric;
 use rand::{Rng, RngCore};
+use sha2::{Digest, Sha256};
 use sqlx::{AnyPool, Row};
 
 /// Everything the key store can fail with.
@@ -20,6 +21,14 @@ pub enum KeyError {
     NotFound,
     #[error("the key is disabled")]
     Disabled,
+    #[error("the key expired at {0}")]
+    Expired(String),
+    #[error("{0}")]
+    Token(&'static str),
+    #[error("a temporary key cannot be rotated: create a new one")]
+    RotateTemporary,
+    #[error("the expiry {0} is not in the future")]
+    ExpiryPassed(String),
     #[error("master key: {0}")]
     MasterKey(String),
     #[error("a stored SecretKey cannot be decrypted (wrong master key?)")]
@@ -165,6 +174,9 @@ pub struct KeyInfo {
     /// When a request last authenticated with the key (microseconds since the epoch),
     /// to within [`LAST_USED_EVERY_US`]; `None` if it never did.
     pub last_used_us: Option<i64>,
+    /// When a temporary key stops working (microseconds since the epoch); `None` for a
+    /// permanent key.
+    pub expires_us: Option<i64>,
 }
 
 /// A freshly created key: the only time the SecretKey is shown.
@@ -173,6 +185,13 @@ pub struct KeyInfo {
 pub struct NewKey {
     pub secret_id: String,
     pub secret_key: String,
+    /// A temporary key's session token (sent as `X-TC-Token`, or `Token` with signature
+    /// v1, as with Tencent Cloud's STS credentials); shown only this once, like the key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// A temporary key's expiry, microseconds since the epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_us: Option<i64>,
 }
 
 /// What authentication needs of a key.
@@ -182,6 +201,46 @@ pub struct ActiveKey {
     pub secret_key: String,
     /// As in [`KeyInfo::last_used_us`]: authentication skips the write while it is recent.
     pub last_used_us: Option<i64>,
+    /// As in [`KeyInfo::expires_us`].
+    pub expires_us: Option<i64>,
+    /// SHA-256 of a temporary key's token (the token itself is not stored).
+    token_sha256: Option<String>,
+}
+
+impl ActiveKey {
+    /// Whether a request at `now_us` carrying `token` (the `X-TC-Token` header or the v1
+    /// `Token` parameter; empty counts as absent) may use this key: a temporary key must
+    /// be unexpired and given its own token; a permanent key takes no token (one sent
+    /// with it is a credential mix-up, refused rather than ignored).
+    pub fn admits(&self, token: Option<&str>, now_us: i64) -> Result<(), KeyError> {
+        if let Some(expires) = self.expires_us {
+            if now_us >= expires {
+                let at = chrono::DateTime::from_timestamp_micros(expires)
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_else(|| expires.to_string());
+                return Err(KeyError::Expired(at));
+            }
+        }
+        let token = token.filter(|t| !t.is_empty());
+        match (&self.token_sha256, token) {
+            (None, None) => Ok(()),
+            (None, Some(_)) => Err(KeyError::Token(
+                "a token was sent with a permanent key (X-TC-Token belongs to temporary keys)",
+            )),
+            (Some(_), None) => Err(KeyError::Token(
+                "this temporary key needs its token (X-TC-Token)",
+            )),
+            (Some(stored), Some(given)) => {
+                // Digests are compared, not tokens: how long a comparison takes tells a
+                // guesser about the digest of its guess, which it cannot steer.
+                if hex::encode(Sha256::digest(given.as_bytes())) == *stored {
+                    Ok(())
+                } else {
+                    Err(KeyError::Token("the token does not belong to this key"))
+                }
+            }
+        }
+    }
 }
 
 /// A key's last use is written at most this often (microseconds): a busy key costs one
@@ -203,6 +262,8 @@ const SECRET_ID_PREFIX: &str = "AKID";
 /// adds when each key was last used (NULL for keys never used since). Version 3 marks
 /// SecretKeys sealed bound to their SecretId (`bound`); [`KeyStore::open`] reseals the
 /// older rows once and records that in `api_meta`, after which an unbound row is refused.
+/// Version 4 adds temporary keys: an expiry and the SHA-256 of their token (NULL for
+/// permanent keys).
 const MIGRATIONS: &[db::Migration] = &[
     db::Migration::new(
         1,
@@ -221,6 +282,13 @@ const MIGRATIONS: &[db::Migration] = &[
         &[
             "ALTER TABLE api_keys ADD COLUMN bound BIGINT NOT NULL DEFAULT 0",
             "CREATE TABLE api_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        ],
+    ),
+    db::Migration::new(
+        4,
+        &[
+            "ALTER TABLE api_keys ADD COLUMN expires_us BIGINT",
+            "ALTER TABLE api_keys ADD COLUMN token_sha256 TEXT",
         ],
     ),
 ];
@@ -311,34 +379,66 @@ impl KeyStore {
 
     /// Creates a key for `account` (the caller checks the account exists).
     pub async fn create(&self, account: i64) -> Result<NewKey, KeyError> {
+        self.insert(account, None).await
+    }
+
+    /// Creates a temporary key for `account` that works until `expires_us` (microseconds
+    /// since the epoch) and only with the session token it comes with, the way Tencent
+    /// Cloud's STS credentials work with the SDKs (`Credential(id, key, token)`).
+    pub async fn create_temporary(
+        &self,
+        account: i64,
+        expires_us: i64,
+    ) -> Result<NewKey, KeyError> {
+        if expires_us <= now_us() {
+            let at = chrono::DateTime::from_timestamp_micros(expires_us)
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_else(|| expires_us.to_string());
+            return Err(KeyError::ExpiryPassed(at));
+        }
+        self.insert(account, Some(expires_us)).await
+    }
+
+    async fn insert(&self, account: i64, expires_us: Option<i64>) -> Result<NewKey, KeyError> {
         let secret_id = format!("{SECRET_ID_PREFIX}{}", random_alnum(32));
         let secret_key = random_alnum(32);
+        let token = expires_us.map(|_| random_alnum(64));
+        let token_sha256 = token
+            .as_ref()
+            .map(|t| hex::encode(Sha256::digest(t.as_bytes())));
         let sealed = self
             .master
             .seal_for(secret_key.as_bytes(), secret_id.as_bytes())?;
         let (nonce, sealed) = sealed.split_at(12);
         sqlx::query(
-            "INSERT INTO api_keys (secret_id, account, nonce_hex, secret_hex, enabled, created_us, bound)
-             VALUES ($1, $2, $3, $4, 1, $5, 1)",
+            "INSERT INTO api_keys
+               (secret_id, account, nonce_hex, secret_hex, enabled, created_us, bound,
+                expires_us, token_sha256)
+             VALUES ($1, $2, $3, $4, 1, $5, 1, $6, $7)",
         )
         .bind(&secret_id)
         .bind(account)
         .bind(hex::encode(nonce))
         .bind(hex::encode(sealed))
         .bind(now_us())
+        .bind(expires_us)
+        .bind(token_sha256)
         .execute(&self.pool)
         .await?;
         Ok(NewKey {
             secret_id,
             secret_key,
+            token,
+            expires_us,
         })
     }
 
     /// The account and plain SecretKey of an enabled key.
     pub async fn active(&self, secret_id: &str) -> Result<ActiveKey, KeyError> {
         let row = sqlx::query(
-            "SELECT account, nonce_hex, secret_hex, enabled, last_used_us, bound FROM api_keys
-             WHERE secret_id = $1",
+            "SELECT account, nonce_hex, secret_hex, enabled, last_used_us, bound, expires_us,
+                    token_sha256
+             FROM api_keys WHERE secret_id = $1",
         )
         .bind(secret_id)
         .fetch_optional(&self.pool)
@@ -360,6 +460,8 @@ impl KeyStore {
             account: row.try_get("account")?,
             secret_key: String::from_utf8(plain).map_err(|_| KeyError::Decrypt)?,
             last_used_us: row.try_get("last_used_us")?,
+            expires_us: row.try_get("expires_us")?,
+            token_sha256: row.try_get("token_sha256")?,
         })
     }
 
@@ -368,7 +470,7 @@ impl KeyStore {
         let rows = match account {
             Some(a) => {
                 sqlx::query(
-                    "SELECT secret_id, account, enabled, created_us, last_used_us FROM api_keys
+                    "SELECT secret_id, account, enabled, created_us, last_used_us, expires_us FROM api_keys
                      WHERE account = $1 ORDER BY created_us, secret_id",
                 )
                 .bind(a)
@@ -377,7 +479,7 @@ impl KeyStore {
             }
             None => {
                 sqlx::query(
-                    "SELECT secret_id, account, enabled, created_us, last_used_us FROM api_keys
+                    "SELECT secret_id, account, enabled, created_us, last_used_us, expires_us FROM api_keys
                      ORDER BY created_us, secret_id",
                 )
                 .fetch_all(&self.pool)
@@ -392,6 +494,7 @@ impl KeyStore {
                     enabled: r.try_get::<i64, _>("enabled")? != 0,
                     created_us: r.try_get("created_us")?,
                     last_used_us: r.try_get("last_used_us")?,
+                    expires_us: r.try_get("expires_us")?,
                 })
             })
             .collect()
@@ -428,11 +531,14 @@ impl KeyStore {
 
     /// Replaces a key by a new one of the same account: the old one is disabled.
     pub async fn rotate(&self, secret_id: &str) -> Result<NewKey, KeyError> {
-        let row = sqlx::query("SELECT account FROM api_keys WHERE secret_id = $1")
+        let row = sqlx::query("SELECT account, expires_us FROM api_keys WHERE secret_id = $1")
             .bind(secret_id)
             .fetch_optional(&self.pool)
             .await?
             .ok_or(KeyError::NotFound)?;
+        if row.try_get::<Option<i64>, _>("expires_us")?.is_some() {
+            return Err(KeyError::RotateTemporary);
+        }
         let account: i64 = row.try_get("account")?;
         let new = self.create(account).await?;
         self.disable(secret_id).await?;

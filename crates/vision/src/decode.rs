@@ -1,4 +1,4 @@
-//! Image bytes to RGB pixels: JPEG, PNG and BMP, EXIF orientation applied.
+//! Image bytes to RGB pixels: JPEG, PNG, BMP and WebP, EXIF orientation applied.
 //!
 //! Limits on bytes and pixels are checked before any pixel is decoded (the pixel count
 //! comes from the header), so hostile input costs little. Every failure is a typed
@@ -32,7 +32,7 @@ impl Default for DecodeLimits {
     }
 }
 
-/// Decodes JPEG, PNG or BMP bytes to 8-bit RGB, honouring the EXIF orientation.
+/// Decodes JPEG, PNG, BMP or WebP bytes to 8-bit RGB, honouring the EXIF orientation.
 /// Alpha is dropped; grey and 16-bit images are converted.
 pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage> {
     if bytes.is_empty() {
@@ -41,7 +41,7 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage> {
     check_limit("bytes", bytes.len() as u64, limits.max_bytes)?;
     let format = image::guess_format(bytes).map_err(|_| VisionError::UnknownFormat)?;
     match format {
-        ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::Bmp => {}
+        ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::Bmp | ImageFormat::WebP => {}
         other => return Err(VisionError::UnsupportedFormat(format_name(other))),
     }
     // zune-jpeg fills a missing tail with grey instead of failing: check the end marker.
@@ -50,6 +50,9 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage> {
     }
     // The png crate returns the pixels without reading the end chunk: check it is there.
     if format == ImageFormat::Png && !png_has_end_chunk(bytes) {
+        return Err(VisionError::Truncated);
+    }
+    if format == ImageFormat::WebP && !webp_is_whole(bytes) {
         return Err(VisionError::Truncated);
     }
 
@@ -115,6 +118,16 @@ fn png_has_end_chunk(bytes: &[u8]) -> bool {
         .windows(4)
         .rposition(|w| w == b"IEND")
         .is_some_and(|i| bytes.len() >= i + 8)
+}
+
+/// A WebP file is one RIFF chunk whose header gives its length: the bytes must hold it
+/// all (a lossy frame cut short can otherwise decode to a partial picture).
+fn webp_is_whole(bytes: &[u8]) -> bool {
+    let Some(size) = bytes.get(4..8) else {
+        return false;
+    };
+    let size = u32::from_le_bytes([size[0], size[1], size[2], size[3]]) as usize;
+    bytes.len() >= size.saturating_add(8)
 }
 
 fn classify(err: image::ImageError, limits: &DecodeLimits) -> VisionError {

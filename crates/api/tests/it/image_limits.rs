@@ -168,3 +168,33 @@ async fn images_over_the_pixel_budget_wait_then_are_refused() {
     assert_eq!(code(&r), "InvalidParameterValue.NoFaceInPhoto", "{r}");
     s.stop().await;
 }
+
+/// WebP photos are served like the other formats: the same face in the same place as the
+/// PNG of the same pixels, and a WebP over 2000 px refused from its header like a PNG.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn webp_photos_are_detected_like_png() {
+    let db = common::sqlite().await;
+    let s = common::start(&db, common::config()).await;
+    let png = common::small_photo("obama.jpg");
+    let pixels = image::load_from_memory(&png).unwrap();
+    let mut webp = Cursor::new(Vec::new());
+    pixels
+        .write_to(&mut webp, image::ImageFormat::WebP)
+        .unwrap();
+    let webp = webp.into_inner();
+    assert_eq!(&webp[8..12], b"WEBP");
+    let from_png = s.call("DetectFace", json!({ "Image": b64(&png) })).await;
+    let from_webp = s.call("DetectFace", json!({ "Image": b64(&webp) })).await;
+    assert_eq!(code(&from_webp), "", "{from_webp}");
+    assert_eq!(from_webp["FaceInfos"], from_png["FaceInfos"]);
+    assert_eq!(s.metered("DetectFace").await, 2);
+
+    let wide = image::GrayImage::new(2001, 8);
+    let mut big = Cursor::new(Vec::new());
+    wide.write_to(&mut big, image::ImageFormat::WebP).unwrap();
+    let r = s
+        .call("DetectFace", json!({ "Image": b64(&big.into_inner()) }))
+        .await;
+    assert_eq!(code(&r), "FailedOperation.ImageResolutionExceed", "{r}");
+    s.stop().await;
+}

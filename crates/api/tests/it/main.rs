@@ -16,4 +16,5 @@ mod sdk;
 mod server;
 mod signatures;
 mod strict_signing;
+mod temporary_keys;
 mod thumbnails;

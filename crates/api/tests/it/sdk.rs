@@ -16,7 +16,7 @@ fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn sdk_python() -> PathBuf {
+pub fn sdk_python() -> PathBuf {
     let out = std::process::Command::new(repo_root().join("scripts/sdk-env"))
         .output()
         .expect("scripts/sdk-env runs");

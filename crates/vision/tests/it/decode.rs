@@ -106,16 +106,40 @@ fn exif_orientation_is_applied() {
 }
 
 #[test]
+fn webp_decodes_like_the_png_of_the_same_pixels() {
+    let img = RgbImage::from_fn(40, 24, |x, y| Rgb([(x * 6) as u8, (y * 10) as u8, 77]));
+    // The image crate writes lossless WebP (VP8L): the pixels must come back exactly.
+    let webp = encode(&img, ImageFormat::WebP);
+    assert_eq!(&webp[8..12], b"WEBP");
+    assert_eq!(decode(&webp, &DecodeLimits::default()).unwrap(), img);
+    // A hand-made 1×1 lossless WebP from another encoder.
+    let tiny = b"RIFF\x1a\x00\x00\x00WEBPVP8L\x0d\x00\x00\x00\x2f\x00\x00\x00\x10\x07\x10\x11\x11\x88\x88\xfe\x07\x00";
+    assert_eq!(
+        decode(tiny, &DecodeLimits::default()).unwrap().dimensions(),
+        (1, 1)
+    );
+    // Limits apply before decoding, as for the other formats.
+    let tight = DecodeLimits {
+        max_pixels: 500,
+        ..DecodeLimits::default()
+    };
+    assert!(matches!(
+        decode(&webp, &tight),
+        Err(VisionError::TooLarge { what: "pixels", .. })
+    ));
+}
+
+#[test]
 fn gif_and_other_formats_are_refused_by_name() {
     let gif = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;";
     match decode(gif, &DecodeLimits::default()) {
         Err(VisionError::UnsupportedFormat(f)) => assert_eq!(f, "GIF"),
         other => panic!("GIF gave {other:?}"),
     }
-    let webp = b"RIFF\x1a\x00\x00\x00WEBPVP8L\x0d\x00\x00\x00\x2f\x00\x00\x00\x10\x07\x10\x11\x11\x88\x88\xfe\x07\x00";
+    let tiff = b"II*\x00\x08\x00\x00\x00\x00\x00\x00\x00";
     assert!(matches!(
-        decode(webp, &DecodeLimits::default()),
-        Err(VisionError::UnsupportedFormat(_))
+        decode(tiff, &DecodeLimits::default()),
+        Err(VisionError::UnsupportedFormat(_) | VisionError::UnknownFormat)
     ));
     assert!(matches!(
         decode(b"hello, world", &DecodeLimits::default()),
@@ -130,7 +154,12 @@ fn gif_and_other_formats_are_refused_by_name() {
 #[test]
 fn truncated_images_are_reported_as_truncated() {
     let img = RgbImage::from_fn(64, 64, |x, y| Rgb([(x * 4) as u8, (y * 4) as u8, 128]));
-    for format in [ImageFormat::Jpeg, ImageFormat::Png, ImageFormat::Bmp] {
+    for format in [
+        ImageFormat::Jpeg,
+        ImageFormat::Png,
+        ImageFormat::Bmp,
+        ImageFormat::WebP,
+    ] {
         let bytes = encode(&img, format);
         for cut in [bytes.len() / 2, bytes.len() - 3] {
             match decode(&bytes[..cut], &DecodeLimits::default()) {
