@@ -198,6 +198,7 @@ impl From<BillingError> for ApiError {
             | BillingError::InvalidClientToken(_)
             | BillingError::BelowMinimumOrder { .. }
             | BillingError::SdkClientTokenConflict { .. }
+            | BillingError::TopUpTokenConflict { .. }
             | BillingError::ClientTokenConflict { .. } => {
                 ApiError::new("InvalidParameterValue", e.to_string())
             }

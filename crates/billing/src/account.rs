@@ -48,6 +48,16 @@ pub struct AccountView {
     pub state: AccountState,
 }
 
+/// What a top-up returned: the account after it, and whether an earlier request with the
+/// same ClientToken made it (`replayed`: nothing was added this time).
+#[derive(Clone, Debug, Serialize)]
+pub struct TopUp {
+    /// Serialised inline: the JSON is the account's, plus `replayed`.
+    #[serde(flatten)]
+    pub account: AccountView,
+    pub replayed: bool,
+}
+
 /// An account's money as cached in `billing_balances`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Balance {
@@ -233,16 +243,85 @@ impl Billing {
     }
 
     /// Adds money; an account in arrears whose available balance becomes non-negative is
-    /// active again at once.
+    /// active again at once. Every call adds: a caller that may retry uses
+    /// [`Billing::top_up_with_token`].
     pub async fn top_up(
         &self,
         account: i64,
         amount: Money,
         at: DateTime<Utc>,
     ) -> Result<AccountView, BillingError> {
+        Ok(self
+            .top_up_with_token(account, amount, at, None)
+            .await?
+            .account)
+    }
+
+    /// [`Billing::top_up`] once per `client_token` (1-64 printable ASCII characters, the
+    /// idempotency key, as for packs): a repeat of the account's token adds nothing and
+    /// answers `replayed`; the same token with another amount is
+    /// [`BillingError::TopUpTokenConflict`]. The token is the ledger entry's reference,
+    /// unique per account (a unique index), so two nodes racing with one token add once.
+    pub async fn top_up_with_token(
+        &self,
+        account: i64,
+        amount: Money,
+        at: DateTime<Utc>,
+        client_token: Option<&str>,
+    ) -> Result<TopUp, BillingError> {
         check_amount(amount)?;
+        if let Some(token) = client_token {
+            crate::pack::check_client_token(token)?;
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.try_top_up(account, amount, at, client_token).await {
+                // Another transaction stored the same token between our lookup and insert
+                // (PostgreSQL, several nodes): the next attempt finds it.
+                Err(BillingError::Database(e)) if attempt < 3 && db::is_unique_violation(&e) => {}
+                Ok(replayed) => {
+                    return Ok(TopUp {
+                        account: self.account(account).await?,
+                        replayed,
+                    })
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// One attempt: true if the token's top-up was stored already.
+    async fn try_top_up(
+        &self,
+        account: i64,
+        amount: Money,
+        at: DateTime<Utc>,
+        client_token: Option<&str>,
+    ) -> Result<bool, BillingError> {
         let mut tx = self.pool.begin().await?;
         let mut bal = lock_one(&mut tx, account).await?;
+        if let Some(token) = client_token {
+            let stored = sqlx::query(
+                "SELECT balance_delta FROM billing_ledger \
+                 WHERE account_id = $1 AND kind = 'topup' AND reference = $2",
+            )
+            .bind(account)
+            .bind(token)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(row) = stored {
+                let stored = money(&row, "balance_delta")?;
+                if stored != amount {
+                    return Err(BillingError::TopUpTokenConflict {
+                        token: token.to_string(),
+                        stored: stored.to_string(),
+                        asked: amount.to_string(),
+                    });
+                }
+                return Ok(true);
+            }
+        }
         bal.balance += amount;
         append_ledger(
             &mut tx,
@@ -252,13 +331,13 @@ impl Billing {
                 kind: "topup",
                 balance_delta: amount,
                 frozen_delta: Money::ZERO,
-                reference: String::new(),
+                reference: client_token.unwrap_or_default().to_string(),
             }],
         )
         .await?;
         store_balances(&mut tx, &[(account, bal)]).await?;
         tx.commit().await?;
-        self.account(account).await
+        Ok(false)
     }
 
     pub async fn account(&self, id: i64) -> Result<AccountView, BillingError> {

@@ -29,6 +29,16 @@ pub enum BillingError {
     /// A ClientToken that is empty, longer than 64 characters or not printable ASCII.
     #[error("ClientToken {0:?} is invalid: it must be 1 to 64 printable ASCII characters")]
     InvalidClientToken(String),
+    /// A ClientToken already used by this account for a top-up of another amount.
+    #[error(
+        "ClientToken {token:?} was already used for a top-up of {stored} CNY; this one is of \
+         {asked} CNY: use a new ClientToken for a new top-up"
+    )]
+    TopUpTokenConflict {
+        token: String,
+        stored: String,
+        asked: String,
+    },
     /// A ClientToken already used by this account for a purchase with other parameters.
     #[error(
         "ClientToken {token:?} was already used for a {stored} pack (pack {pack}); \

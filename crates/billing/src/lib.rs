@@ -32,7 +32,7 @@ pub mod settle;
 pub mod spend;
 pub mod time;
 
-pub use account::{AccountState, AccountView, LedgerLine, NewAccount};
+pub use account::{AccountState, AccountView, LedgerLine, NewAccount, TopUp};
 pub use catalogue::{Item, PackSize, Sdk, Tier};
 pub use daily::DailyUsage;
 pub use engine::{Billing, BillingConfig};

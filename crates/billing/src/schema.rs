@@ -178,10 +178,18 @@ const V3: &[&str] = &[
         WHERE state = 'pending'",
 ];
 
+// Top-ups once per ClientToken: a top-up given a token keeps it as its ledger entry's
+// reference (top-ups had an empty reference before), unique per account.
+const V4: &[&str] = &[
+    "CREATE UNIQUE INDEX billing_ledger_topup_token ON billing_ledger (account_id, reference) \
+        WHERE kind = 'topup' AND reference <> ''",
+];
+
 const MIGRATIONS: &[Migration] = &[
     Migration::new(1, V1),
     Migration::new(2, V2),
     Migration::new(3, V3),
+    Migration::new(4, V4),
 ];
 
 /// Brings the tables up to date. Safe to run on every start, from several processes at

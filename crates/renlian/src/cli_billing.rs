@@ -156,6 +156,10 @@ pub enum AccountCmd {
         amount: Money,
         #[arg(long, value_parser = parse_time)]
         at: Option<DateTime<Utc>>,
+        /// Idempotency key (1-64 printable ASCII characters): a repeat with the same token
+        /// adds nothing (JSON `replayed: true`), with another amount it is refused.
+        #[arg(long)]
+        client_token: Option<String>,
         #[command(flatten)]
         out: Out,
     },
@@ -529,12 +533,26 @@ async fn run_account(a: AccountCmd, global: &GlobalOpts) -> anyhow::Result<()> {
             id,
             amount,
             at,
+            client_token,
             out,
         } => {
-            let view = b.top_up(id, amount, at.unwrap_or_else(Utc::now)).await?;
-            print(out, &view, || {
+            let done = b
+                .top_up_with_token(
+                    id,
+                    amount,
+                    at.unwrap_or_else(Utc::now),
+                    client_token.as_deref(),
+                )
+                .await?;
+            let view = &done.account;
+            print(out, &done, || {
+                let again = if done.replayed {
+                    " (this ClientToken topped up before: nothing added now)"
+                } else {
+                    ""
+                };
                 format!(
-                    "account {id}: balance {} available {}",
+                    "account {id}: balance {} available {}{again}",
                     view.balance, view.available
                 )
             })

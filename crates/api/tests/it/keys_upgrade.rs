@@ -57,9 +57,9 @@ async fn upgrade(db: common::Db) {
 
     let master = MasterKey::from_hex(&hex::encode(MASTER)).unwrap();
     let keys = KeyStore::open(pool.clone(), master.clone()).await.unwrap();
-    // Version 1 adopted untouched, version 2 (last use) and 3 (keys bound to their ids)
-    // applied on top; the old keys resealed bound.
-    assert_eq!(versions(&pool).await, vec![1, 2, 3]);
+    // Version 1 adopted untouched, version 2 (last use), 3 (keys bound to their ids) and
+    // 4 (temporary keys) applied on top; the old keys resealed bound, and permanent.
+    assert_eq!(versions(&pool).await, vec![1, 2, 3, 4]);
     let unbound: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE bound = 0")
         .fetch_one(&pool)
         .await
@@ -78,13 +78,14 @@ async fn upgrade(db: common::Db) {
     let listed = keys.list(None).await.unwrap();
     assert_eq!(listed.len(), 2);
     assert!(listed.iter().all(|k| k.last_used_us.is_none()));
+    assert!(listed.iter().all(|k| k.expires_us.is_none()));
     let new = keys.create(1).await.unwrap();
     assert_eq!(keys.active(&new.secret_id).await.unwrap().account, 1);
     assert_eq!(keys.list(Some(1)).await.unwrap().len(), 2);
 
     // A restart migrates nothing more.
     KeyStore::open(pool.clone(), master).await.unwrap();
-    assert_eq!(versions(&pool).await, vec![1, 2, 3]);
+    assert_eq!(versions(&pool).await, vec![1, 2, 3, 4]);
     pool.close().await;
     db.drop_db().await;
 }

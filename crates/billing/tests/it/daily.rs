@@ -375,7 +375,7 @@ async fn backfill(pool: AnyPool) {
     let b = Billing::open(pool.clone(), BillingConfig::default())
         .await
         .unwrap();
-    assert_eq!(versions(&pool).await, vec![1, 2, 3]);
+    assert_eq!(versions(&pool).await, vec![1, 2, 3, 4]);
     assert_eq!(
         b.daily_usage(account, m("2026-01")).await.unwrap(),
         vec![usage("2026-01-31", Item::Detect, 10_000, 0, 6)]
@@ -410,7 +410,7 @@ async fn backfill(pool: AnyPool) {
     let b = Billing::open(pool.clone(), BillingConfig::default())
         .await
         .unwrap();
-    assert_eq!(versions(&pool).await, vec![1, 2, 3]);
+    assert_eq!(versions(&pool).await, vec![1, 2, 3, 4]);
     assert_eq!(
         b.daily_usage(account, m("2026-02")).await.unwrap(),
         vec![usage("2026-02-01", Item::Detect, 3, 0, 0)]

@@ -47,6 +47,7 @@ on_both!(
     expiry_voids_what_late_calls_left,
     client_token_buys_once,
     concurrent_purchases_with_one_token_buy_once,
+    top_ups_with_one_token_add_once,
     void_gives_back_each_source_once,
     concurrent_voids_give_back_once,
     pending_enrolments_settle_once,
@@ -897,6 +898,63 @@ async fn concurrent_purchases_with_one_token_buy_once(b: Billing) {
     assert_eq!(purchases(&b, a).await, 1);
     // 30,400 yuan, once.
     assert_eq!(b.account(a).await.unwrap().balance, money("69600"));
+}
+
+async fn top_ups_with_one_token_add_once(b: Billing) {
+    let a = account(&b, "top-up").await;
+    let at = t("2026-03-01T00:00:00Z");
+    // Eight requests with one token at once through two engines (two nodes): one adds.
+    let nodes = [
+        b.clone(),
+        Billing::open(b.pool().clone(), b.config().clone())
+            .await
+            .unwrap(),
+    ];
+    let futs: Vec<_> = (0..8)
+        .map(|i| {
+            let node = nodes[i % 2].clone();
+            async move {
+                node.top_up_with_token(a, money("250.50"), at, Some("wire-2026-03-01"))
+                    .await
+            }
+        })
+        .collect();
+    let done: Vec<_> = futures_join_all(futs)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(done.iter().filter(|d| !d.replayed).count(), 1);
+    assert!(done.iter().all(|d| d.account.balance == money("250.50")));
+    // The same token for another amount is refused and adds nothing; a new token adds;
+    // no token adds every time; a malformed token is refused.
+    assert!(matches!(
+        b.top_up_with_token(a, money("1"), at, Some("wire-2026-03-01"))
+            .await,
+        Err(BillingError::TopUpTokenConflict { .. })
+    ));
+    let next = b
+        .top_up_with_token(a, money("1"), at, Some("wire-2026-03-02"))
+        .await
+        .unwrap();
+    assert!(!next.replayed);
+    b.top_up(a, money("1"), at).await.unwrap();
+    b.top_up(a, money("1"), at).await.unwrap();
+    assert!(matches!(
+        b.top_up_with_token(a, money("1"), at, Some("bad token"))
+            .await,
+        Err(BillingError::InvalidClientToken(_))
+    ));
+    assert_eq!(b.account(a).await.unwrap().balance, money("253.50"));
+    // The ledger agrees with the cached balance, and another account may use the token.
+    assert_eq!(b.audit_ledger(a).await.unwrap().0, money("253.50"));
+    let other = account(&b, "other").await;
+    let theirs = b
+        .top_up_with_token(other, money("5"), at, Some("wire-2026-03-01"))
+        .await
+        .unwrap();
+    assert!(!theirs.replayed);
+    assert_eq!(theirs.account.balance, money("5"));
 }
 
 /// The month's line of `item`, or zeros.

@@ -292,7 +292,7 @@ async fn upgrade(pool: AnyPool, first: bool) {
     let b = Billing::open(pool.clone(), BillingConfig::default())
         .await
         .unwrap();
-    assert_eq!(versions(&pool).await, vec![1, 2, 3]);
+    assert_eq!(versions(&pool).await, vec![1, 2, 3, 4]);
 
     let view = b.account(account).await.unwrap();
     assert_eq!(view.name, "acme");
@@ -414,7 +414,7 @@ async fn upgrade(pool: AnyPool, first: bool) {
     Billing::open(pool.clone(), BillingConfig::default())
         .await
         .unwrap();
-    assert_eq!(versions(&pool).await, vec![1, 2, 3]);
+    assert_eq!(versions(&pool).await, vec![1, 2, 3, 4]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -170,7 +170,10 @@ async fn render_one(
         "account.html",
         "accounts",
         None,
-        context! { view => view, done => done, error => error },
+        context! {
+            view => view, done => done, error => error,
+            client_token => super::packs::client_token(),
+        },
     )?;
     Ok(with_status(r, failed))
 }
@@ -193,6 +196,8 @@ async fn one(
 #[derive(serde::Deserialize)]
 struct TopUpForm {
     amount: String,
+    /// One per rendering of the form: a double submission tops up once.
+    client_token: String,
 }
 
 async fn top_up(
@@ -215,11 +220,15 @@ async fn top_up(
     match console
         .app
         .billing
-        .top_up(id, amount, chrono::Utc::now())
+        .top_up_with_token(id, amount, chrono::Utc::now(), Some(f.client_token.trim()))
         .await
     {
-        Ok(after) => {
-            let detail = format!("+{amount} CNY, balance {}", after.balance);
+        Ok(done) if done.replayed => Ok(see_other(&format!(
+            "{}/operator/accounts/{id}?done=topped-up",
+            crate::BASE
+        ))),
+        Ok(done) => {
+            let detail = format!("+{amount} CNY, balance {}", done.account.balance);
             console
                 .users
                 .audit(user, "account.top-up", &format!("account {id}"), &detail)

@@ -78,9 +78,10 @@ fn pack_row(p: &Pack, tz: Tz, now: chrono::DateTime<Utc>) -> PackRow {
     }
 }
 
-/// A fresh ClientToken for one rendering of the buy form: 128 random bits in hex, well
-/// inside billing's 64 printable characters.
-fn client_token() -> String {
+/// A fresh ClientToken for one rendering of a form that charges or adds money (a pack
+/// bought here, a top-up on the account page): 128 random bits in hex, well inside
+/// billing's 64 printable characters.
+pub(super) fn client_token() -> String {
     let mut bytes = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut bytes);
     format!("console-{}", hex::encode(bytes))

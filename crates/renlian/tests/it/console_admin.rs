@@ -200,7 +200,13 @@ async fn operator_pages() {
     ] {
         assert_eq!(ann.get(path).await.status, StatusCode::NOT_FOUND, "{path}");
     }
-    let r = ann.post(&keys, &top_up, &[("amount", "5")]).await;
+    let r = ann
+        .post(
+            &keys,
+            &top_up,
+            &[("amount", "5"), ("client_token", "t-ann")],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let r = ann
         .post(
@@ -217,15 +223,50 @@ async fn operator_pages() {
     assert!(unescape(&list.body).contains(&format!("href=\"/console/a/{acme}/overview\"")));
     assert!(list.body.contains(&format!("data-account-id=\"{other}\"")));
     for bad in ["-5", "0", "1.001", "ten"] {
-        let r = ops.post(&account_page, &top_up, &[("amount", bad)]).await;
+        let r = ops
+            .post(
+                &account_page,
+                &top_up,
+                &[("amount", bad), ("client_token", "t-bad")],
+            )
+            .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.body);
         assert!(r.body.contains("role=\"alert\""), "{bad}");
     }
     assert_eq!(money(&e, acme), ("0.00".into(), "0.00".into()));
+    // The form carries a ClientToken per rendering: the same form sent twice (a double
+    // click, a resend after a timeout) tops up once; another amount under its token is
+    // refused; a fresh rendering has a fresh token.
+    let form = ops.page(&account_page).await;
+    let token = between(&form.body, "name=\"client_token\" value=\"", "\"").to_string();
+    assert_ne!(
+        token,
+        between(
+            &ops.page(&account_page).await.body,
+            "name=\"client_token\" value=\"",
+            "\""
+        )
+    );
+    for _ in 0..2 {
+        let r = ops
+            .post(
+                &account_page,
+                &top_up,
+                &[("amount", "20000.07"), ("client_token", token.as_str())],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert_eq!(money(&e, acme), ("20000.07".into(), "0.00".into()));
+    }
     let r = ops
-        .post(&account_page, &top_up, &[("amount", "20000.07")])
+        .post(
+            &account_page,
+            &top_up,
+            &[("amount", "1.00"), ("client_token", token.as_str())],
+        )
         .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(r.body.contains("already used for a top-up"), "{}", r.body);
     assert_eq!(money(&e, acme), ("20000.07".into(), "0.00".into()));
     let shown = ops.page(&account_page).await;
     assert!(shown
