@@ -13,6 +13,7 @@ mod image_limits;
 mod keys_upgrade;
 mod licensing_api;
 mod sdk;
+mod sdk_node;
 mod server;
 mod signatures;
 mod strict_signing;

@@ -31,7 +31,7 @@ fn sdk_python() -> PathBuf {
 /// The fixture photos scaled down to 320 px wide (the CPU detector is slow on large
 /// photos), one at 640 px (DetectLiveFaceAccurate asks for a face over 100×100), and a
 /// blank image, as PNG files in `dir`.
-fn write_photos(dir: &Path) {
+pub(crate) fn write_photos(dir: &Path) {
     for (name, out, width) in [
         ("obama.jpg", "obama.png", 320),
         ("obama2.jpg", "obama2.png", 320),
