@@ -62,6 +62,26 @@ pub struct SignedRequest<'a> {
     pub body: &'a [u8],
 }
 
+/// The headers with `Host: name:port` as `Host: name` (an IPv6 literal keeps its
+/// brackets, as `URL.hostname` gives it); `None` when Host names no port.
+fn portless_host(headers: &HeaderMap) -> Option<HeaderMap> {
+    let host = headers.get(axum::http::header::HOST)?.to_str().ok()?;
+    let (name, port) = host.rsplit_once(':')?;
+    let bracketed = name.starts_with('[') && name.ends_with(']');
+    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) || name.is_empty() {
+        return None;
+    }
+    if name.contains(':') && !bracketed {
+        return None;
+    }
+    let mut portless = headers.clone();
+    portless.insert(
+        axum::http::header::HOST,
+        axum::http::HeaderValue::from_str(name).ok()?,
+    );
+    Some(portless)
+}
+
 /// The fields of `Authorization: TC3-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`.
 #[derive(Debug, PartialEq, Eq)]
 struct Authorization<'a> {
@@ -396,9 +416,13 @@ impl Authenticator {
         let key = self.keys.active(auth.secret_id).await?;
         // Header values as sent, then lowercased as the signing document forms them:
         // SDKs differ (a mixed-case endpoint reaches us as a mixed-case Host), and
-        // either form proves the same key signed the same values.
-        let matches = |lowercase: bool| -> Result<bool, ApiError> {
-            let canonical = canonical_request(req, auth.signed_headers, lowercase)?;
+        // either form proves the same key signed the same values. The Node.js SDK signs
+        // `host` as its endpoint's host name without the port (`URL.hostname`) while it
+        // sends `Host: name:port`, so a Host with a port is also tried without it.
+        let portless = portless_host(req.headers);
+        let matches = |headers: &HeaderMap, lowercase: bool| -> Result<bool, ApiError> {
+            let req = SignedRequest { headers, ..*req };
+            let canonical = canonical_request(&req, auth.signed_headers, lowercase)?;
             let expected = tc3_signature(
                 &key.secret_key,
                 auth.date,
@@ -408,7 +432,11 @@ impl Authenticator {
             );
             Ok(same_signature(&expected, auth.signature))
         };
-        if !matches(false)? && !matches(true)? {
+        let mut matched = matches(req.headers, false)? || matches(req.headers, true)?;
+        if let (false, Some(headers)) = (matched, &portless) {
+            matched = matches(headers, false)? || matches(headers, true)?;
+        }
+        if !matched {
             return Err(failure("the signature does not match the request"));
         }
         key.admits(header("x-tc-token"), now * 1_000_000)?;
@@ -561,6 +589,29 @@ mod tests {
         assert_eq!(a.signed_headers, "content-type;host");
         assert_eq!(a.signature, "abc");
         assert!(parse_authorization("HMAC Credential=x").is_err());
+    }
+
+    #[test]
+    fn portless_host_drops_only_a_port() {
+        let host = |h: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("host", h.parse().unwrap());
+            headers.insert("content-type", "application/json".parse().unwrap());
+            portless_host(&headers).map(|p| {
+                assert_eq!(p["content-type"], "application/json");
+                p["host"].to_str().unwrap().to_string()
+            })
+        };
+        assert_eq!(host("127.0.0.1:8600").as_deref(), Some("127.0.0.1"));
+        assert_eq!(host("localhost:8600").as_deref(), Some("localhost"));
+        assert_eq!(host("[::1]:8600").as_deref(), Some("[::1]"));
+        assert_eq!(host("iai.tencentcloudapi.com"), None);
+        assert_eq!(host("[::1]"), None);
+        assert_eq!(host("::1"), None);
+        assert_eq!(host("host:"), None);
+        assert_eq!(host("host:80x"), None);
+        assert_eq!(host(":8600"), None);
+        assert_eq!(portless_host(&HeaderMap::new()), None);
     }
 
     /// A vector computed with the official Python SDK's `Sign.sign_tc3` on the same

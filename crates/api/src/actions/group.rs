@@ -83,7 +83,12 @@ pub async fn get_group_info(call: &Call<'_>) -> Result<Fields, ApiError> {
     let id = group_id(call)?;
     let g = call.state.gallery.group(&call.account()?, &id).await?;
     match group_json(&g) {
-        Value::Object(m) => Ok(m),
+        // GetGroupList's GroupInfo has UpdateTimestamp; GetGroupInfo's response does not
+        // declare it (the SDKs' GetGroupInfoResponse).
+        Value::Object(mut m) => {
+            m.remove("UpdateTimestamp");
+            Ok(m)
+        }
         _ => Err(ApiError::internal("group rendering failed")),
     }
 }

@@ -14,6 +14,7 @@ mod keys_upgrade;
 mod licensing_api;
 mod sdk;
 mod sdk_go;
+mod sdk_node;
 mod server;
 mod signatures;
 mod strict_signing;

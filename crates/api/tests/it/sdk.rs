@@ -30,7 +30,7 @@ pub fn sdk_python() -> PathBuf {
 
 /// The fixture photos scaled down to 320 px wide (the CPU detector is slow on large
 /// photos), one at 640 px (DetectLiveFaceAccurate asks for a face over 100×100), and a
-/// blank image, as PNG files in `dir` (also for the Go SDK's test, `sdk_go`).
+/// blank image, as PNG files in `dir` (also for the Go and Node.js SDKs' tests).
 pub(crate) fn write_photos(dir: &Path) {
     for (name, out, width) in [
         ("obama.jpg", "obama.png", 320),
