@@ -4,8 +4,15 @@
 //!   callers sharing the group-commit writer;
 //! - month-end settlement time for 100,000 accounts.
 //!
-//! `cargo bench -p billing --bench metering`; BENCH_SECONDS (default 5), BENCH_CALLERS
-//! (default 2048), BENCH_ACCOUNTS (default 100000), BENCH_BACKENDS (default "sqlite,postgres").
+//! - the reference beside each metering run: the same number of per-call rows inserted into
+//!   a table shaped as `billing_usage` (same columns, keys and indexes), in batches of the
+//!   callers' count, 1024-row statements, one committed transaction per batch, through the
+//!   same pool: the limit of batched durable inserts that the metering writer cannot beat.
+//!
+//! `cargo bench --workspace --bench metering`; BENCH_SECONDS (default 5), BENCH_CALLERS
+//! (default 2048), BENCH_ACCOUNTS (settlement, default 100000; 0 skips it),
+//! BENCH_SPREADS (metering account counts, default "1,1000"), BENCH_REFERENCE (0: leave the
+//! reference out), BENCH_BACKENDS (default "sqlite,postgres"). `bench/metering` runs it and writes docs/performance.md's table.
 //! Under `cargo test` (no `--bench` argument) it only does a short smoke run of the same code.
 
 #[path = "../tests/it/support.rs"]
@@ -100,6 +107,100 @@ async fn metering(b: &Billing, label: &str, accounts: usize, callers: u64, windo
     );
 }
 
+/// The reference: per-call rows as the metering writer makes them, inserted in batches of
+/// `batch` rows (1024-row statements, one committed transaction per batch), for `window`.
+/// Returns rows per second.
+async fn reference(b: &Billing, label: &str, batch: usize, window: Duration) -> f64 {
+    let pool = b.pool();
+    let sqlite = pool.connect_options().database_url.scheme() == "sqlite";
+    let table = format!("bench_reference_{}", label.replace('-', "_"));
+    sqlx::query(&format!(
+        "CREATE TABLE {table} (usage_key TEXT NOT NULL, part BIGINT NOT NULL, \
+         account_id BIGINT NOT NULL, item TEXT NOT NULL, action TEXT NOT NULL, \
+         month TEXT NOT NULL, at_us BIGINT NOT NULL, units BIGINT NOT NULL, \
+         source TEXT NOT NULL, pack_id BIGINT, PRIMARY KEY (usage_key, part))"
+    ))
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query(&format!("CREATE INDEX {table}_at ON {table} (at_us, part)"))
+        .execute(pool)
+        .await
+        .unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    let param = |i: usize| {
+        if sqlite {
+            "?".to_string()
+        } else {
+            format!("${i}")
+        }
+    };
+    let statement = |rows: usize| {
+        let mut values = String::new();
+        for r in 0..rows {
+            values.push_str(if r == 0 { "(" } else { ",(" });
+            for c in 0..10 {
+                if c > 0 {
+                    values.push(',');
+                }
+                values.push_str(&param(r * 10 + c + 1));
+            }
+            values.push(')');
+        }
+        format!(
+            "INSERT INTO {table} (usage_key, part, account_id, item, action, month, at_us, \
+             units, source, pack_id) VALUES {values}"
+        )
+    };
+    let full = statement(1024.min(batch));
+    let mut k = 0u64;
+    let mut measured = 0u64;
+    let start = Instant::now();
+    let from = start + window / 5;
+    let until = from + window;
+    while Instant::now() < until {
+        let counting = Instant::now() >= from;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+        // Keys as the metering callers make them: caller index, then its call number.
+        let keys: Vec<String> = (0..batch).map(|i| format!("{label}-{i}-{k}")).collect();
+        let at_us = Utc::now().timestamp_micros();
+        for chunk in keys.chunks(1024) {
+            let tail;
+            let q = if chunk.len() == 1024.min(batch) {
+                &full
+            } else {
+                tail = statement(chunk.len());
+                &tail
+            };
+            let mut query = sqlx::query(q);
+            for (i, key) in chunk.iter().enumerate() {
+                query = query
+                    .bind(key.as_str())
+                    .bind(0i64)
+                    .bind(1_000_000i64 + i as i64 % 1000)
+                    .bind("detect")
+                    .bind("DetectFace")
+                    .bind("2026-12")
+                    .bind(at_us)
+                    .bind(1i64)
+                    .bind("free")
+                    .bind(None::<i64>);
+            }
+            query.execute(&mut *tx).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        k += 1;
+        if counting {
+            measured += batch as u64;
+        }
+    }
+    let rate = measured as f64 / (Instant::now() - from).as_secs_f64();
+    println!(
+        "reference {label}: {batch} rows per transaction: {rate:.0} rows/s durable ({measured} rows)"
+    );
+    rate
+}
+
 /// 100,000 accounts with January usage on two items, written directly (setup, not measured).
 async fn settlement(b: &Billing, label: &str, accounts: usize) {
     let pool = b.pool();
@@ -171,9 +272,20 @@ fn main() {
     } else {
         2000
     };
+    let spreads: Vec<usize> = if bench {
+        std::env::var("BENCH_SPREADS")
+            .unwrap_or_else(|_| "1,1000".into())
+            .split(',')
+            .map(|s| s.trim().parse().expect("BENCH_SPREADS: account counts"))
+            .collect()
+    } else {
+        vec![1, 20]
+    };
     if !bench {
         println!("smoke run (cargo bench prints the figures)");
     }
+    // BENCH_REFERENCE=0 leaves the reference out (profiling the writer alone).
+    let with_reference = std::env::var("BENCH_REFERENCE").map_or(true, |v| v != "0");
     let backends = std::env::var("BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -187,10 +299,16 @@ fn main() {
                 other => panic!("unknown backend {other}"),
             };
             let b = db.billing().await;
-            metering(&b, backend, 1, callers, window).await;
-            let spread = if bench { 1000 } else { 20 };
-            metering(&b, &format!("{backend}-spread"), spread, callers, window).await;
-            settlement(&b, backend, accounts).await;
+            for &spread in &spreads {
+                let label = format!("{backend}-{spread}");
+                metering(&b, &label, spread, callers, window).await;
+                if with_reference {
+                    reference(&b, &label, callers as usize, window).await;
+                }
+            }
+            if accounts > 0 {
+                settlement(&b, backend, accounts).await;
+            }
             db.close().await;
         }
     });
