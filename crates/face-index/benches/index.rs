@@ -233,6 +233,7 @@ fn main() {
         let params = AnnParams {
             probe_fraction: fraction,
             min_probes: 1,
+            max_probes: usize::MAX,
             ..defaults
         };
         index.set_ann_params(params);
@@ -298,10 +299,11 @@ fn main() {
         nq - members
     );
     println!(
-        "generated, written and loaded in {load_s:.1} s; IVF-SQ8: {lists} lists, {} probed ({}×lists, at least {}), k + {} re-ranked",
+        "generated, written and loaded in {load_s:.1} s; IVF-SQ8: {lists} lists, {} probed ({}×lists, at least {}, at most {}), k + {} re-ranked",
         p.probes_for(lists),
         p.probe_fraction,
         p.min_probes,
+        p.max_probes,
         p.rerank
     );
     println!(

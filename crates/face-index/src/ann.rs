@@ -36,8 +36,12 @@ pub struct AnnParams {
     pub lists_per_sqrt: f32,
     /// Fraction of the lists scanned per search (those with the nearest centroids)…
     pub probe_fraction: f32,
-    /// …but at least this many lists.
+    /// …but at least this many lists…
     pub min_probes: usize,
+    /// …and at most this many: the lists a search needs for a given recall grow far
+    /// more slowly than the index (measured: about 190 at 10^5 faces, 480 at 10^6,
+    /// 380 to 630 at 10^7 for a top-1 recall of 0.99 to 0.997).
+    pub max_probes: usize,
     /// Candidates re-ranked with exact distances beyond the `k` asked for.
     pub rerank: usize,
     /// Descriptors the centroids are trained on, per list (a stride sample).
@@ -52,6 +56,7 @@ impl Default for AnnParams {
             lists_per_sqrt: 4.0,
             probe_fraction: 0.12,
             min_probes: 192,
+            max_probes: 640,
             rerank: 32,
             train_per_list: 32,
             iterations: 8,
@@ -76,6 +81,7 @@ impl AnnParams {
     /// Lists scanned per search in an index of `lists` lists.
     pub fn probes_for(&self, lists: usize) -> usize {
         ((lists as f32 * self.probe_fraction).ceil() as usize)
+            .min(self.max_probes)
             .max(self.min_probes)
             .min(lists)
     }
@@ -207,10 +213,15 @@ impl Ann {
         let n = sample.len() / dim;
         let k = params.lists_for(expected).min(n.max(1));
         // Initial centroids: evenly strided sample points (the sample is itself a
-        // stride over enrolment order, so this is as good as random and reproducible).
-        let mut centroids: Vec<f32> = (0..k)
-            .flat_map(|i| sample[(i * n / k) * dim..(i * n / k + 1) * dim].to_vec())
-            .collect();
+        // stride over enrolment order, so this is as good as random and reproducible);
+        // with no sample at all, one list around the origin.
+        let mut centroids: Vec<f32> = if n == 0 {
+            vec![0.0; dim]
+        } else {
+            (0..k)
+                .flat_map(|i| sample[(i * n / k) * dim..(i * n / k + 1) * dim].to_vec())
+                .collect()
+        };
         for _ in 0..params.iterations {
             let assignment = assign(&centroids, dim, sample);
             let mut sums = vec![0.0f64; k * dim];
@@ -414,6 +425,7 @@ mod tests {
         assert_eq!(p.lists_for(4), MIN_LISTS);
         assert_eq!(p.lists_for(1_000_000), 4000);
         assert_eq!(p.probes_for(4000), 480);
+        assert_eq!(p.probes_for(12_649), 640);
         assert_eq!(p.probes_for(1000), 192);
         assert_eq!(p.probes_for(100), 100);
     }

@@ -1,8 +1,9 @@
 //! Exact nearest-neighbour search: a scan over contiguous descriptors.
 //!
 //! The distance kernel keeps eight independent accumulators so the compiler turns it
-//! into SIMD lanes without `unsafe` or target-specific code; large scans are split
-//! over rayon's threads.
+//! into SIMD lanes; scans call it through `crate::kernels`, which runs a copy compiled
+//! for AVX2 where the CPU has it (same sums, same bits). Large scans are split over
+//! rayon's threads.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;

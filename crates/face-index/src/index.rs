@@ -356,15 +356,21 @@ const BUILD_BATCH: usize = 20_000;
 
 impl AnnBuilder {
     pub fn sample<F, P>(index: &FaceIndex<F, P>) -> TrainingSample {
-        let n = index.slots.len();
-        let want = index.config.ann.sample_for(index.live).clamp(1, n.max(1));
+        let live = index.live;
+        let want = index.config.ann.sample_for(live).min(live);
         let dim = index.dim;
         let mut sample = Vec::with_capacity(want * dim);
-        // A stride over the slots, live ones only.
-        for i in 0..want {
-            let s = i * n / want;
-            if index.alive[s] {
+        // A stride over the live faces: the i-th sample is live face number
+        // i·live/want, in slot order.
+        let mut taken = 0;
+        let live_slots = index.alive.iter().enumerate().filter(|(_, a)| **a);
+        for (rank, (s, _)) in live_slots.enumerate() {
+            if taken == want {
+                break;
+            }
+            if rank == taken * live / want {
                 sample.extend_from_slice(&index.vectors[s * dim..(s + 1) * dim]);
+                taken += 1;
             }
         }
         TrainingSample {
@@ -516,8 +522,8 @@ mod tests {
 
     #[test]
     fn the_inverted_file_agrees_with_the_scan_on_synthetic_faces() {
-        let (mut index, probes) = fixture(4_000, 5, 21);
-        assert_eq!(index.len(), 20_000);
+        let (mut index, probes) = fixture(2_500, 4, 21);
+        assert_eq!(index.len(), 10_000);
         index.build_ann();
         assert!(index.has_ann());
         let recall = recall_against_exact(&index, &probes, 1);
@@ -581,6 +587,24 @@ mod tests {
         for (j, id) in fresh.iter().enumerate().skip(25) {
             let hits = index.nearest(&synth.photo(id), 1, f32::INFINITY, Strategy::Auto);
             assert_eq!(hits[0].face_id, 10_000 + j as u32);
+        }
+    }
+
+    #[test]
+    fn an_inverted_file_built_on_an_empty_index_still_finds_later_faces() {
+        let mut index: FaceIndex<u32, u32> = FaceIndex::new(DIM, IndexConfig::default());
+        index.build_ann();
+        assert!(index
+            .nearest(&[0.0; DIM], 1, f32::INFINITY, Strategy::Auto)
+            .is_empty());
+        let mut synth = Synthetic::new(DIM, 25);
+        let ids: Vec<Vec<f32>> = (0..20).map(|_| synth.identity()).collect();
+        for (i, id) in ids.iter().enumerate() {
+            index.insert(i as u32, i as u32, &synth.photo(id));
+        }
+        for (i, id) in ids.iter().enumerate() {
+            let hits = index.nearest(&synth.photo(id), 1, f32::INFINITY, Strategy::Auto);
+            assert_eq!(hits[0].face_id, i as u32);
         }
     }
 
