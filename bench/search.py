@@ -204,7 +204,7 @@ def git_rev(root):
         return "unknown"
 
 
-def report(dir_, doc, load_before, load_after, root):
+def report(dir_, doc, load_before, load_after, root, revision=None):
     with open(os.path.join(dir_, "ours.json")) as f:
         ours = json.load(f)
     fpath = os.path.join(dir_, "faiss.json")
@@ -234,7 +234,7 @@ def report(dir_, doc, load_before, load_after, root):
     lines.append(
         f"Machine: {cpu_model()}, nproc {os.cpu_count()}; load average (1, 5, 15 min) "
         f"before the run {load_before}, after it {load_after}. Run "
-        f"{datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}, revision {git_rev(root)}"
+        f"{datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}, revision {revision or git_rev(root)}"
         + (f", FAISS {fa['faiss_version']} ({fa['faiss_options'].strip()})." if fa else ", FAISS not run.")
     )
     lines.append("")
@@ -331,11 +331,12 @@ def main():
     r.add_argument("--root", default=".")
     r.add_argument("--load-before", default="?")
     r.add_argument("--load-after", default="?")
+    r.add_argument("--revision", help="the revision the figures were measured at (default: HEAD)")
     a = p.parse_args()
     if a.cmd == "faiss":
         run_faiss(a.dir, not a.no_hnsw)
     else:
-        report(a.dir, a.doc, a.load_before, a.load_after, a.root)
+        report(a.dir, a.doc, a.load_before, a.load_after, a.root, a.revision)
 
 
 if __name__ == "__main__":
