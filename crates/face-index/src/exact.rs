@@ -1,13 +1,16 @@
 //! Exact nearest-neighbour search: a scan over contiguous descriptors.
 //!
 //! The distance kernel keeps eight independent accumulators so the compiler turns it
-//! into SIMD lanes without `unsafe` or target-specific code; large scans are split
-//! over rayon's threads.
+//! into SIMD lanes; scans call it through `crate::kernels`, which runs a copy compiled
+//! for AVX2 where the CPU has it (same sums, same bits). Large scans are split over
+//! rayon's threads.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 use rayon::prelude::*;
+
+use crate::kernels::squared_l2_rows;
 
 /// Below this many descriptors a scan stays on one thread: splitting costs more.
 pub(crate) const PARALLEL_MIN: usize = 32_768;
@@ -16,6 +19,13 @@ const PARALLEL_CHUNK: usize = 16_384;
 /// Squared Euclidean distance.
 #[inline]
 pub fn squared_l2(a: &[f32], b: &[f32]) -> f32 {
+    squared_l2_inline(a, b)
+}
+
+/// The body of [`squared_l2`], always inlined so the batch kernels compiled for wider
+/// registers (`crate::kernels`) get it in their own instruction set.
+#[inline(always)]
+pub(crate) fn squared_l2_inline(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0.0f32; 8];
     let (ca, ra) = a.split_at(a.len() - a.len() % 8);
     let (cb, rb) = b.split_at(ca.len());
@@ -83,14 +93,6 @@ impl TopK {
         }
     }
 
-    /// The largest squared distance kept, once `k` hits are kept.
-    pub(crate) fn worst_when_full(&self) -> Option<f32> {
-        if self.heap.len() < self.k {
-            return None;
-        }
-        self.heap.peek().map(|h| h.d2)
-    }
-
     pub(crate) fn merge(mut self, other: TopK) -> TopK {
         for h in other.heap {
             self.offer(h);
@@ -113,18 +115,22 @@ fn scan_range(
     max_d2: f32,
 ) -> TopK {
     let mut top = TopK::new(k);
-    for (i, v) in vectors.chunks_exact(dim).enumerate() {
-        let slot = start + i;
-        if !alive[slot] {
-            continue;
-        }
-        let d2 = squared_l2(v, query);
-        if d2 <= max_d2 {
-            top.offer(Hit { slot, d2 });
+    let mut d2s = [0.0f32; SCAN_BLOCK];
+    for (b, block) in vectors.chunks(SCAN_BLOCK * dim).enumerate() {
+        let d2s = &mut d2s[..block.len() / dim];
+        squared_l2_rows(block, dim, query, d2s);
+        for (i, &d2) in d2s.iter().enumerate() {
+            let slot = start + b * SCAN_BLOCK + i;
+            if d2 <= max_d2 && alive[slot] {
+                top.offer(Hit { slot, d2 });
+            }
         }
     }
     top
 }
+
+/// Descriptors whose distances are computed in one call of the batch kernel.
+const SCAN_BLOCK: usize = 256;
 
 /// The `k` nearest live descriptors within `max_d2`, nearest first.
 /// `vectors` holds `alive.len()` descriptors of `dim` components each.

@@ -45,6 +45,13 @@ pub struct Neighbour<F, P> {
     pub distance: f32,
 }
 
+/// Slot numbers the inverted file can hold (it stores them as `u32`).
+const MAX_ANN_SLOTS: usize = u32::MAX as usize;
+
+/// An inverted file is retrained once the group has this many times the faces its
+/// centroids were trained for.
+const RETRAIN_GROWTH: usize = 4;
+
 /// Generations are unique across all indexes of the process, so an inverted file built for
 /// one index can never be installed into a later one.
 static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
@@ -55,7 +62,7 @@ fn next_generation() -> u64 {
 
 /// One set of faces (a server group, a device gallery), each a face id `F` of a person
 /// `P`. Slots are append-only; a removed face leaves a dead slot until
-/// [`FaceIndex::compact`] renumbers them (which drops the inverted file).
+/// [`FaceIndex::compact`] renumbers them.
 pub struct FaceIndex<F, P> {
     dim: usize,
     config: IndexConfig,
@@ -83,6 +90,14 @@ impl<F: Clone + PartialEq, P: Clone + Eq + Hash> FaceIndex<F, P> {
             ann: None,
             generation: next_generation(),
         }
+    }
+
+    /// Makes room for `additional` more faces at once, so a bulk load holds no growth
+    /// slack (a growing vector may hold up to twice the descriptors it has).
+    pub fn reserve(&mut self, additional: usize) {
+        self.vectors.reserve_exact(additional * self.dim);
+        self.slots.reserve_exact(additional);
+        self.alive.reserve_exact(additional);
     }
 
     pub fn dim(&self) -> usize {
@@ -121,6 +136,11 @@ impl<F: Clone + PartialEq, P: Clone + Eq + Hash> FaceIndex<F, P> {
         self.alive.push(true);
         self.live += 1;
         self.by_person.entry(person_id).or_default().push(slot);
+        if slot >= MAX_ANN_SLOTS {
+            // The inverted file numbers slots in 32 bits; a scan serves until a
+            // compaction renumbers them.
+            self.ann = None;
+        }
         if let Some(ann) = &mut self.ann {
             // Keep the index complete: a fresh enrolment must be findable at once.
             let from = ann.covered() * self.dim;
@@ -185,13 +205,19 @@ impl<F: Clone + PartialEq, P: Clone + Eq + Hash> FaceIndex<F, P> {
         dead > 1024 && dead * 4 > self.slots.len()
     }
 
-    /// Renumbers the live faces densely and drops the inverted file (rebuilt by the
-    /// caller).
+    /// Renumbers the live faces densely. The inverted file keeps its centroids and
+    /// drops its dead entries (no retraining); a background build under way is void.
     pub fn compact(&mut self) {
         let mut vectors = Vec::with_capacity(self.live * self.dim);
         let mut slots = Vec::with_capacity(self.live);
         let mut by_person: HashMap<P, Vec<usize>> = HashMap::new();
+        let mut new_slot: Vec<Option<u32>> = Vec::with_capacity(self.slots.len());
         for (i, (face, person)) in self.slots.drain(..).enumerate() {
+            new_slot.push(
+                self.alive[i]
+                    .then(|| u32::try_from(slots.len()).ok())
+                    .flatten(),
+            );
             if self.alive[i] {
                 vectors.extend_from_slice(&self.vectors[i * self.dim..(i + 1) * self.dim]);
                 by_person
@@ -206,13 +232,25 @@ impl<F: Clone + PartialEq, P: Clone + Eq + Hash> FaceIndex<F, P> {
         self.vectors = vectors;
         self.slots = slots;
         self.by_person = by_person;
-        self.ann = None;
+        if self.slots.len() >= MAX_ANN_SLOTS {
+            self.ann = None;
+        }
+        if let Some(ann) = &mut self.ann {
+            ann.renumber(&new_slot);
+        }
         self.generation = next_generation();
     }
 
-    /// True when the group is large enough for an inverted file and has none.
+    /// True when the group is large enough for an inverted file and has none, or has
+    /// one trained for under a quarter of its faces (its lists have grown long: a new
+    /// one built in the background replaces it, searches meanwhile use the old one).
     pub fn wants_ann(&self) -> bool {
-        self.ann.is_none() && self.live >= self.config.ann_min_faces
+        self.live >= self.config.ann_min_faces
+            && self.slots.len() < MAX_ANN_SLOTS
+            && self
+                .ann
+                .as_ref()
+                .is_none_or(|a| self.live / RETRAIN_GROWTH > a.trained_for())
     }
 
     /// Builds the inverted file here and now (tests and benchmarks; the galleries
@@ -223,9 +261,30 @@ impl<F: Clone + PartialEq, P: Clone + Eq + Hash> FaceIndex<F, P> {
         self.ann = Some(ann.ann);
     }
 
+    /// Changes the inverted file's parameters: the search-time ones (`probe_fraction`,
+    /// `min_probes`, `rerank`) at once, the others at its next build.
+    pub fn set_ann_params(&mut self, params: AnnParams) {
+        self.config.ann = params;
+        if let Some(ann) = &mut self.ann {
+            ann.set_params(params);
+        }
+    }
+
     /// Lists of the inverted file, when there is one.
     pub fn ann_lists(&self) -> Option<usize> {
         self.ann.as_ref().map(Ann::lists)
+    }
+
+    /// Bytes the inverted file holds (centroids, and per face a slot and an 8-bit
+    /// code), when there is one.
+    pub fn ann_bytes(&self) -> Option<usize> {
+        self.ann.as_ref().map(Ann::heap_bytes)
+    }
+
+    /// Bytes of the f32 descriptors (the exact scan's data, and the inverted file's
+    /// re-ranking data).
+    pub fn descriptor_bytes(&self) -> usize {
+        self.vectors.capacity() * std::mem::size_of::<f32>()
     }
 
     /// The `k` nearest live faces within `max_distance`, nearest first.
@@ -245,7 +304,9 @@ impl<F: Clone + PartialEq, P: Clone + Eq + Hash> FaceIndex<F, P> {
             f32::INFINITY
         };
         let hits: Vec<Hit> = match (&self.ann, strategy) {
-            (Some(ann), Strategy::Auto) => ann.nearest(query, &self.alive, k, max_d2),
+            (Some(ann), Strategy::Auto) => {
+                ann.nearest(query, &self.vectors, &self.alive, k, max_d2)
+            }
             _ => exact::nearest(&self.vectors, self.dim, &self.alive, query, k, max_d2),
         };
         hits.into_iter()
@@ -295,13 +356,22 @@ const BUILD_BATCH: usize = 20_000;
 
 impl AnnBuilder {
     pub fn sample<F, P>(index: &FaceIndex<F, P>) -> TrainingSample {
-        let n = index.slots.len();
-        let want = index.config.ann.train_sample.clamp(1, n.max(1));
+        let live = index.live;
+        let want = index.config.ann.sample_for(live).min(live);
         let dim = index.dim;
         let mut sample = Vec::with_capacity(want * dim);
-        for i in 0..want {
-            let s = i * n / want;
-            sample.extend_from_slice(&index.vectors[s * dim..(s + 1) * dim]);
+        // A stride over the live faces: the i-th sample is live face number
+        // i·live/want, in slot order.
+        let mut taken = 0;
+        let live_slots = index.alive.iter().enumerate().filter(|(_, a)| **a);
+        for (rank, (s, _)) in live_slots.enumerate() {
+            if taken == want {
+                break;
+            }
+            if rank == taken * live / want {
+                sample.extend_from_slice(&index.vectors[s * dim..(s + 1) * dim]);
+                taken += 1;
+            }
         }
         TrainingSample {
             sample,
@@ -389,5 +459,197 @@ mod tests {
         assert!(idx.person_faces(&"a").is_empty());
         idx.compact();
         assert_eq!(idx.person_faces(&"b"), vec![(&3, &[0.0f32, 2.0][..])]);
+    }
+
+    use crate::synthetic::Synthetic;
+
+    const DIM: usize = 128;
+
+    /// `identities` identities with `photos` photos each (face id = slot number at
+    /// insertion, person id = identity), and probes: a new photo of every tenth
+    /// identity, then as many strangers.
+    fn fixture(
+        identities: usize,
+        photos: usize,
+        seed: u64,
+    ) -> (FaceIndex<u32, u32>, Vec<Vec<f32>>) {
+        let mut synth = Synthetic::new(DIM, seed);
+        let mut index = FaceIndex::new(DIM, IndexConfig::default());
+        let mut probes = Vec::new();
+        let mut face = 0;
+        for i in 0..identities {
+            let id = synth.identity();
+            for _ in 0..photos {
+                index.insert(face, i as u32, &synth.photo(&id));
+                face += 1;
+            }
+            if i % 10 == 0 {
+                probes.push(synth.photo(&id));
+            }
+        }
+        for _ in 0..identities / 10 {
+            let stranger = synth.identity();
+            probes.push(synth.photo(&stranger));
+        }
+        (index, probes)
+    }
+
+    /// Top-1 agreement of the inverted file with the scan; every face it returns has
+    /// its exact distance, in order, within the bound.
+    fn recall_against_exact(index: &FaceIndex<u32, u32>, probes: &[Vec<f32>], k: usize) -> f64 {
+        let mut agree = 0;
+        for p in probes {
+            let exact = index.nearest(p, k, f32::INFINITY, Strategy::Exact);
+            let got = index.nearest(p, k, f32::INFINITY, Strategy::Auto);
+            assert_eq!(got.len(), exact.len());
+            assert!(got.windows(2).all(|w| w[0].distance <= w[1].distance));
+            for h in &got {
+                let faces = index.person_faces(&h.person_id);
+                let (_, v) = faces.iter().find(|(f, _)| **f == h.face_id).unwrap();
+                assert_eq!(h.distance.to_bits(), squared_l2(v, p).sqrt().to_bits());
+            }
+            if got[0].face_id == exact[0].face_id {
+                agree += 1;
+            }
+            let bound = exact[0].distance * 1.2;
+            let within = index.nearest(p, k, bound, Strategy::Auto);
+            assert!(within.iter().all(|h| h.distance <= bound));
+        }
+        agree as f64 / probes.len() as f64
+    }
+
+    use crate::squared_l2;
+
+    #[test]
+    fn the_inverted_file_agrees_with_the_scan_on_synthetic_faces() {
+        let (mut index, probes) = fixture(2_500, 4, 21);
+        assert_eq!(index.len(), 10_000);
+        index.build_ann();
+        assert!(index.has_ann());
+        let recall = recall_against_exact(&index, &probes, 1);
+        assert!(recall >= 0.99, "top-1 recall {recall}");
+        // k = 25, what a server search asks of a group.
+        let recall = recall_against_exact(&index, &probes[..100], 25);
+        assert!(recall >= 0.99, "top-1 recall at k = 25: {recall}");
+        // Exact stays exact: forcing a scan ignores the inverted file.
+        let p = &probes[0];
+        let scan = index.nearest(p, 5, f32::INFINITY, Strategy::Exact);
+        let mut brute: Vec<(f32, u32)> = (0..index.slots.len())
+            .map(|s| {
+                (
+                    squared_l2(&index.vectors[s * DIM..(s + 1) * DIM], p),
+                    s as u32,
+                )
+            })
+            .collect();
+        brute.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let want: Vec<u32> = brute[..5].iter().map(|b| b.1).collect();
+        assert_eq!(scan.iter().map(|h| h.face_id).collect::<Vec<_>>(), want);
+    }
+
+    #[test]
+    fn the_inverted_file_follows_inserts_deletes_and_compaction() {
+        let (mut index, probes) = fixture(1_500, 2, 22);
+        index.build_ann();
+        let lists = index.ann_lists();
+        let mut synth = Synthetic::new(DIM, 23);
+        // Enrolments join their list at once.
+        let fresh: Vec<Vec<f32>> = (0..50).map(|_| synth.identity()).collect();
+        for (j, id) in fresh.iter().enumerate() {
+            index.insert(10_000 + j as u32, 10_000 + j as u32, &synth.photo(id));
+        }
+        for (j, id) in fresh.iter().enumerate() {
+            let hits = index.nearest(&synth.photo(id), 1, f32::INFINITY, Strategy::Auto);
+            assert_eq!(hits[0].face_id, 10_000 + j as u32);
+        }
+        // Deleted persons are never returned, even as the nearest.
+        for j in 0..25 {
+            index.remove_person(&(10_000 + j));
+        }
+        for id in &fresh[..25] {
+            let hits = index.nearest(&synth.photo(id), 10, f32::INFINITY, Strategy::Auto);
+            assert!(hits
+                .iter()
+                .all(|h| h.person_id >= 10_025 || h.person_id < 10_000));
+        }
+        // Half the original persons gone: compaction renumbers, keeps the centroids,
+        // and the answers still match the scan's.
+        for person in (0..1_500).step_by(2) {
+            index.remove_person(&person);
+        }
+        assert!(index.needs_compaction());
+        index.compact();
+        assert!(index.has_ann());
+        assert_eq!(index.ann_lists(), lists);
+        assert_eq!(index.slots.len(), index.len());
+        let recall = recall_against_exact(&index, &probes, 3);
+        assert!(recall >= 0.99, "top-1 recall after compaction {recall}");
+        for (j, id) in fresh.iter().enumerate().skip(25) {
+            let hits = index.nearest(&synth.photo(id), 1, f32::INFINITY, Strategy::Auto);
+            assert_eq!(hits[0].face_id, 10_000 + j as u32);
+        }
+    }
+
+    #[test]
+    fn an_inverted_file_built_on_an_empty_index_still_finds_later_faces() {
+        let mut index: FaceIndex<u32, u32> = FaceIndex::new(DIM, IndexConfig::default());
+        index.build_ann();
+        assert!(index
+            .nearest(&[0.0; DIM], 1, f32::INFINITY, Strategy::Auto)
+            .is_empty());
+        let mut synth = Synthetic::new(DIM, 25);
+        let ids: Vec<Vec<f32>> = (0..20).map(|_| synth.identity()).collect();
+        for (i, id) in ids.iter().enumerate() {
+            index.insert(i as u32, i as u32, &synth.photo(id));
+        }
+        for (i, id) in ids.iter().enumerate() {
+            let hits = index.nearest(&synth.photo(id), 1, f32::INFINITY, Strategy::Auto);
+            assert_eq!(hits[0].face_id, i as u32);
+        }
+    }
+
+    #[test]
+    fn a_grown_index_asks_for_a_new_inverted_file_and_keeps_searching_meanwhile() {
+        let config = IndexConfig {
+            ann_min_faces: 500,
+            ..IndexConfig::default()
+        };
+        let mut synth = Synthetic::new(DIM, 24);
+        let mut index: FaceIndex<u32, u32> = FaceIndex::new(DIM, config);
+        let ids: Vec<Vec<f32>> = (0..2_100).map(|_| synth.identity()).collect();
+        for (i, id) in ids.iter().take(500).enumerate() {
+            index.insert(i as u32, i as u32, &synth.photo(id));
+        }
+        assert!(index.wants_ann());
+        let builder = AnnBuilder::sample(&index).train();
+        assert!(builder.install(&mut index));
+        assert!(!index.wants_ann());
+        let small = index.ann_lists();
+        for (i, id) in ids.iter().enumerate().skip(500) {
+            index.insert(i as u32, i as u32, &synth.photo(id));
+        }
+        // Four times the faces it was trained for: a new one is wanted; the old one
+        // still answers (with every face) until it is installed.
+        assert!(index.wants_ann());
+        assert!(index.has_ann());
+        let hits = index.nearest(&synth.photo(&ids[2_050]), 1, f32::INFINITY, Strategy::Auto);
+        assert_eq!(hits[0].face_id, 2_050);
+        let mut builder = AnnBuilder::sample(&index).train();
+        while let Some(batch) = builder.next_batch(&index) {
+            if batch.is_empty() {
+                break;
+            }
+            builder.extend(&batch);
+        }
+        assert!(builder.install(&mut index));
+        assert!(!index.wants_ann());
+        assert!(index.ann_lists() > small);
+        let hits = index.nearest(&synth.photo(&ids[7]), 1, f32::INFINITY, Strategy::Auto);
+        assert_eq!(hits[0].face_id, 7);
+        // A build started before a compaction is void.
+        let builder = AnnBuilder::sample(&index).train();
+        index.remove_person(&3);
+        index.compact();
+        assert!(!builder.install(&mut index));
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! What it is for: one set of faces (a server group, or a device's whole gallery) held
 //! as contiguous descriptors and searched by Euclidean distance, exactly below
-//! [`IndexConfig::ann_min_faces`] and through an inverted file (IVF) above it
+//! [`IndexConfig::ann_min_faces`] and through an inverted file of 8-bit codes with
+//! exact re-ranking (IVF-SQ8) above it
 //! ([`FaceIndex`]); the distance kernel [`squared_l2`]; and synthetic descriptors for
 //! tests and benchmarks ([`synthetic`]).
 //!
@@ -15,6 +16,7 @@
 mod ann;
 mod exact;
 mod index;
+mod kernels;
 pub mod synthetic;
 
 pub use ann::AnnParams;

@@ -212,11 +212,14 @@ fn main() {
     let config = IndexConfig::default();
     println!("gallery search benchmark — SYNTHETIC 128-d descriptors (identity + photo noise)");
     println!(
-        "threads: {}, IVF lists {}×√n, probes {}, k-means on {} samples × {} iterations; k={} (MaxPersonNum 5) and k=1",
+        "threads: {}, IVF-SQ8 lists {}×√n, {} of them probed (at least {}, at most {}), k + {} re-ranked, k-means on {} samples per list × {} iterations; k={} (MaxPersonNum 5) and k=1",
         rayon::current_num_threads(),
         config.ann.lists_per_sqrt,
-        config.ann.probes,
-        config.ann.train_sample,
+        config.ann.probe_fraction,
+        config.ann.min_probes,
+        config.ann.max_probes,
+        config.ann.rerank,
+        config.ann.train_per_list,
         config.ann.iterations,
         K_DEFAULT
     );

@@ -141,6 +141,7 @@ impl IndexCache {
         // The revision was read before the faces, so the faces are at least that new.
         let faces = store.group_faces(account, &state.group_id).await?;
         let mut index = FaceIndex::new(self.dim, self.config);
+        index.reserve(faces.len());
         for f in faces {
             insert(&mut index, f.face_id, f.person_id, f.descriptor.as_slice());
         }
