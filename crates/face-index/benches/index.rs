@@ -263,17 +263,21 @@ fn main() {
         fresh.push((face, synth.photo(&id)));
     }
     let insert = latency(insert_times);
-    let found_fresh = one.install(|| {
-        fresh
-            .iter()
-            .filter(|(face, probe)| {
-                index
-                    .nearest(probe, 1, f32::INFINITY, Strategy::Auto)
-                    .first()
-                    .is_some_and(|h| h.face_id == *face)
-            })
-            .count()
-    });
+    // How many of the new faces a search finds as its nearest, on one thread.
+    let found = |index: &Index| {
+        one.install(|| {
+            fresh
+                .iter()
+                .filter(|(face, probe)| {
+                    index
+                        .nearest(probe, 1, f32::INFINITY, Strategy::Auto)
+                        .first()
+                        .is_some_and(|h| h.face_id == *face)
+                })
+                .count()
+        })
+    };
+    let found_fresh = found(&index);
     let mut delete_times = Vec::with_capacity(UPDATES);
     for (face, _) in &fresh {
         let t = Instant::now();
@@ -281,17 +285,7 @@ fn main() {
         delete_times.push(t.elapsed());
     }
     let delete = latency(delete_times);
-    let deleted_found = one.install(|| {
-        fresh
-            .iter()
-            .filter(|(face, probe)| {
-                index
-                    .nearest(probe, 1, f32::INFINITY, Strategy::Auto)
-                    .first()
-                    .is_some_and(|h| h.face_id == *face)
-            })
-            .count()
-    });
+    let deleted_found = found(&index);
 
     let p = config.ann;
     println!(

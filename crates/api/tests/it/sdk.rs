@@ -12,20 +12,44 @@ use std::path::{Path, PathBuf};
 use api::ServerConfig;
 use common::fixture;
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-pub fn sdk_python() -> PathBuf {
-    let out = std::process::Command::new(repo_root().join("scripts/sdk-env"))
+/// Runs the project script `scripts/NAME` (an SDK installer) and returns the path it
+/// prints: the client's interpreter, folder or program.
+pub(crate) fn installed(name: &str) -> PathBuf {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scripts")
+        .join(name);
+    let out = std::process::Command::new(&script)
         .output()
-        .expect("scripts/sdk-env runs");
+        .unwrap_or_else(|e| panic!("scripts/{name} runs: {e}"));
     assert!(
         out.status.success(),
-        "{}",
+        "scripts/{name} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+pub fn sdk_python() -> PathBuf {
+    installed("sdk-env")
+}
+
+/// Runs an SDK client (`what` names it in failures), which must succeed and print the
+/// billable calls it made per action as JSON on its last line of stdout.
+pub(crate) async fn billed_calls(
+    client: &mut tokio::process::Command,
+    what: &str,
+) -> BTreeMap<String, i64> {
+    let out = client
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("{what} runs: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap()
 }
 
 /// The fixture photos scaled down to 320 px wide (the CPU detector is slow on large
@@ -57,23 +81,16 @@ async fn official_python_sdk_calls_every_served_action() {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/calls.py");
     on_both!(db => {
         let s = common::start(db, ServerConfig { rate_per_key: 0, ..Default::default() }).await;
-        let out = tokio::process::Command::new(&python)
-            .arg(&script)
-            .env("RENLIAN_ENDPOINT", s.addr.to_string())
-            .env("RENLIAN_SECRET_ID", &s.secret_id)
-            .env("RENLIAN_SECRET_KEY", &s.secret_key)
-            .env("RENLIAN_PHOTOS", photos.path())
-            .output()
-            .await
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "SDK script failed:\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let billed: BTreeMap<String, i64> =
-            serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap();
+        let billed = billed_calls(
+            tokio::process::Command::new(&python)
+                .arg(&script)
+                .env("RENLIAN_ENDPOINT", s.addr.to_string())
+                .env("RENLIAN_SECRET_ID", &s.secret_id)
+                .env("RENLIAN_SECRET_KEY", &s.secret_key)
+                .env("RENLIAN_PHOTOS", photos.path()),
+            "the Python SDK script",
+        )
+        .await;
         assert!(billed.len() >= 10, "{billed:?}");
         for (action, calls) in &billed {
             assert_eq!(s.metered(action).await, *calls, "metered {action}");

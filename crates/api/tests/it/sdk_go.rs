@@ -10,48 +10,24 @@
 
 use crate::common;
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-
 use api::ServerConfig;
-
-/// The Go program, built by scripts/go-env.
-fn iai_calls() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let out = std::process::Command::new(root.join("scripts/go-env"))
-        .output()
-        .expect("scripts/go-env runs");
-    assert!(
-        out.status.success(),
-        "scripts/go-env failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn official_go_sdk_calls_every_served_action() {
-    let program = iai_calls();
+    let program = crate::sdk::installed("go-env"); // the Go program, built
     let photos = tempfile::tempdir().unwrap();
     crate::sdk::write_photos(photos.path());
     on_both!(db => {
         let s = common::start(db, ServerConfig { rate_per_key: 0, ..Default::default() }).await;
-        let out = tokio::process::Command::new(&program)
-            .env("RENLIAN_ENDPOINT", s.addr.to_string())
-            .env("RENLIAN_SECRET_ID", &s.secret_id)
-            .env("RENLIAN_SECRET_KEY", &s.secret_key)
-            .env("RENLIAN_PHOTOS", photos.path())
-            .output()
-            .await
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "Go SDK program failed:\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let billed: BTreeMap<String, i64> =
-            serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap();
+        let billed = crate::sdk::billed_calls(
+            tokio::process::Command::new(&program)
+                .env("RENLIAN_ENDPOINT", s.addr.to_string())
+                .env("RENLIAN_SECRET_ID", &s.secret_id)
+                .env("RENLIAN_SECRET_KEY", &s.secret_key)
+                .env("RENLIAN_PHOTOS", photos.path()),
+            "the Go SDK program",
+        )
+        .await;
         eprintln!("billed calls: {billed:?}");
         // Every billable action of the scenario (DetectLiveFace through the 2018 client).
         assert_eq!(billed.len(), 15, "{billed:?}");

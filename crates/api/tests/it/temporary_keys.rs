@@ -4,7 +4,6 @@
 
 use crate::common;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use api::KeyError;
@@ -26,25 +25,18 @@ async fn temporary_keys_work_with_their_token_until_they_expire() {
         let creds = |k: &api::NewKey| {
             format!("{}:{}:{}", k.secret_id, k.secret_key, k.token.clone().unwrap())
         };
-        let out = tokio::process::Command::new(&python)
-            .arg(&script)
-            .env("RENLIAN_ENDPOINT", s.addr.to_string())
-            .env("RENLIAN_TEMP", creds(&temp))
-            .env("RENLIAN_SHORT", creds(&short))
-            .env("RENLIAN_SHORT_END", short_end.to_string())
-            .env("RENLIAN_PERMANENT", format!("{}:{}", s.secret_id, s.secret_key))
-            .env("RENLIAN_PHOTO", photo.path())
-            .output()
-            .await
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "SDK script failed:\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let billed: BTreeMap<String, i64> =
-            serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap();
+        let billed = crate::sdk::billed_calls(
+            tokio::process::Command::new(&python)
+                .arg(&script)
+                .env("RENLIAN_ENDPOINT", s.addr.to_string())
+                .env("RENLIAN_TEMP", creds(&temp))
+                .env("RENLIAN_SHORT", creds(&short))
+                .env("RENLIAN_SHORT_END", short_end.to_string())
+                .env("RENLIAN_PERMANENT", format!("{}:{}", s.secret_id, s.secret_key))
+                .env("RENLIAN_PHOTO", photo.path()),
+            "the temporary-key SDK script",
+        )
+        .await;
         assert_eq!(billed["DetectFace"], 1);
         assert_eq!(s.metered("DetectFace").await, 1);
 

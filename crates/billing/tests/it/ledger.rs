@@ -553,6 +553,23 @@ where
     out
 }
 
+/// `n` calls of `call` at once, alternating between `b` and a second engine on the same
+/// database (two nodes).
+async fn at_once_on_two_nodes<F, Fut>(b: &Billing, n: usize, call: F) -> Vec<Fut::Output>
+where
+    F: Fn(Billing) -> Fut,
+    Fut: std::future::Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    let nodes = [
+        b.clone(),
+        Billing::open(b.pool().clone(), b.config().clone())
+            .await
+            .unwrap(),
+    ];
+    futures_join_all((0..n).map(|i| call(nodes[i % 2].clone())).collect()).await
+}
+
 async fn preview_equals_final_bill(b: Billing) {
     let a = account(&b, "preview").await;
     b.top_up(a, money("100000"), t("2026-01-01T00:00:00Z"))
@@ -875,22 +892,11 @@ async fn concurrent_purchases_with_one_token_buy_once(b: Billing) {
     let at = t("2026-03-01T00:00:00Z");
     b.top_up(a, money("100000"), at).await.unwrap();
     // Two engines (two nodes) and several requests each, all with one token at once.
-    let nodes = [
-        b.clone(),
-        Billing::open(b.pool().clone(), b.config().clone())
+    let results = at_once_on_two_nodes(&b, 8, |node| async move {
+        node.buy_pack_with_token(a, Item::Search, PackSize::M10, at, Some("same"))
             .await
-            .unwrap(),
-    ];
-    let futs: Vec<_> = (0..8)
-        .map(|i| {
-            let node = nodes[i % 2].clone();
-            async move {
-                node.buy_pack_with_token(a, Item::Search, PackSize::M10, at, Some("same"))
-                    .await
-            }
-        })
-        .collect();
-    let results = futures_join_all(futs).await;
+    })
+    .await;
     let orders: Vec<_> = results.into_iter().map(|r| r.unwrap()).collect();
     assert_eq!(orders.iter().filter(|o| !o.replayed).count(), 1);
     assert!(orders.iter().all(|o| o.pack.id == orders[0].pack.id));
@@ -904,26 +910,14 @@ async fn top_ups_with_one_token_add_once(b: Billing) {
     let a = account(&b, "top-up").await;
     let at = t("2026-03-01T00:00:00Z");
     // Eight requests with one token at once through two engines (two nodes): one adds.
-    let nodes = [
-        b.clone(),
-        Billing::open(b.pool().clone(), b.config().clone())
+    let done: Vec<_> = at_once_on_two_nodes(&b, 8, |node| async move {
+        node.top_up_with_token(a, money("250.50"), at, Some("wire-2026-03-01"))
             .await
-            .unwrap(),
-    ];
-    let futs: Vec<_> = (0..8)
-        .map(|i| {
-            let node = nodes[i % 2].clone();
-            async move {
-                node.top_up_with_token(a, money("250.50"), at, Some("wire-2026-03-01"))
-                    .await
-            }
-        })
-        .collect();
-    let done: Vec<_> = futures_join_all(futs)
-        .await
-        .into_iter()
-        .map(|r| r.unwrap())
-        .collect();
+    })
+    .await
+    .into_iter()
+    .map(|r| r.unwrap())
+    .collect();
     assert_eq!(done.iter().filter(|d| !d.replayed).count(), 1);
     assert!(done.iter().all(|d| d.account.balance == money("250.50")));
     // The same token for another amount is refused and adds nothing; a new token adds;
