@@ -418,8 +418,8 @@ impl Authenticator {
         // SDKs differ (a mixed-case endpoint reaches us as a mixed-case Host), and
         // either form proves the same key signed the same values. The Node.js SDK signs
         // `host` as its endpoint's host name without the port (`URL.hostname`) while it
-        // sends `Host: name:port`, so a Host with a port is also tried without it.
-        let portless = portless_host(req.headers);
+        // sends `Host: name:port`, so a Host with a port is also tried without it (the
+        // headers are copied only then, not for every request).
         let matches = |headers: &HeaderMap, lowercase: bool| -> Result<bool, ApiError> {
             let req = SignedRequest { headers, ..*req };
             let canonical = canonical_request(&req, auth.signed_headers, lowercase)?;
@@ -433,8 +433,10 @@ impl Authenticator {
             Ok(same_signature(&expected, auth.signature))
         };
         let mut matched = matches(req.headers, false)? || matches(req.headers, true)?;
-        if let (false, Some(headers)) = (matched, &portless) {
-            matched = matches(headers, false)? || matches(headers, true)?;
+        if !matched {
+            if let Some(headers) = portless_host(req.headers) {
+                matched = matches(&headers, false)? || matches(&headers, true)?;
+            }
         }
         if !matched {
             return Err(failure("the signature does not match the request"));
