@@ -12,6 +12,51 @@ use crate::runtime::{Dim, Network};
 /// Length of a descriptor.
 pub const DESCRIPTOR_LEN: usize = 128;
 
+/// Which descriptor a face is given. Both come from the same network on the same aligned
+/// chip; descriptors of different versions are not comparable, so whatever stores one
+/// stores its version too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DescriptorVersion {
+    /// Version 1: the network's output on the chip, as dlib computes it.
+    V1,
+    /// Version 2: the mean of the network's outputs on the chip and on the chip
+    /// mirrored left to right (flip averaging: docs/calibration/dlib-resnet-v2.md
+    /// measures what it gains and costs).
+    V2,
+}
+
+impl DescriptorVersion {
+    /// The version new descriptors are made with.
+    pub const LATEST: DescriptorVersion = DescriptorVersion::V2;
+    /// Every version, oldest first.
+    pub const ALL: [DescriptorVersion; 2] = [DescriptorVersion::V1, DescriptorVersion::V2];
+
+    /// The version's number (1, 2), as stored.
+    pub fn number(self) -> u32 {
+        match self {
+            DescriptorVersion::V1 => 1,
+            DescriptorVersion::V2 => 2,
+        }
+    }
+
+    /// The version with this number.
+    pub fn from_number(n: i64) -> Result<DescriptorVersion> {
+        match n {
+            1 => Ok(DescriptorVersion::V1),
+            2 => Ok(DescriptorVersion::V2),
+            other => Err(VisionError::InvalidArgument(format!(
+                "descriptor version {other} is not known (1 or 2)"
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for DescriptorVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.number())
+    }
+}
+
 /// A face descriptor: a point in the 128-d space where distance means dissimilarity.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Descriptor(pub Vec<f32>);
@@ -31,6 +76,26 @@ impl Descriptor {
     /// The values.
     pub fn as_slice(&self) -> &[f32] {
         &self.0
+    }
+
+    /// The mean of two descriptors (version 2 from the chip's and its mirror's).
+    pub fn mean(&self, other: &Descriptor) -> Descriptor {
+        Descriptor(
+            self.0
+                .iter()
+                .zip(&other.0)
+                .map(|(a, b)| (a + b) / 2.0)
+                .collect(),
+        )
+    }
+
+    /// Dot product with a direction, accumulated in f64.
+    pub fn dot(&self, direction: &[f32]) -> f64 {
+        self.0
+            .iter()
+            .zip(direction)
+            .map(|(a, b)| f64::from(*a) * f64::from(*b))
+            .sum()
     }
 
     /// Euclidean distance, accumulated in f64.

@@ -4,12 +4,12 @@ use image::RgbImage;
 
 use crate::chip::{extract_chip, face_chip_details, CHIP_PADDING, CHIP_SIZE};
 use crate::decode::{decode, DecodeLimits};
-use crate::descriptor::{Descriptor, DescriptorNet};
+use crate::descriptor::{Descriptor, DescriptorNet, DescriptorVersion};
 use crate::detector::{DetectOptions, Detection, Detector, MmodGeometry};
 use crate::error::{Result, VisionError};
 use crate::geometry::Rect;
 use crate::landmarks::ShapePredictor;
-use crate::score::Calibration;
+use crate::score::{Calibration, ScoreModel};
 
 /// How the engine runs.
 #[derive(Clone, Debug, PartialEq)]
@@ -76,6 +76,25 @@ impl Face {
     }
 }
 
+/// Both versions of one face's descriptor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Described {
+    /// Version 1: the chip's.
+    pub v1: Descriptor,
+    /// Version 2: the mean of the chip's and its mirror image's.
+    pub v2: Descriptor,
+}
+
+impl Described {
+    /// The descriptor of one version.
+    pub fn of(&self, version: DescriptorVersion) -> &Descriptor {
+        match version {
+            DescriptorVersion::V1 => &self.v1,
+            DescriptorVersion::V2 => &self.v2,
+        }
+    }
+}
+
 /// The result of comparing two descriptors.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Comparison {
@@ -93,6 +112,7 @@ pub struct Engine {
     landmarks_68: Option<ShapePredictor>,
     descriptor: DescriptorNet,
     calibration: Calibration,
+    score_v2: ScoreModel,
     config: EngineConfig,
 }
 
@@ -163,6 +183,7 @@ impl Engine {
             },
             descriptor: DescriptorNet::load(models.descriptor_onnx, config.descriptor_batch)?,
             calibration: Calibration::dlib_resnet_v1()?,
+            score_v2: ScoreModel::for_version(DescriptorVersion::V2)?,
             config,
         })
     }
@@ -227,6 +248,42 @@ impl Engine {
         self.describe_chips(&chips)
     }
 
+    /// Descriptors of one version for faces of one image, in the order given.
+    pub fn describe_as(
+        &self,
+        img: &RgbImage,
+        faces: &[Face],
+        version: DescriptorVersion,
+    ) -> Result<Vec<Descriptor>> {
+        match version {
+            DescriptorVersion::V1 => self.describe(img, faces),
+            DescriptorVersion::V2 => Ok(self
+                .describe_versions(img, faces)?
+                .into_iter()
+                .map(|d| d.v2)
+                .collect()),
+        }
+    }
+
+    /// Both versions of each face's descriptor, for the price of version 2 (version 1 is
+    /// its unmirrored half), in the order given.
+    pub fn describe_versions(&self, img: &RgbImage, faces: &[Face]) -> Result<Vec<Described>> {
+        let mut chips = Vec::with_capacity(2 * faces.len());
+        for f in faces {
+            let chip = self.face_chip(img, f)?;
+            chips.push(image::imageops::flip_horizontal(&chip));
+            chips.push(chip);
+        }
+        let described = self.describe_chips(&chips)?;
+        Ok(described
+            .chunks_exact(2)
+            .map(|pair| Described {
+                v1: pair[1].clone(),
+                v2: pair[1].mean(&pair[0]),
+            })
+            .collect())
+    }
+
     /// Descriptors for aligned chips, batched.
     pub fn describe_chips(&self, chips: &[RgbImage]) -> Result<Vec<Descriptor>> {
         let mut out = Vec::with_capacity(chips.len());
@@ -261,8 +318,33 @@ impl Engine {
         })
     }
 
-    /// The distance-to-score table in use.
+    /// Distance and 0-100 score between two descriptors of one version, by that
+    /// version's score model.
+    pub fn compare_as(
+        &self,
+        a: &Descriptor,
+        b: &Descriptor,
+        version: DescriptorVersion,
+    ) -> Result<Comparison> {
+        match version {
+            DescriptorVersion::V1 => self.compare(a, b),
+            DescriptorVersion::V2 => self.compare(a, b).map(|c| Comparison {
+                score: self.score_v2.score_at(a, b, c.distance),
+                ..c
+            }),
+        }
+    }
+
+    /// The distance-to-score table of version 1.
     pub fn calibration(&self) -> &Calibration {
         &self.calibration
+    }
+
+    /// The score model of a descriptor version.
+    pub fn score_model(&self, version: DescriptorVersion) -> ScoreModel {
+        match version {
+            DescriptorVersion::V1 => ScoreModel::Table(self.calibration.clone()),
+            DescriptorVersion::V2 => self.score_v2.clone(),
+        }
     }
 }

@@ -41,9 +41,9 @@ pub mod thumbnail;
 pub use analysis::Analyzer;
 pub use attributes::{AttributeNets, Attributes};
 pub use decode::{decode, DecodeLimits};
-pub use descriptor::{Descriptor, DESCRIPTOR_LEN};
+pub use descriptor::{Descriptor, DescriptorVersion, DESCRIPTOR_LEN};
 pub use detector::{DetectOptions, Detection};
-pub use engine::{Comparison, Engine, EngineConfig, EngineModels, Face};
+pub use engine::{Comparison, Described, Engine, EngineConfig, EngineModels, Face};
 pub use error::{Result, VisionError};
 pub use geometry::Rect;
 pub use image::RgbImage;
@@ -52,7 +52,7 @@ pub use mesh::{FaceMesh, MeshNets};
 pub use quality::{Completeness, Quality};
 pub use rotate::{Oriented, Turn};
 pub use runtime::{tfjs_converter, tfjs_onnx};
-pub use score::Calibration;
+pub use score::{Calibration, Region, RegionalCalibration, ScoreModel};
 pub use shape::{DenseShape, FaceShape90, HeadPose, Point};
 
 #[cfg(test)]

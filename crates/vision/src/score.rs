@@ -9,9 +9,11 @@
 
 use serde::Deserialize;
 
+use crate::descriptor::{Descriptor, DescriptorVersion, DESCRIPTOR_LEN};
 use crate::error::{Result, VisionError};
 
 const DLIB_RESNET_V1: &str = include_str!("../calibration/dlib_resnet_v1.json");
+const DLIB_RESNET_V2: &str = include_str!("../calibration/dlib_resnet_v2.json");
 
 /// A distance-to-score table for one descriptor model.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -36,6 +38,12 @@ impl Calibration {
     pub fn from_json(json: &str) -> Result<Calibration> {
         let c: Calibration =
             serde_json::from_str(json).map_err(|e| VisionError::model("calibration", e))?;
+        Calibration::check(&c)?;
+        Ok(c)
+    }
+
+    /// Checks a table: monotone, scores 0-100, through its match point.
+    fn check(c: &Calibration) -> Result<()> {
         let bad = |why: &str| {
             Err(VisionError::model(
                 "calibration",
@@ -59,7 +67,7 @@ impl Calibration {
         if (c.score(c.match_distance) - c.match_score).abs() > 1e-9 {
             return bad("the table does not pass through its match point");
         }
-        Ok(c)
+        Ok(())
     }
 
     /// The score for a distance, clamped to the table's ends.
@@ -106,6 +114,132 @@ impl Calibration {
     /// score = 10 − 10·log10(FAR), so 40/50/60 ↔ 1e-3/1e-4/1e-5.
     pub fn far(&self, score: f64) -> f64 {
         10f64.powf(-(score - 10.0) / 10.0)
+    }
+}
+
+/// A coarse region of descriptor space: the faces whose descriptor lies at or beyond
+/// `threshold` along `direction`. The direction is an aggregate (population means of
+/// identity means over a covariance), never one person's descriptor.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Region {
+    /// What the region stands for (the population it was fitted to hold).
+    pub name: String,
+    /// 128 values.
+    pub direction: Vec<f32>,
+    /// Faces with `descriptor · direction >= threshold` lie inside.
+    pub threshold: f64,
+}
+
+impl Region {
+    /// Whether a face lies inside.
+    pub fn holds(&self, d: &Descriptor) -> bool {
+        d.dot(&self.direction) >= self.threshold
+    }
+}
+
+/// Version 2's score model: two tables, chosen per pair by where its faces lie. A pair
+/// with a face inside the region (the dense one, where impostors lie closest) is scored
+/// by the `inside` table; a pair with both faces outside by the `outside` table. Each
+/// table was fitted on the impostor pairs of its own kind, so a score keeps its
+/// false-accept meaning for both kinds of pair.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct RegionalCalibration {
+    /// The descriptor model the tables belong to.
+    pub model: String,
+    /// The descriptor version (2).
+    pub descriptor_version: u32,
+    /// The region.
+    pub region: Region,
+    /// Pairs with a face inside the region.
+    pub inside: Calibration,
+    /// Pairs with both faces outside.
+    pub outside: Calibration,
+}
+
+/// Descriptor distance → score, for one descriptor version.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ScoreModel {
+    /// One table for every pair (version 1).
+    Table(Calibration),
+    /// A table per kind of pair (version 2).
+    Regional(RegionalCalibration),
+}
+
+impl ScoreModel {
+    /// The model for a descriptor version.
+    pub fn for_version(version: DescriptorVersion) -> Result<ScoreModel> {
+        match version {
+            DescriptorVersion::V1 => Ok(ScoreModel::Table(Calibration::dlib_resnet_v1()?)),
+            DescriptorVersion::V2 => Ok(ScoreModel::Regional(RegionalCalibration::from_json(
+                DLIB_RESNET_V2,
+            )?)),
+        }
+    }
+
+    /// The table that scores the pair `a`, `b`.
+    pub fn table(&self, a: &Descriptor, b: &Descriptor) -> &Calibration {
+        match self {
+            ScoreModel::Table(t) => t,
+            ScoreModel::Regional(r) => {
+                if r.region.holds(a) || r.region.holds(b) {
+                    &r.inside
+                } else {
+                    &r.outside
+                }
+            }
+        }
+    }
+
+    /// The score of a pair whose distance is already known.
+    pub fn score_at(&self, a: &Descriptor, b: &Descriptor, distance: f64) -> f64 {
+        self.table(a, b).score(distance)
+    }
+
+    /// The score of a pair.
+    pub fn score(&self, a: &Descriptor, b: &Descriptor) -> f64 {
+        self.score_at(a, b, a.distance(b))
+    }
+
+    /// The largest distance at which `probe` and some face can still reach `score`: a
+    /// search with a score bound may stop there, then keeps what scores high enough.
+    pub fn max_distance(&self, probe: &Descriptor, score: f64) -> f64 {
+        match self {
+            ScoreModel::Table(t) => t.distance(score),
+            ScoreModel::Regional(r) => {
+                let inside = r.inside.distance(score);
+                if r.region.holds(probe) {
+                    inside
+                } else {
+                    inside.max(r.outside.distance(score))
+                }
+            }
+        }
+    }
+
+    /// The false-accept rate a score stands for, as in the IAI API.
+    pub fn far(&self, score: f64) -> f64 {
+        10f64.powf(-(score - 10.0) / 10.0)
+    }
+}
+
+impl RegionalCalibration {
+    /// Parses and checks a model.
+    pub fn from_json(json: &str) -> Result<RegionalCalibration> {
+        let r: RegionalCalibration =
+            serde_json::from_str(json).map_err(|e| VisionError::model("calibration", e))?;
+        let bad = |why: String| VisionError::model("calibration", format!("{}: {why}", r.model));
+        if r.region.direction.len() != DESCRIPTOR_LEN
+            || r.region.direction.iter().any(|v| !v.is_finite())
+            || !r.region.threshold.is_finite()
+        {
+            return Err(bad(format!(
+                "the region needs {DESCRIPTOR_LEN} finite values and a finite threshold"
+            )));
+        }
+        for table in [&r.inside, &r.outside] {
+            Calibration::check(table).map_err(|e| bad(e.to_string()))?;
+        }
+        Ok(r)
     }
 }
 
