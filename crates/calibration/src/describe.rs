@@ -13,7 +13,7 @@ use std::path::Path;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use vision::{Descriptor, Engine};
+use vision::{Descriptor, DescriptorVersion, Engine};
 
 use crate::error::{CalibrationError, Result};
 use crate::manifest::Manifest;
@@ -26,8 +26,12 @@ pub enum Outcome {
     Described {
         /// How many faces were found.
         faces: usize,
-        /// The largest face's descriptor.
+        /// The largest face's descriptor (version 1).
         descriptor: Vec<f32>,
+        /// Its version-2 descriptor (absent in caches written before version 2; such
+        /// entries are described again).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        descriptor_v2: Option<Vec<f32>>,
     },
     /// The detector found no face.
     NoFace,
@@ -46,6 +50,34 @@ impl Outcome {
             _ => None,
         }
     }
+
+    /// The descriptor of a version, when there is one.
+    pub fn descriptor_of(&self, version: DescriptorVersion) -> Option<Descriptor> {
+        match (self, version) {
+            (Outcome::Described { descriptor, .. }, DescriptorVersion::V1) => {
+                Some(Descriptor(descriptor.clone()))
+            }
+            (
+                Outcome::Described {
+                    descriptor_v2: Some(d),
+                    ..
+                },
+                DescriptorVersion::V2,
+            ) => Some(Descriptor(d.clone())),
+            _ => None,
+        }
+    }
+
+    /// Whether a cached outcome lacks what this version of the tool records.
+    fn is_stale(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Described {
+                descriptor_v2: None,
+                ..
+            }
+        )
+    }
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -55,13 +87,18 @@ struct Cache {
 }
 
 fn describe_one(engine: &Engine, bytes: &[u8]) -> Outcome {
-    let described = engine.decode(bytes).and_then(|img| engine.embed(&img));
+    let described = engine.decode(bytes).and_then(|img| {
+        let mut faces = engine.detect(&img)?;
+        faces.sort_by_key(|f| std::cmp::Reverse(f.rect.area()));
+        let largest = engine.describe_versions(&img, &faces[..faces.len().min(1)])?;
+        Ok((faces.len(), largest))
+    });
     match described {
-        // `embed` puts the largest face first.
-        Ok(faces) => match faces.first() {
-            Some((_, d)) => Outcome::Described {
-                faces: faces.len(),
-                descriptor: d.0.clone(),
+        Ok((faces, largest)) => match largest.into_iter().next() {
+            Some(d) => Outcome::Described {
+                faces,
+                descriptor: d.v1.0,
+                descriptor_v2: Some(d.v2.0),
             },
             None => Outcome::NoFace,
         },
@@ -108,8 +145,8 @@ pub fn describe_all_with_progress(
                 Ok(bytes) => {
                     let key = format!("{:x}/{min_face}", Sha256::digest(&bytes));
                     let outcome = match stored.images.get(&key) {
-                        Some(o) => o.clone(),
-                        None => describe_one(engine, &bytes),
+                        Some(o) if !o.is_stale() => o.clone(),
+                        _ => describe_one(engine, &bytes),
                     };
                     (key, outcome)
                 }

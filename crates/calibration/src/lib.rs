@@ -22,6 +22,7 @@ mod error;
 pub mod manifest;
 pub mod metrics;
 pub mod plot;
+pub mod regional;
 pub mod scoremap;
 pub mod summary;
 

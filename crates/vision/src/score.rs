@@ -280,6 +280,34 @@ mod tests {
     }
 
     #[test]
+    fn version_2_scores_dense_region_pairs_more_strictly_and_bounds_searches() {
+        let ScoreModel::Regional(r) = ScoreModel::for_version(DescriptorVersion::V2).unwrap()
+        else {
+            panic!("version 2 is regional");
+        };
+        assert_eq!(r.descriptor_version, 2);
+        // Impostors lie closer inside the region: score 50 needs a smaller distance.
+        assert!(r.inside.match_distance < r.outside.match_distance);
+        let model = ScoreModel::Regional(r.clone());
+        // A face far along the direction lies inside, far against it outside.
+        let along = |t: f32| {
+            let norm: f32 = r.region.direction.iter().map(|v| v * v).sum::<f32>().sqrt();
+            Descriptor(r.region.direction.iter().map(|v| v / norm * t).collect())
+        };
+        let (inside, outside) = (along(1e3), along(-1e3));
+        assert!(r.region.holds(&inside) && !r.region.holds(&outside));
+        let d = (r.inside.match_distance + r.outside.match_distance) / 2.0;
+        assert!(model.score_at(&outside, &outside, d) > 50.0);
+        assert!(model.score_at(&inside, &outside, d) < 50.0);
+        assert!(model.score_at(&outside, &inside, d) < 50.0);
+        // A search bound never cuts off a pair that reaches the score.
+        assert!(model.max_distance(&outside, 50.0) >= r.outside.match_distance);
+        assert_eq!(model.max_distance(&inside, 50.0), r.inside.match_distance);
+        let bad = r#"{"model":"x","descriptor_version":2,"region":{"name":"r","direction":[1.0],"threshold":0},"inside":{"model":"x","match_distance":0.5,"match_score":50,"points":[[0,100],[0.5,50],[1,0]]},"outside":{"model":"x","match_distance":0.5,"match_score":50,"points":[[0,100],[0.5,50],[1,0]]}}"#;
+        assert!(RegionalCalibration::from_json(bad).is_err());
+    }
+
+    #[test]
     fn tables_that_are_not_monotone_are_refused() {
         let json = r#"{"model":"x","match_distance":0.5,"match_score":50,"points":[[0,100],[0.5,50],[0.4,60]]}"#;
         assert!(Calibration::from_json(json).is_err());

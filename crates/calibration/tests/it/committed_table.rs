@@ -84,3 +84,52 @@ fn the_measured_knots_hold_on_the_fitted_population() {
         );
     }
 }
+
+/// Version 2: the engine's model is the tool's output, and the committed judgement on
+/// held-out people says what the docs claim: every population's observed FAR within its
+/// score's meaning (up to what the pair counts resolve), and TAR gained at 50.
+#[test]
+fn the_engine_runs_the_committed_version_2_model_and_its_judgement_holds() {
+    let engine_json = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../vision/calibration/dlib_resnet_v2.json"),
+    )
+    .unwrap();
+    assert_eq!(
+        engine_json,
+        read("v2/dlib_resnet_v2.json"),
+        "copy calibration/v2/dlib_resnet_v2.json to crates/vision/calibration/"
+    );
+    let model = vision::ScoreModel::for_version(vision::DescriptorVersion::V2).unwrap();
+    assert!(matches!(model, vision::ScoreModel::Regional(_)));
+
+    let eval: serde_json::Value = serde_json::from_str(&read("v2/v2-evaluation.json")).unwrap();
+    let judged = eval["judged"].as_array().unwrap();
+    let after = judged
+        .iter()
+        .find(|j| {
+            j["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("version 2 (descriptor and regional")
+        })
+        .unwrap();
+    for pop in after["populations"].as_array().unwrap() {
+        for at in pop["at"].as_array().unwrap() {
+            let score = at[0].as_f64().unwrap();
+            let meaning = 10f64.powf(-(score - 10.0) / 10.0);
+            let far_low = at[1]["low"].as_f64().unwrap();
+            assert!(
+                far_low <= meaning,
+                "{pop}: FAR at {score} above its meaning"
+            );
+        }
+    }
+    for gain in eval["tar_gain_version_1_to_2"].as_array().unwrap() {
+        let at50 = &gain["score_gain_low_high"][1];
+        assert_eq!(at50[0].as_f64().unwrap(), 50.0);
+        assert!(
+            at50[2].as_f64().unwrap() > 0.0,
+            "{gain}: no TAR gained at 50"
+        );
+    }
+}
