@@ -1,11 +1,14 @@
 """ONNX Runtime on the graphs and inputs the runtime bench's tract side wrote, and the
 report of both (bench/runtime runs it).
 
-  runtime.py ort DIR [--runs N] [--threads 1,2]
-      Times ONNX Runtime (CPU provider, all graph optimisations, `intra_op_num_threads`
-      set to each count, one inter-op thread) on DIR's detector.onnx and descriptor.onnx
-      with DIR's inputs, the thread counts taking turns run by run; compares its outputs
-      with tract's (DIR/*-output.f32); writes DIR/ort.json.
+  runtime.py serve DIR [--threads 1,2]
+      ONNX Runtime sessions (CPU provider, all graph optimisations, `intra_op_num_threads`
+      set to each count, one inter-op thread, no spinning) on DIR's detector.onnx and
+      descriptor.onnx with DIR's inputs; the tract side starts it and asks for each run
+      ("WORKLOAD THREADS" on stdin, the time in ms of one `session.run` back on stdout),
+      so ONNX Runtime's runs take turns with tract's.
+  runtime.py check DIR
+      Compares ONNX Runtime's outputs with tract's (DIR/*-output.f32); writes DIR/ort.json.
   runtime.py report DIR --root R --load-before L --load-after L [--doc FILE]
       Prints the table of tract's and ONNX Runtime's figures with the ratios, and writes
       it into FILE between the bench:runtime markers.
@@ -44,58 +47,73 @@ def median(v):
     return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
 
 
-def ort(args):
+def session(rt, path, n):
+    options = rt.SessionOptions()
+    options.intra_op_num_threads = n
+    options.inter_op_num_threads = 1
+    options.execution_mode = rt.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = rt.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Its pool's threads would otherwise spin after each run, taking a core from the
+    # tract run that follows it.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    s = rt.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    return s, s.get_inputs()[0].name
+
+
+def inputs(np, directory):
+    with open(os.path.join(directory, "tract.json")) as f:
+        shapes = {w: c["input"] for w, c in json.load(f)["checks"].items() if "input" in c}
+    return {w: np.fromfile(os.path.join(directory, f), dtype="<f4").reshape(shapes[w])
+            for w, (_, f, _) in WORKLOADS.items()}
+
+
+def serve(args):
+    """Runs asked for on stdin ("WORKLOAD THREADS"), one time in ms per line on stdout."""
     import numpy as np
     import onnxruntime as rt
 
-    with open(os.path.join(args.dir, "tract.json")) as f:
-        tract = json.load(f)
     counts = [int(t) for t in args.threads.split(",")]
-    figures, checks = [], {}
-    for workload, (graph, input_file, _) in WORKLOADS.items():
-        shape = tract["checks"][workload]["input"]
-        x = np.fromfile(os.path.join(args.dir, input_file), dtype="<f4").reshape(shape)
-        sessions = []
-        for n in counts:
-            options = rt.SessionOptions()
-            options.intra_op_num_threads = n
-            options.inter_op_num_threads = 1
-            options.execution_mode = rt.ExecutionMode.ORT_SEQUENTIAL
-            options.graph_optimization_level = rt.GraphOptimizationLevel.ORT_ENABLE_ALL
-            s = rt.InferenceSession(os.path.join(args.dir, graph), options,
-                                    providers=["CPUExecutionProvider"])
-            sessions.append((s, s.get_inputs()[0].name))
-        # Warm-up (and the outputs compared with tract's).
-        outs = [s.run(None, {name: x})[0] for s, name in sessions]
-        times = [[] for _ in counts]
-        loads = [[] for _ in counts]
-        for r in range(args.runs):
-            order = range(len(counts)) if r % 2 == 0 else reversed(range(len(counts)))
-            for k in order:
-                s, name = sessions[k]
-                loads[k].append(load_1min())
-                t = time.perf_counter()
-                s.run(None, {name: x})
-                times[k].append((time.perf_counter() - t) * 1e3)
-        want = np.fromfile(os.path.join(args.dir, workload + "-output.f32"), dtype="<f4")
-        got = outs[0].astype("<f4").ravel()
+    # tract.json is written at the end of the tract side's run: the shapes come from
+    # the input files' sizes and the graphs' fixed dimensions instead.
+    xs = {}
+    for w, (graph, f, _) in WORKLOADS.items():
+        raw = np.fromfile(os.path.join(args.dir, f), dtype="<f4")
+        if w == "detector-net":
+            with open(os.path.join(args.dir, "detector-input.shape")) as g:
+                shape = [int(v) for v in g.read().split()]
+        else:
+            shape = [raw.size // (3 * 150 * 150), 3, 150, 150]
+        xs[w] = raw.reshape(shape)
+    sessions = {(w, n): session(rt, os.path.join(args.dir, WORKLOADS[w][0]), n)
+                for w in WORKLOADS for n in counts}
+    print("ready", flush=True)
+    for line in sys.stdin:
+        w, n = line.split()
+        s, name = sessions[(w, int(n))]
+        t = time.perf_counter()
+        s.run(None, {name: xs[w]})
+        print(f"{(time.perf_counter() - t) * 1e3:.3f}", flush=True)
+
+
+def check(args):
+    """ONNX Runtime's outputs against tract's, on one thread; writes DIR/ort.json."""
+    import numpy as np
+    import onnxruntime as rt
+
+    xs = inputs(np, args.dir)
+    checks = {}
+    for w, (graph, _, _) in WORKLOADS.items():
+        s, name = session(rt, os.path.join(args.dir, graph), 1)
+        got = s.run(None, {name: xs[w]})[0].astype("<f4").ravel()
+        want = np.fromfile(os.path.join(args.dir, w + "-output.f32"), dtype="<f4")
         if got.shape != want.shape:
-            sys.exit(f"bench/runtime: {workload}: ONNX Runtime's output has {got.size} values, tract's {want.size}")
-        diff = float(np.max(np.abs(got - want)))
-        scale = float(np.max(np.abs(want)))
-        checks[workload] = {"max_abs_diff_vs_tract": diff, "max_abs_tract": scale,
-                            "threads_max_abs_diff": float(np.max(np.abs(outs[0] - outs[-1])))}
-        for k, n in enumerate(counts):
-            m = median(times[k])
-            figures.append({"workload": workload, "runtime": "onnxruntime", "threads": n,
-                            "median_ms": round(m, 3), "load": round(median(loads[k]), 2),
-                            "runs_ms": [round(t, 3) for t in times[k]]})
-            speed = "" if k == 0 else f", {median(times[0]) / m:.2f}x the one-thread speed"
-            print(f"onnxruntime {workload:<14} {n} thread{' ' if n == 1 else 's'}: median {m:8.1f} ms "
-                  f"over {len(times[k])} runs (load {median(loads[k]):.2f}){speed}")
-        print(f"onnxruntime check {workload}: max |ort - tract| = {diff:.3g} (outputs up to {scale:.3g})")
+            sys.exit(f"bench/runtime: {w}: ONNX Runtime's output has {got.size} values, tract's {want.size}")
+        checks[w] = {"max_abs_diff_vs_tract": float(np.max(np.abs(got - want))),
+                     "max_abs_tract": float(np.max(np.abs(want)))}
+        print(f"onnxruntime check {w}: max |ort - tract| = {checks[w]['max_abs_diff_vs_tract']:.3g} "
+              f"(outputs up to {checks[w]['max_abs_tract']:.3g})")
     with open(os.path.join(args.dir, "ort.json"), "w") as f:
-        json.dump({"version": rt.__version__, "figures": figures, "checks": checks}, f, indent=1)
+        json.dump({"version": rt.__version__, "checks": checks}, f, indent=1)
 
 
 def rev(root):
@@ -128,9 +146,11 @@ engine runs (imported from dlib's files by `models`) on one thread and on T thre
 (`EngineConfig::inference_threads`); then ONNX Runtime, from its Python wheel in a
 virtual environment under `$RENLIAN_CACHE/bench`, on the same graph files and the same
 inputs (raw f32 written by the tract side), with `intra_op_num_threads` 1 and T (one
-inter-op thread, all graph optimisations, CPU provider). The thread counts take turns
-run by run; each figure is the median of the runs, with the median 1-minute load
-average read before them. tract's pass includes copying the input into its tensor
+inter-op thread, all graph optimisations, CPU provider, no spinning). The tract side
+drives both: it asks ONNX Runtime's Python process for each of its runs, so the
+runtimes and thread counts take turns run by run and meet the same load on the shared
+machine; each figure is the median of the runs, with the median 1-minute load average
+read before them. tract's pass includes copying the input into its tensor
 (about 1 ms for the canvas); ONNX Runtime's is one `session.run` on a ready array.
 Ratios: the one-thread time over the T-thread time (speed-up), and tract's time over
 ONNX Runtime's at equal threads (above 1: ONNX Runtime is faster). The outputs line
@@ -145,10 +165,7 @@ def report(args):
     if os.path.exists(path):
         with open(path) as f:
             ort_doc = json.load(f)
-    fig = {}
-    for source in [tract] + ([ort_doc] if ort_doc else []):
-        for x in source["figures"]:
-            fig[(x["workload"], x["runtime"], x["threads"])] = x
+    fig = {(x["workload"], x["runtime"], x["threads"]): x for x in tract["figures"]}
     counts = sorted({k[2] for k in fig})
     workloads = [w for w in ["detector-net", "detect", "descriptor-b1", "descriptor-b8"]
                  if any(k[0] == w for k in fig)]
@@ -214,10 +231,11 @@ def report(args):
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
-    o = sub.add_parser("ort")
+    o = sub.add_parser("serve")
     o.add_argument("dir")
-    o.add_argument("--runs", type=int, default=9)
     o.add_argument("--threads", default="1,2")
+    c = sub.add_parser("check")
+    c.add_argument("dir")
     r = sub.add_parser("report")
     r.add_argument("dir")
     r.add_argument("--root", required=True)
@@ -225,7 +243,7 @@ def main():
     r.add_argument("--load-after", required=True)
     r.add_argument("--doc")
     args = p.parse_args()
-    {"ort": ort, "report": report}[args.cmd](args)
+    {"serve": serve, "check": check, "report": report}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-//! The runtime benchmark, tract's side: printed figures, not a timed test.
+//! The runtime benchmark's driver: printed figures, not a timed test.
 //!
 //! `bench/runtime` builds and runs it, then runs ONNX Runtime (`bench/runtime.py`) on the
 //! files it writes. On the same ONNX graphs the engine runs (the MMOD detector and the
@@ -12,12 +12,14 @@
 //! - `descriptor-b1`, `descriptor-b8`: one pass of the descriptor on 1 and on 8 chips
 //!   of the fixtures' faces.
 //!
-//! Thread counts take turns run by run, so both meet the same load; every figure is a
-//! median with the median of the 1-minute load averages read before its runs. It writes
-//! the graphs, the inputs and tract's outputs (raw little-endian f32) and `tract.json`
-//! into `--out`, for ONNX Runtime to run and compare.
+//! It writes the graphs, the inputs and tract's outputs (raw little-endian f32) into
+//! `--out`; with `--ort PYTHON SCRIPT` it then starts `SCRIPT serve` (bench/runtime.py,
+//! ONNX Runtime on those files) and asks it for each of ONNX Runtime's runs, so that
+//! the runtimes and thread counts take turns run by run and all meet the same load.
+//! Every figure is a median, with the median of the 1-minute load averages read before
+//! its runs; they go to `tract.json` in `--out`.
 //!
-//!   runtime --out DIR [--runs N] [--threads T]
+//!   runtime --out DIR [--runs N] [--threads T] [--ort PYTHON SCRIPT]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -46,18 +48,26 @@ struct Args {
     out: PathBuf,
     runs: usize,
     threads: usize,
+    /// The Python with ONNX Runtime and bench/runtime.py, when ONNX Runtime takes part.
+    ort: Option<(PathBuf, PathBuf)>,
 }
 
 fn args() -> Args {
     let mut out = None;
     let mut runs = 9;
     let mut threads = 2;
+    let mut ort = None;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--out" => out = it.next().map(PathBuf::from),
             "--runs" => runs = it.next().and_then(|v| v.parse().ok()).expect("--runs N"),
             "--threads" => threads = it.next().and_then(|v| v.parse().ok()).expect("--threads T"),
+            "--ort" => {
+                let python = it.next().map(PathBuf::from).expect("--ort PYTHON SCRIPT");
+                let script = it.next().map(PathBuf::from).expect("--ort PYTHON SCRIPT");
+                ort = Some((python, script));
+            }
             // `cargo bench` passes --bench.
             "--bench" => {}
             other => panic!("unknown argument {other}"),
@@ -67,6 +77,7 @@ fn args() -> Args {
         out: out.expect("--out DIR"),
         runs: runs.max(1),
         threads: threads.max(2),
+        ort,
     }
 }
 
@@ -106,42 +117,109 @@ fn write_f32(path: &Path, values: &[f32]) {
     std::fs::write(path, bytes).expect("write f32 file");
 }
 
-/// One workload timed at each thread count, the counts taking turns run by run.
+/// One workload timed in each configuration (runtime, threads), the configurations
+/// taking turns run by run.
 struct Timed {
     name: &'static str,
-    /// (threads, milliseconds per run, 1-minute load before each run)
-    figures: Vec<(usize, Vec<f64>, Vec<f64>)>,
+    /// (runtime, threads, milliseconds per run, 1-minute load before each run)
+    figures: Vec<(&'static str, usize, Vec<f64>, Vec<f64>)>,
 }
 
-/// Times `f(k)` for each configuration `k` (index into `threads`): one warm-up each
-/// (it also makes the plan for a new shape), then `runs` rounds.
-fn time_turns<T>(
+/// Times configuration `k` of `configs` with `f(k)`, which runs it once and returns
+/// its time in milliseconds: one warm-up each (it also makes the plan for a new
+/// shape), then `runs` rounds, the order reversed every other round.
+fn time_turns(
     name: &'static str,
-    threads: &[usize],
+    configs: &[(&'static str, usize)],
     runs: usize,
-    mut f: impl FnMut(usize) -> T,
-) -> (Timed, Vec<T>) {
-    let warm: Vec<T> = (0..threads.len()).map(&mut f).collect();
-    let mut figures: Vec<(usize, Vec<f64>, Vec<f64>)> = threads
+    mut f: impl FnMut(usize) -> f64,
+) -> Timed {
+    for k in 0..configs.len() {
+        f(k);
+    }
+    let mut figures: Vec<_> = configs
         .iter()
-        .map(|&t| (t, Vec::new(), Vec::new()))
+        .map(|&(r, t)| (r, t, Vec::new(), Vec::new()))
         .collect();
     for round in 0..runs {
-        for k in 0..threads.len() {
-            // Alternate who goes first, so neither always follows the other.
+        for k in 0..configs.len() {
             let k = if round % 2 == 0 {
                 k
             } else {
-                threads.len() - 1 - k
+                configs.len() - 1 - k
             };
             let load = load_1min();
-            let t = Instant::now();
-            std::hint::black_box(f(k));
-            figures[k].1.push(t.elapsed().as_secs_f64() * 1e3);
-            figures[k].2.push(load);
+            let ms = f(k);
+            figures[k].2.push(ms);
+            figures[k].3.push(load);
         }
     }
-    (Timed { name, figures }, warm)
+    Timed { name, figures }
+}
+
+fn timed_ms<T>(f: impl FnOnce() -> T) -> f64 {
+    let t = Instant::now();
+    std::hint::black_box(f());
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+/// bench/runtime.py's `serve` mode: ONNX Runtime sessions for every workload and thread
+/// count, each run asked for on its stdin and its time read back (measured around
+/// `session.run` in Python), so ONNX Runtime's runs take turns with tract's.
+struct Ort {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl Ort {
+    fn start(python: &Path, script: &Path, dir: &Path, counts: &[usize]) -> Ort {
+        use std::process::Stdio;
+        let list: Vec<String> = counts.iter().map(|c| c.to_string()).collect();
+        let mut child = Command::new(python)
+            .arg(script)
+            .arg("serve")
+            .arg(dir)
+            .arg("--threads")
+            .arg(list.join(","))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start bench/runtime.py serve");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut ort = Ort {
+            child,
+            stdin,
+            stdout,
+        };
+        assert_eq!(ort.line(), "ready", "bench/runtime.py serve did not start");
+        ort
+    }
+
+    fn line(&mut self) -> String {
+        use std::io::BufRead;
+        let mut line = String::new();
+        self.stdout
+            .read_line(&mut line)
+            .expect("read from ONNX Runtime");
+        line.trim().to_string()
+    }
+
+    fn run(&mut self, workload: &str, threads: usize) -> f64 {
+        use std::io::Write;
+        writeln!(self.stdin, "{workload} {threads}").expect("write to ONNX Runtime");
+        self.stdin.flush().expect("flush");
+        let line = self.line();
+        line.parse()
+            .unwrap_or_else(|_| panic!("ONNX Runtime answered {line:?}"))
+    }
+
+    fn stop(mut self) {
+        drop(self.stdin);
+        let status = self.child.wait().expect("wait for ONNX Runtime");
+        assert!(status.success(), "bench/runtime.py serve: {status}");
+    }
 }
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f64 {
@@ -209,14 +287,19 @@ fn main() {
         .iter()
         .map(|&n| Threads::new(n).expect("thread pool"))
         .collect();
-    let mut timed = Vec::new();
     let mut notes = Vec::new();
+    let flat = |d: &[vision::Descriptor]| -> Vec<f32> {
+        d.iter().flat_map(|d| d.0.iter().copied()).collect()
+    };
 
-    // Detector: one pass on the canvas.
+    // The inputs, and tract's outputs at each thread count (these first runs also make
+    // the plans), written for ONNX Runtime before it starts.
     let pyramid = TiledPyramid::layout(i64::from(photo.width()), i64::from(photo.height()));
     let canvas = pyramid.canvas(&photo, geometry.means);
     let canvas_shape = [1, 3, pyramid.height as usize, pyramid.width as usize];
     write_f32(&args.out.join("detector-input.f32"), &canvas);
+    let dims: Vec<String> = canvas_shape.iter().map(|d| d.to_string()).collect();
+    std::fs::write(args.out.join("detector-input.shape"), dims.join(" ")).expect("write");
     let net = Network::load(
         "mmod detector",
         &detector_onnx,
@@ -230,44 +313,43 @@ fn main() {
     )
     .expect("detector network");
     let nets: Vec<Network> = pools.iter().map(|p| net.clone().with_threads(p)).collect();
-    let (t, outs) = time_turns("detector-net", &counts, args.runs, |k| {
+    let pass = |k: usize| {
         nets[k]
             .run(&canvas_shape, |data| data.copy_from_slice(&canvas))
             .expect("detector pass")
-    });
-    timed.push(t);
-    let (out_shape, out) = &outs[0];
-    write_f32(&args.out.join("detector-net-output.f32"), out);
+    };
+    let (out_shape, out) = pass(0);
+    write_f32(&args.out.join("detector-net-output.f32"), &out);
     notes.push(format!(
         "\"detector-net\": {{\"input\": {canvas_shape:?}, \"output\": {out_shape:?}, \"threads_max_abs_diff\": {}}}",
-        max_abs_diff(out, &outs[1].1)
+        max_abs_diff(&out, &pass(1).1)
     ));
 
-    // Detector: the whole detect() of the photo.
     let detector = Detector::load(&detector_onnx, geometry, 1).expect("detector");
     let detectors: Vec<Detector> = pools
         .iter()
         .map(|p| detector.clone().with_threads(p))
         .collect();
     let options = DetectOptions::default();
-    let (t, found) = time_turns("detect", &counts, args.runs, |k| {
-        detectors[k].detect(&photo, &options).expect("detect")
-    });
-    timed.push(t);
+    let detect = |k: usize| detectors[k].detect(&photo, &options).expect("detect");
+    let found = detect(0);
     notes.push(format!(
         "\"detect\": {{\"faces\": {}, \"threads_equal\": {}}}",
-        found[0].len(),
-        found[0] == found[1]
+        found.len(),
+        found == detect(1)
     ));
 
-    // Descriptor: batches of 1 and of 8 chips.
     let descriptor = DescriptorNet::load(&descriptor_onnx, 2).expect("descriptor");
     let describers: Vec<DescriptorNet> = pools
         .iter()
         .map(|p| descriptor.clone().with_threads(p))
         .collect();
-    for (name, n) in [("descriptor-b1", 1), ("descriptor-b8", BATCH)] {
-        let batch = &chips[..n];
+    let batches = [
+        ("descriptor-b1", &chips[..1]),
+        ("descriptor-b8", &chips[..BATCH]),
+    ];
+    for (name, batch) in batches {
+        let n = batch.len();
         let input: Vec<f32> = batch
             .iter()
             .flat_map(|chip| {
@@ -275,41 +357,63 @@ fn main() {
             })
             .collect();
         write_f32(&args.out.join(format!("{name}-input.f32")), &input);
-        let (t, outs) = time_turns(name, &counts, args.runs, |k| {
-            describers[k].describe(batch).expect("describe")
-        });
-        timed.push(t);
-        let flat = |d: &[vision::Descriptor]| -> Vec<f32> {
-            d.iter().flat_map(|d| d.0.iter().copied()).collect()
-        };
-        let out = flat(&outs[0]);
+        let out = flat(&describers[0].describe(batch).expect("describe"));
         write_f32(&args.out.join(format!("{name}-output.f32")), &out);
         notes.push(format!(
             "\"{name}\": {{\"input\": [{n}, 3, 150, 150], \"output\": [{n}, 128], \"threads_max_abs_diff\": {}}}",
-            max_abs_diff(&out, &flat(&outs[1]))
+            max_abs_diff(&out, &flat(&describers[1].describe(batch).expect("describe")))
         ));
+    }
+
+    // The timed runs: tract and ONNX Runtime, every configuration taking turns.
+    let mut ort = args
+        .ort
+        .as_ref()
+        .map(|(python, script)| Ort::start(python, script, &args.out, &counts));
+    let mut configs: Vec<(&'static str, usize)> = counts.iter().map(|&n| ("tract", n)).collect();
+    let tract_only = configs.clone();
+    if ort.is_some() {
+        configs.extend(counts.iter().map(|&n| ("onnxruntime", n)));
+    }
+    let mut timed = Vec::new();
+    let mut turns =
+        |name: &'static str, configs: &[(&'static str, usize)], tract: &dyn Fn(usize)| {
+            timed.push(time_turns(name, configs, args.runs, |k| match configs[k] {
+                ("tract", _) => timed_ms(|| tract(k)),
+                (_, n) => ort.as_mut().map_or(f64::NAN, |o| o.run(name, n)),
+            }));
+        };
+    turns("detector-net", &configs, &|k| {
+        pass(k);
+    });
+    turns("detect", &tract_only, &|k| {
+        detect(k);
+    });
+    for (name, batch) in batches {
+        turns(name, &configs, &|k| {
+            describers[k].describe(batch).expect("describe");
+        });
+    }
+    if let Some(o) = ort.take() {
+        o.stop();
     }
 
     // Printed, then the same figures as JSON for bench/runtime.py.
     let mut json = Vec::new();
     for t in &timed {
-        let base = median(&t.figures[0].1);
-        for (threads, ms, load) in &t.figures {
+        let base = median(&t.figures[0].2);
+        for (runtime, threads, ms, load) in &t.figures {
             let m = median(ms);
             println!(
-                "tract {:<14} {threads} thread{}: median {m:8.1} ms over {} runs (load {:.2}){}",
+                "{runtime:<11} {:<14} {threads} thread{}: median {m:8.1} ms over {} runs (load {:.2}); tract 1 thread / this: {:.2}",
                 t.name,
                 if *threads == 1 { " " } else { "s" },
                 ms.len(),
                 median(load),
-                if *threads == 1 {
-                    String::new()
-                } else {
-                    format!(", {:.2}x the one-thread speed", base / m)
-                }
+                base / m
             );
             json.push(format!(
-                "{{\"workload\": \"{}\", \"runtime\": \"tract\", \"threads\": {threads}, \"median_ms\": {m:.3}, \"load\": {:.2}, \"runs_ms\": [{}]}}",
+                "{{\"workload\": \"{}\", \"runtime\": \"{runtime}\", \"threads\": {threads}, \"median_ms\": {m:.3}, \"load\": {:.2}, \"runs_ms\": [{}]}}",
                 t.name,
                 median(load),
                 ms.iter().map(|v| format!("{v:.3}")).collect::<Vec<_>>().join(", ")
