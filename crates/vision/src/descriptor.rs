@@ -7,7 +7,7 @@ use image::RgbImage;
 
 use crate::chip::CHIP_SIZE;
 use crate::error::{Result, VisionError};
-use crate::runtime::{Dim, Network};
+use crate::runtime::{Dim, Network, Threads};
 
 /// Length of a descriptor.
 pub const DESCRIPTOR_LEN: usize = 128;
@@ -135,6 +135,13 @@ impl DescriptorNet {
             max_plans,
         )?;
         Ok(DescriptorNet { net })
+    }
+
+    /// The same network (sharing its plans), its passes run on `threads`.
+    pub fn with_threads(self, threads: &Threads) -> DescriptorNet {
+        DescriptorNet {
+            net: self.net.with_threads(threads),
+        }
     }
 
     /// Describes a batch of 150×150 chips in one pass.

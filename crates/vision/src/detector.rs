@@ -7,7 +7,7 @@ use image::RgbImage;
 use crate::error::{Result, VisionError};
 use crate::geometry::{DRect, Point, Rect};
 use crate::pyramid::TiledPyramid;
-use crate::runtime::{Dim, Network};
+use crate::runtime::{Dim, Network, Threads};
 
 /// A detected face box with the detector's confidence.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -120,6 +120,14 @@ impl Detector {
             max_plans,
         )?;
         Ok(Detector { net, geometry })
+    }
+
+    /// The same detector (sharing its plans), its network passes run on `threads`.
+    pub fn with_threads(self, threads: &Threads) -> Detector {
+        Detector {
+            net: self.net.with_threads(threads),
+            geometry: self.geometry,
+        }
     }
 
     /// The detector's window side in pixels: the face size found without resizing.

@@ -9,6 +9,7 @@ use crate::detector::{DetectOptions, Detection, Detector, MmodGeometry};
 use crate::error::{Result, VisionError};
 use crate::geometry::Rect;
 use crate::landmarks::ShapePredictor;
+use crate::runtime::Threads;
 use crate::score::{Calibration, ScoreModel};
 
 /// How the engine runs.
@@ -29,6 +30,12 @@ pub struct EngineConfig {
     /// size, so photos of one size share one plan). Making a plan for a new size costs
     /// one optimisation of the detector graph; see docs/vision.md for the figures.
     pub detector_plans: usize,
+    /// Threads one detector or descriptor pass may use (one pool per engine). 1 by
+    /// default, and the only value a build without vision's `multithread` feature
+    /// (tract's `multithread-mm`) accepts: concurrent requests already fill the cores,
+    /// and on the shared 2-core machine more gave no measured gain (docs/performance.md,
+    /// "Runtime"). The outputs are the same at any count.
+    pub inference_threads: usize,
 }
 
 impl Default for EngineConfig {
@@ -39,6 +46,7 @@ impl Default for EngineConfig {
             landmarks_68: false,
             descriptor_batch: 1,
             detector_plans: 8,
+            inference_threads: 1,
         }
     }
 }
@@ -174,14 +182,17 @@ impl Engine {
             ));
         }
         let geometry = MmodGeometry::from_options(models.detector_options)?;
+        let threads = Threads::new(config.inference_threads)?;
         Ok(Engine {
-            detector: Detector::load(models.detector_onnx, geometry, config.detector_plans)?,
+            detector: Detector::load(models.detector_onnx, geometry, config.detector_plans)?
+                .with_threads(&threads),
             landmarks_5: ShapePredictor::from_model(models.landmarks_5)?,
             landmarks_68: match models.landmarks_68 {
                 Some(sp) if config.landmarks_68 => Some(ShapePredictor::from_model(sp)?),
                 _ => None,
             },
-            descriptor: DescriptorNet::load(models.descriptor_onnx, config.descriptor_batch)?,
+            descriptor: DescriptorNet::load(models.descriptor_onnx, config.descriptor_batch)?
+                .with_threads(&threads),
             calibration: Calibration::dlib_resnet_v1()?,
             score_v2: ScoreModel::for_version(DescriptorVersion::V2)?,
             config,

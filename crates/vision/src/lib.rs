@@ -33,7 +33,7 @@ pub mod mesh;
 pub mod pyramid;
 pub mod quality;
 pub mod rotate;
-mod runtime;
+pub mod runtime;
 pub mod score;
 pub mod shape;
 pub mod thumbnail;
@@ -51,7 +51,7 @@ pub use liveness::{Liveness, LivenessCalibration, LivenessNets, LivenessScores};
 pub use mesh::{FaceMesh, MeshNets};
 pub use quality::{Completeness, Quality};
 pub use rotate::{Oriented, Turn};
-pub use runtime::{tfjs_converter, tfjs_onnx};
+pub use runtime::{tfjs_converter, tfjs_onnx, Threads};
 pub use score::{Calibration, Region, RegionalCalibration, ScoreModel};
 pub use shape::{DenseShape, FaceShape90, HeadPose, Point};
 

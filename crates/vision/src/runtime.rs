@@ -7,15 +7,74 @@
 //! concrete input shape on first use, keeping the most recently used few. Plans are shared
 //! by reference between threads; every call spawns its own light execution state, so
 //! concurrent calls need no lock beyond the short one around the plan cache.
+//!
+//! With the `multithread` feature (tract's `multithread-mm`) one pass can use several
+//! cores ([`Threads`]): its matrix products and large element-wise kernels are split
+//! over a thread pool of the engine's own. Every split lands on whole output panels or
+//! rows, so the results are the same bytes at any thread count. `bench/runtime`
+//! measures the gain for one image, and ONNX Runtime on the same graphs
+//! (docs/performance.md, "Runtime").
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use tract_linalg::multithread::{multithread_tract_scope, Executor};
 use tract_onnx::prelude::*;
 
 use crate::error::{Result, VisionError};
 
 type Plan = Arc<TypedRunnableModel>;
+
+/// How many threads one network pass may use: one (the default, tract's single-thread
+/// executor) or, in a build with the `multithread` feature (tract's `multithread-mm`),
+/// a pool of its own, made once and shared by the networks given it. Concurrent calls
+/// share the pool, so on a busy server more threads per pass add contention rather
+/// than throughput; they pay only when a few calls meet idle cores.
+#[derive(Clone, Debug, Default)]
+pub struct Threads {
+    executor: Executor,
+    count: usize,
+}
+
+impl Threads {
+    /// Passes run on `count` threads: 1 runs them on the calling thread, more on a new
+    /// pool of that many threads (named `renlian-infer-N`). More than 1 is an error in
+    /// a build without the `multithread` feature.
+    pub fn new(count: usize) -> Result<Threads> {
+        match count {
+            0 => Err(VisionError::InvalidArgument(
+                "inference threads must be at least 1".into(),
+            )),
+            1 => Ok(Threads::default()),
+            n => Threads::pool(n),
+        }
+    }
+
+    #[cfg(feature = "multithread")]
+    fn pool(n: usize) -> Result<Threads> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .thread_name(|i| format!("renlian-infer-{i}"))
+            .build()
+            .map_err(|e| VisionError::InvalidArgument(format!("a pool of {n} threads: {e}")))?;
+        Ok(Threads {
+            executor: Executor::MultiThread(Arc::new(pool)),
+            count: n,
+        })
+    }
+
+    #[cfg(not(feature = "multithread"))]
+    fn pool(n: usize) -> Result<Threads> {
+        Err(VisionError::InvalidArgument(format!(
+            "{n} inference threads: this build runs one per pass (vision's `multithread` feature is off)"
+        )))
+    }
+
+    /// The number of threads a pass may use.
+    pub fn count(&self) -> usize {
+        self.count.max(1)
+    }
+}
 
 /// A network ready to run on inputs of the shapes its symbols allow.
 #[derive(Clone)]
@@ -28,6 +87,7 @@ pub struct Network {
     /// Fixed input sizes, checked before a plan is looked up.
     fixed: Arc<[Option<usize>]>,
     plans: Arc<Mutex<PlanCache<Plan>>>,
+    threads: Threads,
 }
 
 impl std::fmt::Debug for Network {
@@ -35,6 +95,7 @@ impl std::fmt::Debug for Network {
         f.debug_struct("Network")
             .field("name", &self.name)
             .field("cached_plans", &self.plans().len())
+            .field("threads", &self.threads.count())
             .finish()
     }
 }
@@ -109,11 +170,18 @@ impl Network {
                 })
                 .collect(),
             plans: Arc::new(Mutex::new(PlanCache::new(max_plans.max(1)))),
+            threads: Threads::default(),
         };
         if network.symbols.is_empty() {
             network.plan(&[])?;
         }
         Ok(network)
+    }
+
+    /// The same network (sharing its plans), its passes run on `threads`.
+    pub fn with_threads(mut self, threads: &Threads) -> Network {
+        self.threads = threads.clone();
+        self
     }
 
     /// The plan for inputs whose symbolic axes have these sizes: cached, or optimised now.
@@ -185,7 +253,10 @@ impl Network {
             let mut view = input.try_as_plain_ram_mut().map_err(fail)?;
             fill(view.as_slice_mut::<f32>().map_err(fail)?);
         }
-        let outputs = plan.run(tvec!(input.into())).map_err(fail)?;
+        let outputs = multithread_tract_scope(self.threads.executor.clone(), || {
+            plan.run(tvec!(input.into()))
+        })
+        .map_err(fail)?;
         outputs
             .into_iter()
             .map(|out| {

@@ -11,3 +11,4 @@ mod mesh;
 mod onnx_cache;
 mod parity;
 mod rotate;
+mod threads;
