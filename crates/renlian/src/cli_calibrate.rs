@@ -40,6 +40,11 @@ pub enum Command {
         /// Smallest face side to find, in pixels (the engine's default is 80).
         #[arg(long, default_value_t = 80, value_name = "PX")]
         min_face_size: u32,
+        /// Face detector: `mmod` (the default) or `fast` (BlazeFace, docs/vision.md).
+        /// The descriptor cache is keyed by photo and minimum face size, not detector:
+        /// give each detector its own --cache file.
+        #[arg(long, value_enum, default_value_t = crate::cli_vision::DetectorArg::Mmod)]
+        detector: crate::cli_vision::DetectorArg,
         /// Print JSON: {"set": …, "summary": …}.
         #[arg(long)]
         json: bool,
@@ -59,6 +64,7 @@ fn run_blocking(cmd: Command) -> anyhow::Result<()> {
         out,
         cache,
         min_face_size,
+        detector,
         json,
     } = cmd;
     anyhow::ensure!(
@@ -77,7 +83,7 @@ fn run_blocking(cmd: Command) -> anyhow::Result<()> {
     if let Some(manifest_path) = &manifest {
         let m = calibration::Manifest::read(manifest_path, images.as_deref())?;
         let pairs = pairs.as_deref().map(|p| m.read_pairs(p)).transpose()?;
-        let engine = load_engine(min_face_size)?;
+        let engine = load_engine(min_face_size, detector.into())?;
         model = engine.calibration().model.clone();
         eprintln!("describing {} photos…", m.entries.len());
         let bar = crate::progress::items(m.entries.len() as u64, "describing");
@@ -124,7 +130,7 @@ fn run_blocking(cmd: Command) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn load_engine(min_face_size: u32) -> anyhow::Result<Engine> {
+fn load_engine(min_face_size: u32, detector: vision::DetectorKind) -> anyhow::Result<Engine> {
     let store = models::ModelStore::from_env()?;
     store
         .ensure(models::Pack::Dlib, &models::NoProgress)
@@ -134,6 +140,7 @@ fn load_engine(min_face_size: u32) -> anyhow::Result<Engine> {
             min_face_size,
             ..Default::default()
         },
+        detector,
         ..Default::default()
     };
     Engine::load(&store, config).context("loading the face engine")
