@@ -40,6 +40,11 @@ pub enum Command {
         /// Smallest face side to find, in pixels (the engine's default is 80).
         #[arg(long, default_value_t = 80, value_name = "PX")]
         min_face_size: u32,
+        /// Face detector: `mmod` (the default) or `fast` (BlazeFace, docs/vision.md).
+        /// The descriptor cache is keyed by photo and minimum face size, not detector:
+        /// give each detector its own --cache file.
+        #[arg(long, value_enum, default_value_t = crate::cli_vision::DetectorArg::Mmod)]
+        detector: crate::cli_vision::DetectorArg,
         /// Print JSON: {"set": …, "summary": …}.
         #[arg(long)]
         json: bool,
@@ -73,6 +78,7 @@ fn run_blocking(cmd: Command) -> anyhow::Result<()> {
         out,
         cache,
         min_face_size,
+        detector,
         json,
         descriptor_version,
         sets,
@@ -82,7 +88,8 @@ fn run_blocking(cmd: Command) -> anyhow::Result<()> {
     if descriptor_version == 2 {
         let out = out.context("--descriptor-version 2 needs --out")?;
         let region = region.context("--descriptor-version 2 needs --region")?;
-        return calibrate_v2(&sets, &region, folds, &out, cache.as_deref(), min_face_size);
+        let engine = load_engine(min_face_size, detector.into())?;
+        return calibrate_v2(&engine, &sets, &region, folds, &out, cache.as_deref());
     }
     anyhow::ensure!(
         !population.is_empty()
@@ -100,7 +107,7 @@ fn run_blocking(cmd: Command) -> anyhow::Result<()> {
     if let Some(manifest_path) = &manifest {
         let m = calibration::Manifest::read(manifest_path, images.as_deref())?;
         let pairs = pairs.as_deref().map(|p| m.read_pairs(p)).transpose()?;
-        let engine = load_engine(min_face_size)?;
+        let engine = load_engine(min_face_size, detector.into())?;
         model = engine.calibration().model.clone();
         eprintln!("describing {} photos…", m.entries.len());
         let bar = crate::progress::items(m.entries.len() as u64, "describing");
@@ -147,7 +154,7 @@ fn run_blocking(cmd: Command) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn load_engine(min_face_size: u32) -> anyhow::Result<Engine> {
+fn load_engine(min_face_size: u32, detector: vision::DetectorKind) -> anyhow::Result<Engine> {
     let store = models::ModelStore::from_env()?;
     store
         .ensure(models::Pack::Dlib, &models::NoProgress)
@@ -157,6 +164,7 @@ fn load_engine(min_face_size: u32) -> anyhow::Result<Engine> {
             min_face_size,
             ..Default::default()
         },
+        detector,
         ..Default::default()
     };
     Engine::load(&store, config).context("loading the face engine")
@@ -201,23 +209,22 @@ fn describe_set(
 /// Fits version 2's model on every set and judges it, version 1 and version 2's
 /// descriptor with one table beside it, on people held out of each fit.
 fn calibrate_v2(
+    engine: &Engine,
     sets: &[String],
     region: &str,
     folds: usize,
     out: &std::path::Path,
     cache: Option<&std::path::Path>,
-    min_face_size: u32,
 ) -> anyhow::Result<()> {
     use calibration::regional::{self, FitOptions};
     anyhow::ensure!(sets.len() >= 2, "version 2 needs two or more --set");
     anyhow::ensure!(folds >= 2, "--folds must be 2 or more");
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let engine = load_engine(min_face_size)?;
     let model_name = engine.calibration().model.clone();
     let mut v1 = Vec::new();
     let mut v2 = Vec::new();
     for spec in sets {
-        let [a, b] = describe_set(&engine, spec, cache)?;
+        let [a, b] = describe_set(engine, spec, cache)?;
         v1.push(a);
         v2.push(b);
     }

@@ -97,6 +97,28 @@ pub struct EngineArgs {
     /// creators ask that it not be used commercially.
     #[arg(long)]
     landmarks_68: bool,
+    /// Face detector: `mmod` (dlib's CNN, the accurate mode) or `fast` (BlazeFace with
+    /// boxes mapped to MMOD's; use with --min-face-size 34; docs/vision.md).
+    #[arg(long, value_enum, default_value_t = DetectorArg::Mmod)]
+    detector: DetectorArg,
+}
+
+/// `--detector`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DetectorArg {
+    /// dlib's MMOD CNN.
+    Mmod,
+    /// BlazeFace, boxes mapped to MMOD's convention.
+    Fast,
+}
+
+impl From<DetectorArg> for vision::DetectorKind {
+    fn from(d: DetectorArg) -> Self {
+        match d {
+            DetectorArg::Mmod => vision::DetectorKind::Mmod,
+            DetectorArg::Fast => vision::DetectorKind::Fast,
+        }
+    }
 }
 
 pub async fn run(cmd: Command, _global: &GlobalOpts) -> anyhow::Result<()> {
@@ -390,6 +412,7 @@ fn load_engine(args: &EngineArgs) -> anyhow::Result<Engine> {
             ..Default::default()
         },
         landmarks_68: args.landmarks_68,
+        detector: args.detector.into(),
         ..Default::default()
     };
     Engine::load(&store, config).context("loading the face engine")

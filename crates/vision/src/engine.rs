@@ -7,6 +7,7 @@ use crate::decode::{decode, DecodeLimits};
 use crate::descriptor::{Descriptor, DescriptorNet, DescriptorVersion};
 use crate::detector::{DetectOptions, Detection, Detector, MmodGeometry};
 use crate::error::{Result, VisionError};
+use crate::fast::{FastDetector, FastOptions};
 use crate::geometry::Rect;
 use crate::landmarks::ShapePredictor;
 use crate::runtime::Threads;
@@ -36,6 +37,22 @@ pub struct EngineConfig {
     /// and on the shared 2-core machine more gave no measured gain (docs/performance.md,
     /// "Runtime"). The outputs are the same at any count.
     pub inference_threads: usize,
+    /// Which detector finds the faces: MMOD (the accurate mode, the default) or the fast
+    /// BlazeFace path (docs/vision.md, "The fast detector"), whose boxes are mapped to
+    /// MMOD's convention before the landmarks.
+    pub detector: DetectorKind,
+    /// Options of the fast detector (used when `detector` is [`DetectorKind::Fast`]).
+    pub fast: FastOptions,
+}
+
+/// Which face detector the engine runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DetectorKind {
+    /// dlib's MMOD CNN, run as dlib runs it: the accurate mode.
+    #[default]
+    Mmod,
+    /// BlazeFace with boxes mapped to MMOD's convention (`crate::fast`).
+    Fast,
 }
 
 impl Default for EngineConfig {
@@ -47,6 +64,8 @@ impl Default for EngineConfig {
             descriptor_batch: 1,
             detector_plans: 8,
             inference_threads: 1,
+            detector: DetectorKind::Mmod,
+            fast: FastOptions::default(),
         }
     }
 }
@@ -116,6 +135,7 @@ pub struct Comparison {
 #[derive(Debug)]
 pub struct Engine {
     detector: Detector,
+    fast: Option<FastDetector>,
     landmarks_5: ShapePredictor,
     landmarks_68: Option<ShapePredictor>,
     descriptor: DescriptorNet,
@@ -162,7 +182,11 @@ impl Engine {
         let descriptor_onnx = store
             .onnx(DlibModel::ResnetDescriptor)
             .map_err(m("resnet descriptor"))?;
-        Engine::from_models(
+        let fast = match config.detector {
+            DetectorKind::Fast => Some(FastDetector::load(store)?),
+            DetectorKind::Mmod => None,
+        };
+        let mut engine = Engine::from_models(
             EngineModels {
                 detector_onnx: &detector_onnx,
                 detector_options: &detector_options,
@@ -171,10 +195,13 @@ impl Engine {
                 descriptor_onnx: &descriptor_onnx,
             },
             config,
-        )
+        )?;
+        engine.fast = fast;
+        Ok(engine)
     }
 
-    /// Builds the engine from weights already in memory.
+    /// Builds the engine from weights already in memory. With
+    /// [`DetectorKind::Fast`], give the fast detector with [`Engine::with_fast_detector`].
     pub fn from_models(models: EngineModels<'_>, config: EngineConfig) -> Result<Engine> {
         if config.descriptor_batch == 0 || config.detector_plans == 0 {
             return Err(VisionError::InvalidArgument(
@@ -186,6 +213,7 @@ impl Engine {
         Ok(Engine {
             detector: Detector::load(models.detector_onnx, geometry, config.detector_plans)?
                 .with_threads(&threads),
+            fast: None,
             landmarks_5: ShapePredictor::from_model(models.landmarks_5)?,
             landmarks_68: match models.landmarks_68 {
                 Some(sp) if config.landmarks_68 => Some(ShapePredictor::from_model(sp)?),
@@ -197,6 +225,13 @@ impl Engine {
             score_v2: ScoreModel::for_version(DescriptorVersion::V2)?,
             config,
         })
+    }
+
+    /// The engine with this fast detector (used when the configuration asks for
+    /// [`DetectorKind::Fast`]).
+    pub fn with_fast_detector(mut self, fast: FastDetector) -> Engine {
+        self.fast = Some(fast);
+        self
     }
 
     /// The configuration the engine runs with.
@@ -216,6 +251,20 @@ impl Engine {
 
     /// Face boxes only (no landmarks); the most confident first.
     pub fn detect_boxes(&self, img: &RgbImage) -> Result<Vec<Detection>> {
+        match self.config.detector {
+            DetectorKind::Mmod => self.detector.detect(img, &self.config.detect),
+            DetectorKind::Fast => {
+                let fast = self.fast.as_ref().ok_or_else(|| {
+                    VisionError::model("blazeface", "the fast detector was not loaded")
+                })?;
+                let d = &self.config.detect;
+                fast.detect(img, d.min_face_size, d.max_faces, &self.config.fast)
+            }
+        }
+    }
+
+    /// MMOD's boxes whatever detector the configuration picks (the accurate mode).
+    pub fn detect_boxes_mmod(&self, img: &RgbImage) -> Result<Vec<Detection>> {
         self.detector.detect(img, &self.config.detect)
     }
 

@@ -6,6 +6,7 @@
 mod attributes;
 mod common;
 mod decode;
+mod fast;
 mod liveness;
 mod mesh;
 mod onnx_cache;
