@@ -240,7 +240,7 @@ fn sample<'a>(photos: &[&'a Labelled], max: usize) -> Vec<&'a Labelled> {
             (h.into(), *p)
         })
         .collect();
-    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    keyed.sort_by_key(|a| a.0);
     keyed.into_iter().take(max).map(|(_, p)| p).collect()
 }
 
@@ -534,6 +534,14 @@ pub fn fold_of(identity: &str, k: usize) -> usize {
 /// Scores every pair of every population with `score` and counts what passes 40/50/60.
 type Counts = ([[usize; 3]; 2], Vec<[bool; 3]>);
 
+fn add_counts(into: &mut [[usize; 3]; 2], from: &[[usize; 3]; 2]) {
+    for (row, add) in into.iter_mut().zip(from) {
+        for (x, y) in row.iter_mut().zip(add) {
+            *x += y;
+        }
+    }
+}
+
 fn count_pairs(
     photos_a: &[&Labelled],
     photos_b: &[&Labelled],
@@ -564,11 +572,7 @@ fn count_pairs(
     let mut total = [[0usize; 3]; 2];
     let mut genuine = Vec::new();
     for (c, g) in per_row {
-        for k in 0..2 {
-            for t in 0..3 {
-                total[k][t] += c[k][t];
-            }
-        }
+        add_counts(&mut total, &c);
         genuine.extend(g);
     }
     (total, genuine)
@@ -625,11 +629,7 @@ where
                 let (g, imp) = pair_totals(&a, &b, i == j);
                 let e = &mut counts[pi];
                 e.3.extend(passed);
-                for kind in 0..2 {
-                    for t in 0..3 {
-                        e.0[kind][t] += c[kind][t];
-                    }
-                }
+                add_counts(&mut e.0, &c);
                 e.1 += g;
                 e.2 += imp;
             }
