@@ -14,7 +14,6 @@ fn group_json(g: &Group) -> Value {
         "GroupExDescriptions": g.ex_descriptions,
         "Tag": g.tag,
         "FaceModelVersion": g.face_model_version.as_str(),
-        "DescriptorVersion": g.descriptor_version,
         "CreationTimestamp": g.created_ms,
         "UpdateTimestamp": g.updated_ms,
     })
@@ -50,7 +49,6 @@ pub async fn create_group(call: &Call<'_>) -> Result<Fields, ApiError> {
         "FaceModelVersion".into(),
         json!(group.face_model_version.as_str()),
     );
-    out.insert("DescriptorVersion".into(), json!(group.descriptor_version));
     Ok(out)
 }
 

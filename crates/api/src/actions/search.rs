@@ -212,7 +212,11 @@ async fn search(call: &Call<'_>, kind: Kind, by_group: bool) -> Result<Fields, A
             Some(_) => {}
         }
     }
-    let version = descriptor_version(stored_version.ok_or_else(|| ApiError::missing("GroupIds"))?)?;
+    // No group (an empty GroupIds): the gallery refuses the request as it always has.
+    let version = match stored_version {
+        Some(v) => descriptor_version(v)?,
+        None => DescriptorVersion::LATEST,
+    };
     let model = call.state.engine.score_model(version);
     let probes = probes(call, max_faces as usize, quality, rotate, version).await?;
     let probe_descriptors: Vec<Descriptor> = probes.iter().filter_map(|(_, d)| d.clone()).collect();
@@ -285,7 +289,6 @@ async fn search(call: &Call<'_>, kind: Kind, by_group: bool) -> Result<Fields, A
         "FaceModelVersion".into(),
         json!(resp.face_model_version.as_str()),
     );
-    out.insert("DescriptorVersion".into(), json!(resp.descriptor_version));
     Ok(out)
 }
 

@@ -2,6 +2,9 @@
 //! version 1) keeps searching with version 1's descriptors and scores, a new group stores
 //! version 2 and scores with its model, the two never meet, UpgradeGroupFaceModelVersion
 //! refuses a version-1 group, and CompareFace scores version 2 as the offline SDK does.
+//! (The version is not in the answers: the official SDKs' response types do not declare
+//! such a field, and sdk_node refuses undeclared ones. The stored rows and the scores
+//! show it.)
 
 use crate::common;
 
@@ -43,7 +46,6 @@ async fn version_1_groups_keep_version_1_and_new_groups_get_version_2() {
         .call("CreateGroup", json!({"GroupName": "new", "GroupId": "new"}))
         .await;
     assert_eq!(code(&r), "", "{r}");
-    assert_eq!(r["DescriptorVersion"], 2);
     // A group as every group created before version 2 reads: its row at version 1.
     let r = s
         .call("CreateGroup", json!({"GroupName": "old", "GroupId": "old"}))
@@ -53,8 +55,12 @@ async fn version_1_groups_keep_version_1_and_new_groups_get_version_2() {
         .execute(&s.pool)
         .await
         .unwrap();
-    let r = s.call("GetGroupInfo", json!({"GroupId": "old"})).await;
-    assert_eq!(r["DescriptorVersion"], 1, "{r}");
+    let versions: Vec<(String, i64)> =
+        sqlx::query_as("SELECT group_id, descriptor_version FROM gallery_groups ORDER BY group_id")
+            .fetch_all(&s.pool)
+            .await
+            .unwrap();
+    assert_eq!(versions, vec![("new".into(), 2), ("old".into(), 1)]);
     for (group, person) in [("new", "p-new"), ("old", "p-old")] {
         let r = s
             .call(
@@ -93,7 +99,6 @@ async fn version_1_groups_keep_version_1_and_new_groups_get_version_2() {
             )
             .await;
         assert_eq!(code(&r), "", "{r}");
-        assert_eq!(r["DescriptorVersion"], version.number(), "{r}");
         let want = engine
             .compare_as(b.of(version), a.of(version), version)
             .unwrap()
