@@ -121,6 +121,9 @@ impl From<GalleryError> for ApiError {
             G::Gender(_) => "InvalidParameterValue.PersonGenderIllegal",
             G::FaceModelVersion(_) => "InvalidParameterValue.FaceModelVersionIllegal",
             G::AcrossModelVersions => "FailedOperation.AcrossVersionsError",
+            G::AcrossDescriptorVersions(..) | G::DescriptorVersionMismatch { .. } => {
+                "FailedOperation.AcrossVersionsError"
+            }
             G::Offset(_) => "InvalidParameterValue.OffsetExceed",
             G::OutOfRange { field, .. } => match field {
                 Field::Limit => "InvalidParameterValue.LimitExceed",

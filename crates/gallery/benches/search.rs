@@ -115,6 +115,7 @@ fn gallery_overhead(n: usize, n_probes: usize) {
                 tag: String::new(),
                 ex_descriptions: Vec::new(),
                 face_model_version: FaceModelVersion::V3,
+                descriptor_version: 2,
             },
         )
         .await
@@ -126,6 +127,7 @@ fn gallery_overhead(n: usize, n_probes: usize) {
             let id = synth.identity();
             let face = NewFace {
                 descriptor: Descriptor::new(synth.photo(&id)).expect("finite"),
+                descriptor_version: 2,
                 rect: FaceRect::default(),
                 thumbnail: None,
             };

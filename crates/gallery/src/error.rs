@@ -43,6 +43,23 @@ pub enum GalleryError {
     /// A search or copy spans groups of different face model versions.
     #[error("groups of different face model versions cannot be mixed")]
     AcrossModelVersions,
+    /// A search spans groups whose descriptors are of different versions.
+    #[error(
+        "the searched groups hold face descriptors of different versions ({0} and {1}), which cannot be compared: search the groups of each version separately"
+    )]
+    AcrossDescriptorVersions(u32, u32),
+    /// A person would join a group (or a face a person) whose descriptors are of another
+    /// version.
+    #[error(
+        "{what} holds version-{expected} face descriptors and {other} version-{actual} ones, which cannot be compared: {hint}"
+    )]
+    DescriptorVersionMismatch {
+        what: String,
+        expected: u32,
+        other: String,
+        actual: u32,
+        hint: &'static str,
+    },
     /// A descriptor with the wrong dimension or a non-finite component.
     #[error("descriptor is invalid: {0}")]
     Descriptor(String),

@@ -10,13 +10,13 @@ use crate::error::{GalleryError, Result};
 use crate::ids::{AccountId, FaceId, GroupId, PersonId};
 use crate::limits::{Limits, MAX_LIST_LIMIT, MAX_PERSON_GROUP_LIST_LIMIT};
 use crate::model::{
-    CreatedPerson, Face, FaceModelVersion, Gender, Group, GroupChanges, GroupMember, Listed,
-    NewFace, NewGroup, NewPerson, Page, Person, PersonDescription, PersonGroupInfo,
+    CreatedPerson, Descriptor, Face, FaceModelVersion, Gender, Group, GroupChanges, GroupMember,
+    Listed, NewFace, NewGroup, NewPerson, Page, Person, PersonDescription, PersonGroupInfo,
 };
 use crate::search::cache::{GroupSlot, IndexCache};
 use crate::search::{
-    merge_faces, rank_persons, GroupHits, IndexConfig, Neighbour, PersonInfo, ProbeResult,
-    SearchRequest, SearchResponse,
+    merge_faces, rank_persons, FaceHit, FaceIndex, GroupHits, IndexConfig, Neighbour, PersonInfo,
+    ProbeResult, SearchRequest, SearchResponse,
 };
 use crate::store::{now_us, Store};
 
@@ -275,6 +275,17 @@ impl Gallery {
         self.store.delete_faces(account, person, face_ids).await
     }
 
+    /// The version of the descriptors the person holds: its new faces must be described
+    /// with it (the version of the group it was created in; 1 for persons stored before
+    /// descriptor versions were).
+    pub async fn person_descriptor_version(
+        &self,
+        account: &AccountId,
+        person: &PersonId,
+    ) -> Result<u32> {
+        self.store.person_descriptor_version(account, person).await
+    }
+
     /// The person's faces with descriptors (VerifyFace, VerifyPerson, and the
     /// FaceMatchThreshold check of CreateFace).
     pub async fn person_faces(&self, account: &AccountId, person: &PersonId) -> Result<Vec<Face>> {
@@ -330,6 +341,16 @@ impl Gallery {
         if ordered.iter().any(|s| s.face_model_version != version) {
             return Err(GalleryError::AcrossModelVersions);
         }
+        let descriptor_version = ordered[0].descriptor_version;
+        if let Some(other) = ordered
+            .iter()
+            .find(|s| s.descriptor_version != descriptor_version)
+        {
+            return Err(GalleryError::AcrossDescriptorVersions(
+                descriptor_version.min(other.descriptor_version),
+                descriptor_version.max(other.descriptor_version),
+            ));
+        }
         let face_num: u64 = ordered.iter().map(|s| s.face_count).sum();
         let person_num: u64 = ordered.iter().map(|s| s.person_count).sum();
         let max_faces = match version {
@@ -383,6 +404,7 @@ impl Gallery {
             face_num,
             person_num,
             face_model_version: version,
+            descriptor_version,
             person_info,
         })
     }
@@ -404,12 +426,15 @@ fn run_search(
     req.probes
         .iter()
         .map(|probe| {
-            let per_group: Vec<Vec<Neighbour>> = slots
+            let per_group: Vec<Vec<FaceHit>> = slots
                 .iter()
                 .map(|s| {
-                    s.index
-                        .read()
+                    let index = s.index.read();
+                    index
                         .nearest(probe.as_slice(), k, max_distance, req.strategy)
+                        .into_iter()
+                        .filter_map(|n| hit_of(&index, n))
+                        .collect()
                 })
                 .collect();
             if req.by_group {
@@ -439,6 +464,22 @@ fn run_search(
             }
         })
         .collect()
+}
+
+/// A neighbour with its descriptor, read from the index that found it (under the same
+/// read lock, so the face is there).
+fn hit_of(index: &FaceIndex, n: Neighbour) -> Option<FaceHit> {
+    let descriptor = index
+        .person_faces(&n.person_id)
+        .into_iter()
+        .find(|(f, _)| **f == n.face_id)
+        .and_then(|(_, d)| Descriptor::new(d.to_vec()).ok())?;
+    Some(FaceHit {
+        face_id: n.face_id,
+        person_id: n.person_id,
+        distance: n.distance,
+        descriptor,
+    })
 }
 
 /// The API server runs these futures on a multi-threaded runtime: they must be Send.

@@ -126,6 +126,8 @@ pub struct FaceRect {
 #[derive(Debug, Clone)]
 pub struct NewFace {
     pub descriptor: Descriptor,
+    /// Which version `descriptor` is; it must be the person's (and so its groups').
+    pub descriptor_version: u32,
     pub rect: FaceRect,
     /// A small JPEG of the face for the web console, stored with the face in its
     /// transaction unless the deployment stores no thumbnails
@@ -140,6 +142,8 @@ pub struct Face {
     pub face_id: FaceId,
     pub person_id: PersonId,
     pub descriptor: Descriptor,
+    /// Which version `descriptor` is (1 for faces stored before versions were).
+    pub descriptor_version: u32,
     pub rect: FaceRect,
     /// Milliseconds since the Unix epoch.
     pub created_ms: i64,
@@ -154,6 +158,9 @@ pub struct NewGroup {
     /// Names of the custom description fields every person of the group gets.
     pub ex_descriptions: Vec<String>,
     pub face_model_version: FaceModelVersion,
+    /// The version of the descriptors the group will hold (the `vision` crate's
+    /// `DescriptorVersion::number()`, normally its latest); its persons get the same.
+    pub descriptor_version: u32,
 }
 
 /// ModifyGroup's input; `None` leaves a field as it is.
@@ -173,6 +180,9 @@ pub struct Group {
     pub tag: String,
     pub ex_descriptions: Vec<String>,
     pub face_model_version: FaceModelVersion,
+    /// The version of the descriptors its persons' faces hold (1 for every group
+    /// created before descriptor versions were stored).
+    pub descriptor_version: u32,
     /// Milliseconds since the Unix epoch (CreationTimestamp).
     pub created_ms: i64,
     /// Milliseconds since the Unix epoch (UpdateTimestamp).
@@ -205,6 +215,8 @@ pub struct NewPerson {
 pub struct CreatedPerson {
     pub face_id: Option<FaceId>,
     pub face_model_version: FaceModelVersion,
+    /// The group's descriptor version, now the person's.
+    pub descriptor_version: u32,
 }
 
 /// A person (GetPersonBaseInfo).

@@ -99,6 +99,12 @@ pub enum LocalGalleryError {
     #[error("face {0} is in the gallery with other contents")]
     ImportConflict(FaceId),
     /// A failed write could not be undone on disk; reopening the gallery recovers.
+    /// An import would put faces described with one descriptor version beside faces of
+    /// another: they cannot be compared.
+    #[error(
+        "the gallery holds version-{gallery} descriptors and the export version-{export} ones, which cannot be compared: import it into an empty gallery, or replace the gallery with it"
+    )]
+    DescriptorVersion { gallery: u8, export: u8 },
     #[error("a failed write left the gallery file unusable until it is reopened")]
     Broken,
     /// AES-GCM refused to seal (only for messages far larger than any record).

@@ -44,12 +44,12 @@ fn corrupt(offset: u64, reason: String) -> LocalGalleryError {
     }
 }
 
-/// Reads and checks a whole export.
-fn read_export<R: Read>(reader: R, key: &[u8; 32]) -> Result<Vec<ExportedFace>> {
+/// Reads and checks a whole export; returns its faces and their descriptor version.
+fn read_export<R: Read>(reader: R, key: &[u8; 32]) -> Result<(Vec<ExportedFace>, u8)> {
     let sealer = Sealer::new(key);
     let mut r = BufReader::with_capacity(1 << 16, reader);
     let header = read_header(&mut r).map_err(LocalGalleryError::Stream)?;
-    let file_id = sealer.check_header(&header, Kind::Export)?;
+    let (file_id, descriptor_version) = sealer.check_header(&header, Kind::Export)?;
     let mut offset = HEADER_LEN as u64;
     let mut seq = 0u64;
     let mut faces = Vec::new();
@@ -101,7 +101,7 @@ fn read_export<R: Read>(reader: R, key: &[u8; 32]) -> Result<Vec<ExportedFace>> 
                         "bytes after the end record".into(),
                     ));
                 }
-                return Ok(faces);
+                return Ok((faces, descriptor_version));
             }
             _ => return Err(corrupt(offset, "an export holds only faces".into())),
         }
@@ -134,6 +134,7 @@ impl LocalGallery {
             &mut w,
             &sealer,
             Kind::Export,
+            inner.log.descriptor_version(),
             records,
             &LocalGalleryError::Stream,
         )?;
@@ -144,8 +145,20 @@ impl LocalGallery {
     /// the gallery with it. The whole export is read and checked first; nothing is
     /// written when any of it is refused, and the change is one atomic rewrite.
     pub fn import<R: Read>(&self, reader: R, key: &[u8; 32], mode: ImportMode) -> Result<Imported> {
-        let exported = read_export(reader, key)?;
+        let (exported, version) = read_export(reader, key)?;
         let mut inner = self.inner.lock();
+        let ours = inner.log.descriptor_version();
+        // Descriptors of two versions never meet: a gallery that will hold only the
+        // export's faces (a replace, or a merge into an empty gallery) takes the export's
+        // version; a merge of faces into faces of another version is refused.
+        let takes_export = mode == ImportMode::Replace || inner.tables.owner.is_empty();
+        if version != ours && !takes_export && !exported.is_empty() {
+            return Err(LocalGalleryError::DescriptorVersion {
+                gallery: ours,
+                export: version,
+            });
+        }
+        let version = if takes_export { version } else { ours };
         let mut tables = Tables::default();
         let mut index = Index::new(DESCRIPTOR_DIM, self.options.index);
         if mode == ImportMode::Merge {
@@ -200,7 +213,7 @@ impl LocalGallery {
         }
         inner
             .log
-            .rewrite(&self.dir, &self.sealer, tables.snapshot(&index))?;
+            .rewrite_as(&self.dir, &self.sealer, version, tables.snapshot(&index))?;
         let total = tables.owner.len();
         inner.tables = tables;
         *self.index.write() = index;

@@ -20,6 +20,8 @@ use crate::error::{LocalGalleryError, Result, Source};
 pub(crate) const MAGIC: [u8; 8] = *b"RLGALLRY";
 pub(crate) const VERSION: u16 = 1;
 pub(crate) const HEADER_LEN: usize = 92;
+/// The newest descriptor version a file may record (the `vision` crate's).
+pub(crate) const MAX_DESCRIPTOR_VERSION: u8 = 2;
 /// What the key check seals: exactly 32 bytes.
 const KEY_CHECK: &[u8; 32] = b"renlian-local-gallery-key-check!";
 const NONCE_LEN: usize = 12;
@@ -67,15 +69,21 @@ impl Sealer {
         Self(Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key)))
     }
 
-    /// A new file's header: fresh file id, sealed key check.
-    pub(crate) fn header(&self, kind: Kind) -> Result<(Vec<u8>, FileId)> {
+    /// A new file's header: fresh file id, sealed key check, and the version of the
+    /// descriptors the file holds (byte 11: 0 for version 1, as every file written before
+    /// the byte was used reads, else the version).
+    pub(crate) fn header(&self, kind: Kind, descriptor_version: u8) -> Result<(Vec<u8>, FileId)> {
         let file_id: FileId = random()?;
         let nonce: [u8; NONCE_LEN] = random()?;
         let mut h = Vec::with_capacity(HEADER_LEN);
         h.extend_from_slice(&MAGIC);
         h.extend_from_slice(&VERSION.to_le_bytes());
         h.push(kind as u8);
-        h.push(0);
+        h.push(if descriptor_version <= 1 {
+            0
+        } else {
+            descriptor_version
+        });
         h.extend_from_slice(&file_id);
         let sealed = self
             .0
@@ -95,8 +103,9 @@ impl Sealer {
         Ok((h, file_id))
     }
 
-    /// Checks a header read from a file of `kind` and returns its file id.
-    pub(crate) fn check_header(&self, h: &[u8], kind: Kind) -> Result<FileId> {
+    /// Checks a header read from a file of `kind` and returns its file id and the version
+    /// of the descriptors it holds.
+    pub(crate) fn check_header(&self, h: &[u8], kind: Kind) -> Result<(FileId, u8)> {
         let what = kind.source();
         let not_ours = |reason: String| LocalGalleryError::NotRecognised { what, reason };
         if h.len() < HEADER_LEN {
@@ -120,9 +129,14 @@ impl Sealer {
                 reason: "header checksum mismatch".into(),
             });
         }
-        if h[10] != kind as u8 || h[11] != 0 {
+        if h[10] != kind as u8 {
             return Err(not_ours(format!("file kind {}", h[10])));
         }
+        let descriptor_version = match h[11] {
+            0 => 1,
+            v if v <= MAX_DESCRIPTOR_VERSION => v,
+            v => return Err(not_ours(format!("descriptor version {v}"))),
+        };
         let opened = self
             .0
             .decrypt(
@@ -138,7 +152,7 @@ impl Sealer {
         }
         let mut file_id = [0u8; 16];
         file_id.copy_from_slice(&h[12..28]);
-        Ok(file_id)
+        Ok((file_id, descriptor_version))
     }
 
     /// Seals record number `seq` of a file into a frame.
@@ -275,9 +289,15 @@ mod tests {
     #[test]
     fn a_header_opens_with_its_key_only() {
         let s = Sealer::new(&[7; 32]);
-        let (h, id) = s.header(Kind::Gallery).unwrap();
+        let (h, id) = s.header(Kind::Gallery, 1).unwrap();
         assert_eq!(h.len(), HEADER_LEN);
-        assert_eq!(s.check_header(&h, Kind::Gallery).unwrap(), id);
+        assert_eq!(
+            h[11], 0,
+            "version 1 is written as files before versions were"
+        );
+        assert_eq!(s.check_header(&h, Kind::Gallery).unwrap(), (id, 1));
+        let (h2, id2) = s.header(Kind::Gallery, 2).unwrap();
+        assert_eq!(s.check_header(&h2, Kind::Gallery).unwrap(), (id2, 2));
         assert!(matches!(
             Sealer::new(&[8; 32]).check_header(&h, Kind::Gallery),
             Err(LocalGalleryError::WrongKey(Source::Gallery))

@@ -160,11 +160,11 @@ impl LocalGallery {
         let sealer = Sealer::new(key);
         let path = dir.join(LOG_FILE);
         if !path.try_exists().map_err(io_err(&path))? {
-            log::create(&dir, &sealer)?;
+            log::create(&dir, &sealer, options.descriptor_version)?;
         }
         let mut tables = Tables::default();
         let mut index = Index::new(DESCRIPTOR_DIM, options.index);
-        let (log, dropped_tail) = Log::open(&path, &sealer, |op, offset| {
+        let (mut log, dropped_tail) = Log::open(&path, &sealer, |op, offset| {
             tables
                 .apply(&mut index, op)
                 .map_err(|reason| LocalGalleryError::Corrupt {
@@ -175,6 +175,15 @@ impl LocalGallery {
         })?;
         if index.needs_compaction() {
             index.compact();
+        }
+        if tables.owner.is_empty() && log.descriptor_version() != options.descriptor_version {
+            // No faces: nothing of the old version to keep comparable.
+            log.rewrite_as(
+                &dir,
+                &sealer,
+                options.descriptor_version,
+                tables.snapshot(&index),
+            )?;
         }
         let gallery = Self {
             dir,
@@ -188,6 +197,12 @@ impl LocalGallery {
         };
         gallery.maybe_build_ann();
         Ok(gallery)
+    }
+
+    /// The version of the descriptors the gallery holds (the `vision` crate's number):
+    /// what its faces were described with, and what a probe must be described with.
+    pub fn descriptor_version(&self) -> u8 {
+        self.inner.lock().log.descriptor_version()
     }
 
     /// The directory the gallery lives in.
@@ -362,21 +377,32 @@ impl LocalGallery {
     /// built; until then a scan).
     pub fn search(&self, descriptor: &[f32], top_k: usize) -> Result<Vec<Hit>> {
         check_descriptor(descriptor)?;
-        let hits = {
+        let hits: Vec<Hit> = {
             let index = self.index.read();
             // The index allocates k slots: never more than it has faces.
             let k = top_k.min(index.len());
-            index.nearest(descriptor, k, f32::INFINITY, Strategy::Auto)
+            index
+                .nearest(descriptor, k, f32::INFINITY, Strategy::Auto)
+                .into_iter()
+                .map(|n| {
+                    // Read under the same lock: the face is there.
+                    let stored = index
+                        .person_faces(&n.person_id)
+                        .into_iter()
+                        .find(|(f, _)| **f == n.face_id)
+                        .map(|(_, d)| d.to_vec())
+                        .unwrap_or_default();
+                    Hit {
+                        person: n.person_id,
+                        face: n.face_id,
+                        distance: n.distance,
+                        descriptor: stored,
+                    }
+                })
+                .collect()
         };
         self.maybe_build_ann();
-        Ok(hits
-            .into_iter()
-            .map(|n| Hit {
-                person: n.person_id,
-                face: n.face_id,
-                distance: n.distance,
-            })
-            .collect())
+        Ok(hits)
     }
 
     pub fn stats(&self) -> Stats {

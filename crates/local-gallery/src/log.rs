@@ -61,10 +61,11 @@ pub(crate) fn write_records<W: Write>(
     w: &mut W,
     sealer: &Sealer,
     kind: Kind,
+    descriptor_version: u8,
     records: impl Iterator<Item = Result<Record>>,
     io_err: &dyn Fn(io::Error) -> LocalGalleryError,
 ) -> Result<(FileId, u64, u64)> {
-    let (header, file_id) = sealer.header(kind)?;
+    let (header, file_id) = sealer.header(kind, descriptor_version)?;
     w.write_all(&header).map_err(io_err)?;
     let mut bytes = header.len() as u64;
     let mut seq = 0u64;
@@ -90,6 +91,7 @@ struct Written {
 fn write_renamed(
     dir: &Path,
     sealer: &Sealer,
+    descriptor_version: u8,
     ops: impl Iterator<Item = Result<Op>>,
 ) -> Result<Written> {
     let tmp = dir.join(TMP_FILE);
@@ -98,8 +100,14 @@ fn write_renamed(
         let file = create_private(&tmp, true).map_err(io_at(&tmp))?;
         let mut w = BufWriter::with_capacity(1 << 16, &file);
         let records = ops.map(|op| op.map(|op| Record { commit: true, op }));
-        let (file_id, len, records) =
-            write_records(&mut w, sealer, Kind::Gallery, records, &|e| io_at(&tmp)(e))?;
+        let (file_id, len, records) = write_records(
+            &mut w,
+            sealer,
+            Kind::Gallery,
+            descriptor_version,
+            records,
+            &|e| io_at(&tmp)(e),
+        )?;
         drop(w);
         file.sync_all().map_err(io_at(&tmp))?;
         fs::rename(&tmp, &path).map_err(io_at(&path))?;
@@ -116,9 +124,9 @@ fn write_renamed(
     written
 }
 
-/// Creates an empty log in `dir`.
-pub(crate) fn create(dir: &Path, sealer: &Sealer) -> Result<()> {
-    write_renamed(dir, sealer, std::iter::empty())?;
+/// Creates an empty log in `dir` for descriptors of `descriptor_version`.
+pub(crate) fn create(dir: &Path, sealer: &Sealer, descriptor_version: u8) -> Result<()> {
+    write_renamed(dir, sealer, descriptor_version, std::iter::empty())?;
     sync_dir(dir).map_err(io_at(dir))
 }
 
@@ -136,6 +144,8 @@ pub(crate) struct Log {
     path: PathBuf,
     file: File,
     file_id: FileId,
+    /// The version of the descriptors the file holds (its header's).
+    descriptor_version: u8,
     /// Bytes of committed records (the file's length between writes).
     len: u64,
     /// Records in the file: the next record's sequence number.
@@ -161,7 +171,7 @@ impl Log {
         let file_len = file.metadata().map_err(io_at(path))?.len();
         let mut r = BufReader::with_capacity(1 << 16, &file);
         let header = read_header(&mut r).map_err(io_at(path))?;
-        let file_id = sealer.check_header(&header, Kind::Gallery)?;
+        let (file_id, descriptor_version) = sealer.check_header(&header, Kind::Gallery)?;
         let mut offset = HEADER_LEN as u64;
         let mut seq = 0u64;
         let mut pending: Vec<(Op, u64)> = Vec::new();
@@ -219,12 +229,18 @@ impl Log {
                 path: path.to_path_buf(),
                 file,
                 file_id,
+                descriptor_version,
                 len: committed_len,
                 records: committed_records,
                 broken: false,
             },
             dropped,
         ))
+    }
+
+    /// The version of the descriptors the log holds.
+    pub(crate) fn descriptor_version(&self) -> u8 {
+        self.descriptor_version
     }
 
     pub(crate) fn len(&self) -> u64 {
@@ -279,12 +295,24 @@ impl Log {
         sealer: &Sealer,
         ops: impl Iterator<Item = Result<Op>>,
     ) -> Result<()> {
-        let written = write_renamed(dir, sealer, ops)?;
+        self.rewrite_as(dir, sealer, self.descriptor_version, ops)
+    }
+
+    /// [`Log::rewrite`] recording another descriptor version (for a log without faces).
+    pub(crate) fn rewrite_as(
+        &mut self,
+        dir: &Path,
+        sealer: &Sealer,
+        descriptor_version: u8,
+        ops: impl Iterator<Item = Result<Op>>,
+    ) -> Result<()> {
+        let written = write_renamed(dir, sealer, descriptor_version, ops)?;
         // From here the new file is the log, whatever fails next.
         match OpenOptions::new().read(true).write(true).open(&self.path) {
             Ok(file) => {
                 self.file = file;
                 self.file_id = written.file_id;
+                self.descriptor_version = descriptor_version;
                 self.len = written.len;
                 self.records = written.records;
                 self.broken = false;

@@ -102,6 +102,9 @@ pub struct Hit {
     pub face: FaceId,
     /// Euclidean distance to the probe (the SDK turns it into a score).
     pub distance: f32,
+    /// The face's descriptor: a score model of the pair (descriptor version 2's) needs
+    /// both descriptors.
+    pub descriptor: Vec<f32>,
 }
 
 /// What an import does with the faces already in the gallery.
@@ -125,6 +128,11 @@ pub struct Options {
     /// The log is rewritten without its dead records once it holds more than this many
     /// and more dead records than live faces.
     pub compact_min_dead: usize,
+    /// The descriptor version (the `vision` crate's number) a gallery without faces
+    /// records, so that its new faces are of it: a new gallery, or one opened empty. A
+    /// gallery with faces keeps the version its file records (1 for every file written
+    /// before versions were recorded).
+    pub descriptor_version: u8,
 }
 
 impl Default for Options {
@@ -133,6 +141,7 @@ impl Default for Options {
             max_faces_per_person: DEFAULT_MAX_FACES_PER_PERSON,
             index: IndexConfig::default(),
             compact_min_dead: 4096,
+            descriptor_version: 1,
         }
     }
 }

@@ -753,6 +753,7 @@ async fn enrol_load(
                 tag: String::new(),
                 ex_descriptions: Vec::new(),
                 face_model_version: gallery::FaceModelVersion::V3,
+                descriptor_version: vision::DescriptorVersion::LATEST.number(),
             },
         )
         .await
@@ -793,6 +794,7 @@ async fn enrol_load(
                             0.01 + (i % 97) as f32 * 0.001;
                             dim
                         ])?,
+                        descriptor_version: vision::DescriptorVersion::LATEST.number(),
                         rect: gallery::FaceRect {
                             x: 0,
                             y: 0,

@@ -193,7 +193,9 @@ impl FaceSdk {
         Ok(c.into())
     }
 
-    /// The score (0-100) of a descriptor distance, as `compare` reports it.
+    /// The score (0-100) descriptor version 1's table gives a distance: right for a pair
+    /// of version-1 descriptors only. Descriptors made now are version 2, whose score
+    /// depends on both descriptors of a pair: use `compare`.
     fn score_of_distance(&self, distance: f64) -> f64 {
         self.sdk.score_of_distance(distance)
     }

@@ -111,7 +111,9 @@ def test_same_person_scores_at_least_50_and_others_less(search, extracted):
     assert other.score < 50, other
     assert (same.distance, same.score) == (RUST["same"]["distance"], RUST["same"]["score"])
     assert (other.distance, other.score) == (RUST["other"]["distance"], RUST["other"]["score"])
-    assert search.score_of_distance(same.distance) == same.score
+    # score_of_distance is descriptor version 1's table; compare scores version 2, whose
+    # score depends on both descriptors of the pair, not on their distance alone.
+    assert 0 <= search.score_of_distance(same.distance) <= 100
 
 
 def test_quality_equals_the_rust_sdks(detect, images, extracted):

@@ -10,8 +10,10 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use licensing::Feature;
-use local_gallery::{FaceId, FaceMeta, ImportMode, LocalGallery, LocalGalleryError, PersonId};
-use vision::RgbImage;
+use local_gallery::{
+    FaceId, FaceMeta, ImportMode, LocalGallery, LocalGalleryError, Options, PersonId,
+};
+use vision::{Descriptor, DescriptorVersion, RgbImage};
 
 use crate::error::{ErrorCode, Result, SdkError};
 use crate::instance::FaceSdk;
@@ -26,7 +28,8 @@ pub struct SearchHit {
     pub face_id: u64,
     /// Euclidean distance between the descriptors.
     pub distance: f32,
-    /// The API's score for that distance (0-100; 50 and above: the same person).
+    /// The API's score of the pair (0-100; 50 and above: the same person), by the score
+    /// model of the gallery's descriptor version.
     pub score: f64,
 }
 
@@ -64,7 +67,7 @@ impl FaceSdk {
     /// Opens (or creates) the local gallery in the data directory with the app's key.
     /// A wrong key is refused with [`ErrorCode::GalleryKey`].
     pub fn gallery(&self, key: &[u8; 32]) -> Result<Gallery> {
-        let store = LocalGallery::open(gallery_dir(self.data_dir()), key)?;
+        let store = open_store(self.data_dir(), key)?;
         Ok(Gallery {
             sdk: self.clone(),
             store,
@@ -76,6 +79,20 @@ fn gallery_dir(data_dir: &Path) -> PathBuf {
     data_dir.join(GALLERY_DIR)
 }
 
+/// The gallery of `data_dir`: a new one (or one without faces) records
+/// [`DescriptorVersion::LATEST`]; one with faces keeps its own version.
+fn open_store(data_dir: &Path, key: &[u8; 32]) -> Result<LocalGallery> {
+    let options = Options {
+        descriptor_version: DescriptorVersion::LATEST.number() as u8,
+        ..Options::default()
+    };
+    Ok(LocalGallery::open_with(
+        gallery_dir(data_dir),
+        key,
+        options,
+    )?)
+}
+
 /// Exports the gallery of `data_dir` with no licence: for a device whose licence has
 /// ended. Writes every face sealed under `export_key`; returns how many.
 pub fn export_gallery(
@@ -84,13 +101,35 @@ pub fn export_gallery(
     writer: impl Write,
     export_key: &[u8; 32],
 ) -> Result<usize> {
-    let store = LocalGallery::open(gallery_dir(data_dir), key)?;
+    let store = open_store(data_dir, key)?;
     Ok(store.export(writer, export_key)?)
 }
 
 impl Gallery {
+    /// The version of the descriptors the gallery holds: [`DescriptorVersion::LATEST`]
+    /// for a gallery created (or emptied) by this SDK, 1 for one that holds faces enrolled
+    /// by an SDK before version 2.
+    pub fn descriptor_version(&self) -> Result<DescriptorVersion> {
+        DescriptorVersion::from_number(i64::from(self.store.descriptor_version()))
+            .map_err(|e| SdkError::Internal(format!("the gallery records {e}")))
+    }
+
+    /// Refuses descriptors of [`FaceSdk::descriptor`] (the latest version) for a gallery
+    /// of an older version: they cannot be compared.
+    fn require_version(&self, version: DescriptorVersion) -> Result<DescriptorVersion> {
+        let ours = self.descriptor_version()?;
+        if ours != version {
+            return Err(SdkError::InvalidArgument(format!(
+                "the gallery holds version-{ours} face descriptors and this descriptor is version {version}; they cannot be compared: enrol the faces again into an empty gallery (it takes version {}), or describe the probe with FaceSdk::descriptor_as and search with Gallery::search_as",
+                DescriptorVersion::LATEST
+            )));
+        }
+        Ok(ours)
+    }
+
     /// Adds a face (its descriptor from [`FaceSdk::descriptor`]) to a person, creating
-    /// the person on its first face; returns the new face id. Needs `search`.
+    /// the person on its first face; returns the new face id. Needs `search`; refused for
+    /// a gallery of an older descriptor version ([`Gallery::descriptor_version`]).
     pub fn add(
         &self,
         person_id: &str,
@@ -99,6 +138,7 @@ impl Gallery {
         tag: Option<String>,
     ) -> Result<u64> {
         self.sdk.gate().require(Feature::Search)?;
+        self.require_version(DescriptorVersion::LATEST)?;
         let person = PersonId::new(person_id)?;
         let id = self
             .store
@@ -110,6 +150,7 @@ impl Gallery {
     /// returns their ids in order. Needs `search`.
     pub fn add_batch(&self, faces: &[(String, Vec<f32>)]) -> Result<Vec<u64>> {
         self.sdk.gate().require(Feature::Search)?;
+        self.require_version(DescriptorVersion::LATEST)?;
         let faces = faces
             .iter()
             .map(|(person, descriptor)| {
@@ -128,32 +169,66 @@ impl Gallery {
             .collect())
     }
 
-    /// Detects the largest face of `img`, describes it and adds it to `person_id`.
-    /// Needs `detect`, `features` and `search`.
+    /// Detects the largest face of `img`, describes it with the gallery's descriptor
+    /// version and adds it to `person_id`. Needs `detect`, `features` and `search`.
     pub fn enrol(&self, person_id: &str, img: &RgbImage, name: Option<String>) -> Result<u64> {
         self.sdk.gate().require(Feature::Search)?;
-        let (_, descriptor) = self.sdk.extract(img)?;
-        self.add(person_id, &descriptor.0, name, None)
+        let version = self.descriptor_version()?;
+        let face = self
+            .sdk
+            .detect(img)?
+            .into_iter()
+            .next()
+            .ok_or(SdkError::NoFace)?;
+        let descriptor = self.sdk.descriptor_as(img, &face, version)?;
+        let person = PersonId::new(person_id)?;
+        let id = self
+            .store
+            .add_face(&person, &descriptor.0, FaceMeta { name, tag: None })?;
+        Ok(id.as_u64())
     }
 
-    /// The `top_k` faces nearest to `descriptor`, nearest first, with the API's
-    /// scores. Needs `search`.
+    /// The `top_k` faces nearest to `descriptor` (from [`FaceSdk::descriptor`]), with the
+    /// API's scores, best first. Needs `search`; refused for a gallery of an older
+    /// descriptor version (see [`Gallery::search_as`]).
     pub fn search(&self, descriptor: &[f32], top_k: usize) -> Result<Vec<SearchHit>> {
+        self.search_as(descriptor, top_k, DescriptorVersion::LATEST)
+    }
+
+    /// [`Gallery::search`] with a probe of `version`, which must be the gallery's
+    /// ([`Gallery::descriptor_version`]; [`FaceSdk::descriptor_as`] makes one). The
+    /// `top_k` nearest faces are scored by that version's model, from both descriptors of
+    /// each pair, and ordered by score.
+    pub fn search_as(
+        &self,
+        descriptor: &[f32],
+        top_k: usize,
+        version: DescriptorVersion,
+    ) -> Result<Vec<SearchHit>> {
         self.sdk.gate().require(Feature::Search)?;
         if top_k == 0 {
             return Err(SdkError::InvalidArgument("top_k must be at least 1".into()));
         }
-        Ok(self
+        let version = self.require_version(version)?;
+        let model = self.sdk.score_model(version);
+        let probe = Descriptor(descriptor.to_vec());
+        let mut hits: Vec<SearchHit> = self
             .store
             .search(descriptor, top_k)?
             .into_iter()
-            .map(|hit| SearchHit {
-                person_id: hit.person.as_str().to_owned(),
-                face_id: hit.face.as_u64(),
-                distance: hit.distance,
-                score: self.sdk.score_of_distance(f64::from(hit.distance)),
+            .map(|hit| {
+                let stored = Descriptor(hit.descriptor);
+                SearchHit {
+                    person_id: hit.person.as_str().to_owned(),
+                    face_id: hit.face.as_u64(),
+                    distance: hit.distance,
+                    score: model.score_at(&probe, &stored, f64::from(hit.distance)),
+                }
             })
-            .collect())
+            .collect();
+        // Stable: equal scores keep the nearest first.
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+        Ok(hits)
     }
 
     /// Removes one face (its person goes with its last face).

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use licensing::{Feature, RevocationUpdate, Verifier};
 use vision::{
-    Comparison, Descriptor, Engine, EngineConfig, Face, Liveness, LivenessNets, MeshNets, Quality,
-    RgbImage,
+    Comparison, Descriptor, DescriptorVersion, Engine, EngineConfig, Face, Liveness, LivenessNets,
+    MeshNets, Quality, RgbImage,
 };
 
 use crate::error::{Result, SdkError};
@@ -183,13 +183,25 @@ impl FaceSdk {
             .ok_or_else(|| SdkError::Internal("the face mesh was not loaded".into()))
     }
 
-    /// The 128-d descriptor of `face`, the server's: a descriptor made here compares
-    /// with one the API made. Needs `features`.
+    /// The 128-d descriptor of `face`, the server's for new data
+    /// ([`DescriptorVersion::LATEST`]): a descriptor made here compares with one the API
+    /// made for a group created since version 2. Needs `features`.
     pub fn descriptor(&self, img: &RgbImage, face: &Face) -> Result<Descriptor> {
+        self.descriptor_as(img, face, DescriptorVersion::LATEST)
+    }
+
+    /// The descriptor of `face` of one version, e.g. version 1 to search a gallery that
+    /// holds version-1 descriptors. Needs `features`.
+    pub fn descriptor_as(
+        &self,
+        img: &RgbImage,
+        face: &Face,
+        version: DescriptorVersion,
+    ) -> Result<Descriptor> {
         self.inner.gate.require(Feature::Features)?;
         self.inner
             .engine
-            .describe(img, std::slice::from_ref(face))?
+            .describe_as(img, std::slice::from_ref(face), version)?
             .into_iter()
             .next()
             .ok_or_else(|| SdkError::Internal("the engine returned no descriptor".into()))
@@ -207,17 +219,37 @@ impl FaceSdk {
     }
 
     /// Distance and score (0-100, the API's scale: 50 and above is the same person)
-    /// between two descriptors. Needs `features`.
+    /// between two descriptors of [`FaceSdk::descriptor`] (version 2), by version 2's
+    /// score model: the score CompareFace gives for the same two images. Needs
+    /// `features`.
     pub fn compare(&self, a: &[f32], b: &[f32]) -> Result<Comparison> {
+        self.compare_as(a, b, DescriptorVersion::LATEST)
+    }
+
+    /// [`FaceSdk::compare`] for two descriptors of one given version.
+    pub fn compare_as(
+        &self,
+        a: &[f32],
+        b: &[f32],
+        version: DescriptorVersion,
+    ) -> Result<Comparison> {
         self.inner.gate.require(Feature::Features)?;
         let a = Descriptor::from_vec(a.to_vec())?;
         let b = Descriptor::from_vec(b.to_vec())?;
-        Ok(self.inner.engine.compare(&a, &b)?)
+        Ok(self.inner.engine.compare_as(&a, &b, version)?)
     }
 
-    /// The API's score (0-100) for a distance, as the gallery's search reports it.
+    /// The score (0-100) version 1's table gives a distance: the score of a pair of
+    /// version-1 descriptors (a gallery made before version 2). Version 2's score depends
+    /// on both descriptors of a pair, not on their distance alone, so no distance gives
+    /// it: use [`FaceSdk::compare`] (or the scores [`crate::Gallery::search`] reports).
     pub fn score_of_distance(&self, distance: f64) -> f64 {
         self.inner.engine.calibration().score(distance)
+    }
+
+    /// The score model of a descriptor version.
+    pub(crate) fn score_model(&self, version: DescriptorVersion) -> vision::ScoreModel {
+        self.inner.engine.score_model(version)
     }
 
     /// Static single-frame RGB liveness of `face`, the server's (`DetectLiveFace`):

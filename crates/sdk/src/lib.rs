@@ -31,4 +31,6 @@ pub use local_gallery::{Imported, Stats as GalleryStats};
 pub use sensor_liveness::{DepthMap, DepthVerdict, IrVerdict};
 pub use tracking::{EndReason, TrackerConfig};
 pub use video::{BestShot, EndedTrack, FrameResult, TrackedFace, Tracker};
-pub use vision::{Comparison, Descriptor, Face, Liveness, Quality, Rect, RgbImage};
+pub use vision::{
+    Comparison, Descriptor, DescriptorVersion, Face, Liveness, Quality, Rect, RgbImage,
+};

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use gallery::{GroupId, PersonId};
 use serde_json::{json, Value};
 use vision::{
-    Analyzer, Attributes, Descriptor, Engine, Face, FaceMesh, Oriented, Quality, RgbImage,
+    Analyzer, Attributes, Described, Descriptor, DescriptorVersion, Engine, Face, FaceMesh,
+    Oriented, Quality, RgbImage,
 };
 
 use super::{Call, Fields};
@@ -90,6 +91,22 @@ pub fn quality_control(call: &Call<'_>) -> Result<u8, ApiError> {
             format!("QualityControl must be 0 to 4, got {v}"),
         )),
     }
+}
+
+/// A stored descriptor version (a group's, a person's, a face's) as the engine's.
+pub fn descriptor_version(number: u32) -> Result<DescriptorVersion, ApiError> {
+    DescriptorVersion::from_number(i64::from(number))
+        .map_err(|e| ApiError::internal(format!("stored data: {e}")))
+}
+
+/// A stored descriptor as the engine's.
+pub fn engine_descriptor(d: &gallery::Descriptor) -> Descriptor {
+    Descriptor(d.as_slice().to_vec())
+}
+
+/// An engine descriptor as the gallery stores it.
+pub fn gallery_descriptor(d: &Descriptor) -> Result<gallery::Descriptor, ApiError> {
+    Ok(gallery::Descriptor::new(d.0.clone())?)
 }
 
 /// Scores as the API reports them: two decimals.
@@ -233,7 +250,7 @@ pub fn not_qualified(level: u8) -> ApiError {
     )
 }
 
-/// The chosen face of an image and its descriptor (`largest`: by area, else by the
+/// The chosen face of an image and its descriptors of every version (`largest`: by area, else by the
 /// detector's confidence), refused with FaceQualityNotQualified when it fails
 /// QualityControl `quality` (0: no check). `rotate`: NeedRotateDetection. The face comes
 /// back in the frame of the image as sent.
@@ -244,7 +261,7 @@ pub fn describe_one(
     largest: bool,
     quality: u8,
     rotate: bool,
-) -> Result<(Face, Descriptor), ApiError> {
+) -> Result<(Face, Described), ApiError> {
     let (face, descriptor, _) =
         describe_with_thumbnail(engine, analyzer, bytes, largest, quality, rotate, false)?;
     Ok((face, descriptor))
@@ -261,7 +278,7 @@ pub fn describe_with_thumbnail(
     quality: u8,
     rotate: bool,
     thumbnail: bool,
-) -> Result<(Face, Descriptor, Option<Vec<u8>>), ApiError> {
+) -> Result<(Face, Described, Option<Vec<u8>>), ApiError> {
     let mut found = decode_detect(engine, bytes, rotate)?;
     let faces = std::mem::take(&mut found.faces);
     let img = &found.image;
@@ -274,8 +291,10 @@ pub fn describe_with_thumbnail(
     if !face_qualifies(analyzer, img, &face, quality)? {
         return Err(not_qualified(quality));
     }
+    // Both versions for the price of version 2: the caller keeps the one its group or
+    // person holds (DescriptorVersion::LATEST when nothing stored is involved).
     let descriptor = engine
-        .describe(img, std::slice::from_ref(&face))?
+        .describe_versions(img, std::slice::from_ref(&face))?
         .into_iter()
         .next()
         .ok_or_else(|| ApiError::internal("the engine returned no descriptor"))?;

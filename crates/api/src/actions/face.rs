@@ -122,9 +122,12 @@ pub async fn compare_face(call: &Call<'_>) -> Result<Fields, ApiError> {
     let a = load_image(call, "ImageA", "UrlA").await?;
     let b = load_image(call, "ImageB", "UrlB").await?;
     let score = on_analyzer(call, move |engine, analyzer| {
+        // Nothing stored is involved: the latest descriptor version and its score model,
+        // as the offline SDK's compare.
+        let v = vision::DescriptorVersion::LATEST;
         let (_, da) = describe_one(engine, analyzer, &a, largest, quality, rotate)?;
         let (_, db) = describe_one(engine, analyzer, &b, largest, quality, rotate)?;
-        Ok(engine.compare(&da, &db)?.score)
+        Ok(engine.compare_as(da.of(v), db.of(v), v)?.score)
     })
     .await?;
     let mut out = Fields::new();

@@ -37,6 +37,7 @@ pub async fn create_group(call: &Call<'_>) -> Result<Fields, ApiError> {
             .map(str::to_string)
             .collect(),
         face_model_version: version,
+        descriptor_version: vision::DescriptorVersion::LATEST.number(),
     };
     let group = call
         .state
@@ -131,9 +132,12 @@ pub async fn modify_group(call: &Call<'_>) -> Result<Fields, ApiError> {
     }
 }
 
-// The upgrade actions. This server has one descriptor model: groups labelled "2.0" and
-// "3.0" hold descriptors of the same model, so there is nothing to re-extract and no
-// upgrade job ever exists. The answers say so instead of inventing a job.
+// The upgrade actions. This server has one descriptor network: groups labelled "2.0" and
+// "3.0" hold descriptors of the same model, so there is nothing to re-extract between
+// those labels. A group of descriptor version 1 would need its faces described again
+// with version 2, and no face images or crops are stored to do it from (only
+// descriptors, and optional console thumbnails too small to describe). So no upgrade job
+// ever exists; the answers say so instead of inventing a job.
 
 /// UpgradeGroupFaceModelVersion: refused with the API's own code for a group that
 /// cannot be upgraded, after checking the request.
@@ -141,6 +145,17 @@ pub async fn upgrade_group_face_model_version(call: &Call<'_>) -> Result<Fields,
     let id = group_id(call)?;
     let target = FaceModelVersion::parse(call.str_req("FaceModelVersion")?)?;
     let group = call.state.gallery.group(&call.account()?, &id).await?;
+    let latest = vision::DescriptorVersion::LATEST.number();
+    if group.descriptor_version < latest {
+        return Err(ApiError::new(
+            "FailedOperation.GroupCannotUpgrade",
+            format!(
+                "group {} holds version-{} face descriptors, and this server stores no face images or crops to describe its faces again with version {latest}: enrol the faces again (CreatePerson, CreateFace) into a new group, which gets version {latest}",
+                id.as_str(),
+                group.descriptor_version,
+            ),
+        ));
+    }
     Err(ApiError::new(
         "FailedOperation.GroupCannotUpgrade",
         format!(

@@ -8,20 +8,24 @@ use gallery::{
 use serde_json::{json, Value};
 
 use super::common::{
-    admit, check_model_version, describe_with_thumbnail, group_id, load_image, on_analyzer,
-    person_id, quality_control, rect_json, QUALITY_NOT_QUALIFIED,
+    admit, check_model_version, describe_with_thumbnail, descriptor_version, engine_descriptor,
+    gallery_descriptor, group_id, load_image, on_analyzer, person_id, quality_control, rect_json,
+    QUALITY_NOT_QUALIFIED,
 };
 use super::{Call, Fields, Switch};
 use crate::error::{ApiError, NO_FACE_IN_PHOTO};
 use crate::image::image_bytes;
 
+/// A face to store: its descriptor of `version` (its person's and groups').
 fn new_face(
     face: &vision::Face,
-    d: vision::Descriptor,
+    d: &vision::Described,
+    version: vision::DescriptorVersion,
     thumbnail: Option<Vec<u8>>,
 ) -> Result<NewFace, ApiError> {
     Ok(NewFace {
-        descriptor: Descriptor::new(d.0)?,
+        descriptor: gallery_descriptor(d.of(version))?,
+        descriptor_version: version.number(),
         rect: face_rect(face),
         thumbnail,
     })
@@ -70,13 +74,11 @@ pub async fn create_person(call: &Call<'_>) -> Result<Fields, ApiError> {
     let quality = quality_control(call)?;
     let rotate = call.switch("NeedRotateDetection", Switch::ZeroOrOne)?;
     let account = call.account()?;
-    // The group must exist before the image work is paid for.
-    let face_model_version = call
-        .state
-        .gallery
-        .group(&account, &group)
-        .await?
-        .face_model_version;
+    // The group must exist before the image work is paid for; its descriptor version is
+    // the new person's.
+    let stored_group = call.state.gallery.group(&account, &group).await?;
+    let face_model_version = stored_group.face_model_version;
+    let version = descriptor_version(stored_group.descriptor_version)?;
     let bytes = load_image(call, "Image", "Url").await?;
     // Asked before the image work, so that nothing is cut when the deployment stores no
     // thumbnails; the gallery's write reads the setting again in its transaction.
@@ -86,9 +88,11 @@ pub async fn create_person(call: &Call<'_>) -> Result<Fields, ApiError> {
     })
     .await?;
     let rect = rect_json(&face);
-    let descriptor = Descriptor::new(descriptor.0)?;
+    let new_face = new_face(&face, &descriptor, version, thumbnail)?;
     if let Some(level) = unique {
-        if let Some(similar) = similar_person(call, &account, &group, &descriptor, level).await? {
+        if let Some(similar) =
+            similar_person(call, &account, &group, &new_face.descriptor, version, level).await?
+        {
             // Not created: the API answers with the person it resembles.
             let mut out = Fields::new();
             out.insert("FaceId".into(), json!(""));
@@ -107,11 +111,7 @@ pub async fn create_person(call: &Call<'_>) -> Result<Fields, ApiError> {
         name,
         gender,
         ex_descriptions,
-        face: Some(NewFace {
-            descriptor,
-            rect: face_rect(&face),
-            thumbnail,
-        }),
+        face: Some(new_face),
     };
     // Metered as pending before the write and confirmed after it (docs/billing.md,
     // "Enrolment"): never stored unbilled, and metering's refusal (arrears) leaves nothing
@@ -136,23 +136,29 @@ pub async fn create_person(call: &Call<'_>) -> Result<Fields, ApiError> {
 
 /// UniquePersonControl 1-4 asks whether the group already holds the same person at a
 /// false-accept rate of 1e-2, 1e-3, 1e-4 or 1e-5 (the API's levels); the rate becomes a
-/// score through the calibration's FAR scale, then a distance through its table.
+/// score through the FAR scale, then a distance bound through the score model of the
+/// group's descriptor version; the persons within it are kept if their real score (from
+/// both descriptors of the pair) reaches the score, and the best of them is the answer.
 async fn similar_person(
     call: &Call<'_>,
     account: &gallery::AccountId,
     group: &GroupId,
     descriptor: &Descriptor,
+    version: vision::DescriptorVersion,
     level: i64,
 ) -> Result<Option<PersonId>, ApiError> {
     let far = 10f64.powi(-(1 + level as i32));
-    let calibration = call.state.engine.calibration();
-    let score = score_for_far(calibration, far);
+    let model = call.state.engine.score_model(version);
+    let score = score_for_far(&model, far);
+    let probe = engine_descriptor(descriptor);
     let req = SearchRequest {
         group_ids: vec![group.clone()],
         probes: vec![descriptor.clone()],
-        max_person_num: 1,
+        // A few: with a score model that depends on both faces of a pair, the nearest
+        // person is not always the best scored.
+        max_person_num: SIMILAR_CANDIDATES,
         by_group: false,
-        max_distance: Some(calibration.distance(score) as f32),
+        max_distance: Some(model.max_distance(&probe, score) as f32),
         need_person_info: false,
         strategy: Strategy::Auto,
     };
@@ -161,17 +167,31 @@ async fn similar_person(
             .results
             .into_iter()
             .next()
-            .and_then(|r| r.persons.into_iter().next())
-            .map(|p| p.person_id)),
+            .into_iter()
+            .flat_map(|r| r.persons)
+            .map(|p| {
+                let s = model.score_at(
+                    &probe,
+                    &engine_descriptor(&p.descriptor),
+                    f64::from(p.distance),
+                );
+                (p.person_id, s)
+            })
+            .filter(|(_, s)| *s >= score)
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(p, _)| p)),
         // An empty group holds nobody similar.
         Err(gallery::GalleryError::NoFaceInGroups) => Ok(None),
         Err(e) => Err(e.into()),
     }
 }
 
-/// The score whose false-accept rate (by the calibration's `far`) is `far`: `far` falls
+/// Persons UniquePersonControl weighs.
+const SIMILAR_CANDIDATES: usize = 5;
+
+/// The score whose false-accept rate (by the model's `far`) is `far`: `far` falls
 /// as the score rises, so bisect.
-fn score_for_far(calibration: &vision::Calibration, far: f64) -> f64 {
+fn score_for_far(calibration: &vision::ScoreModel, far: f64) -> f64 {
     let (mut lo, mut hi) = (0.0f64, 100.0f64);
     for _ in 0..60 {
         let mid = (lo + hi) / 2.0;
@@ -318,8 +338,15 @@ pub async fn create_face(call: &Call<'_>) -> Result<Fields, ApiError> {
             ),
         ));
     }
-    // The person must exist before any image work is done.
+    // The person must exist before any image work is done; its descriptor version is its
+    // new faces'.
     let existing = call.state.gallery.person_faces(&account, &person).await?;
+    let version = descriptor_version(
+        call.state
+            .gallery
+            .person_descriptor_version(&account, &person)
+            .await?,
+    )?;
     let mut inputs = Vec::with_capacity(sources.len());
     for s in &sources {
         let bytes = if are_urls {
@@ -334,8 +361,8 @@ pub async fn create_face(call: &Call<'_>) -> Result<Fields, ApiError> {
         inputs.push(bytes);
     }
     let existing: Vec<vision::Descriptor> = existing
-        .into_iter()
-        .map(|f| vision::Descriptor(f.descriptor.as_slice().to_vec()))
+        .iter()
+        .map(|f| engine_descriptor(&f.descriptor))
         .collect();
     // As in CreatePerson: nothing is cut when the deployment stores no thumbnails.
     let thumbnails = call.state.gallery.stores_thumbnails().await?;
@@ -358,7 +385,7 @@ pub async fn create_face(call: &Call<'_>) -> Result<Fields, ApiError> {
                     Ok((face, d, thumbnail)) => {
                         let mut best = f64::NEG_INFINITY;
                         for old in &existing {
-                            best = best.max(engine.compare(&d, old)?.score);
+                            best = best.max(engine.compare_as(d.of(version), old, version)?.score);
                         }
                         if existing.is_empty() || best >= threshold {
                             Ok((face, d, thumbnail))
@@ -381,7 +408,7 @@ pub async fn create_face(call: &Call<'_>) -> Result<Fields, ApiError> {
         match outcome {
             Ok((face, d, thumbnail)) => {
                 rects.push(rect_json(&face));
-                new_faces.push(new_face(&face, d, thumbnail)?);
+                new_faces.push(new_face(&face, &d, version, thumbnail)?);
                 indexes.push(i);
                 ret_codes.push(0);
             }

@@ -1,16 +1,22 @@
 //! 1:N and 1:1 against the gallery: SearchFaces, SearchFacesReturnsByGroup,
 //! SearchPersons, SearchPersonsReturnsByGroup, VerifyFace, VerifyPerson.
 //!
-//! Scores come from the engine's calibration table (distance → 0-100), and
-//! FaceMatchThreshold goes the other way through the same table.
+//! Scores come from the score model of the searched groups' descriptor version
+//! (`Engine::score_model`): the probe is described with that version, each hit is scored
+//! from both descriptors of the pair, FaceMatchThreshold becomes a distance bound through
+//! `ScoreModel::max_distance` and then keeps only hits whose score reaches it, and
+//! candidates are ordered by score.
 
-use gallery::{Descriptor, GroupId, PersonHit, PersonId, SearchRequest, SearchResponse, Strategy};
+use gallery::{
+    Descriptor, GalleryError, GroupId, PersonHit, PersonId, SearchRequest, SearchResponse, Strategy,
+};
 use serde_json::{json, Value};
-use vision::Face;
+use vision::{DescriptorVersion, Face, ScoreModel};
 
 use super::common::{
-    check_min_face_size, decode_detect, describe_one, face_qualifies, largest_first, load_image,
-    no_face, not_qualified, on_analyzer, person_id, quality_control, rect_json, round_score,
+    check_min_face_size, decode_detect, describe_one, descriptor_version, engine_descriptor,
+    face_qualifies, gallery_descriptor, largest_first, load_image, no_face, not_qualified,
+    on_analyzer, person_id, quality_control, rect_json, round_score,
 };
 use super::{Call, Fields, Switch};
 use crate::error::ApiError;
@@ -38,13 +44,14 @@ type Probe = (Face, Option<Descriptor>);
 const RET_QUALITY: i64 = -1601;
 
 /// The probe faces of the image (largest first, at most `max_faces`, in the frame of the
-/// image as sent) and descriptors. When every face fails QualityControl there is nothing
-/// to search: the call fails with FaceQualityNotQualified.
+/// image as sent) and descriptors of `version`. When every face fails QualityControl
+/// there is nothing to search: the call fails with FaceQualityNotQualified.
 async fn probes(
     call: &Call<'_>,
     max_faces: usize,
     quality: u8,
     rotate: bool,
+    version: DescriptorVersion,
 ) -> Result<Vec<Probe>, ApiError> {
     let bytes = load_image(call, "Image", "Url").await?;
     let found = on_analyzer(call, move |engine, analyzer| {
@@ -62,7 +69,7 @@ async fn probes(
             .filter(|(_, ok)| **ok)
             .map(|(f, _)| f.clone())
             .collect();
-        let mut descriptors = engine.describe(img, &kept)?.into_iter();
+        let mut descriptors = engine.describe_as(img, &kept, version)?.into_iter();
         let mut out = Vec::with_capacity(faces.len());
         for (f, ok) in faces.into_iter().zip(passed) {
             let d = if ok { descriptors.next() } else { None };
@@ -79,12 +86,12 @@ async fn probes(
     }
     found
         .into_iter()
-        .map(|(f, d)| Ok((f, d.map(|d| Descriptor::new(d.0)).transpose()?)))
+        .map(|(f, d)| Ok((f, d.map(|d| gallery_descriptor(&d)).transpose()?)))
         .collect()
 }
 
-/// FaceMatchThreshold (0-100, default 0 = no bound) as a distance bound.
-fn max_distance(call: &Call<'_>) -> Result<Option<f32>, ApiError> {
+/// FaceMatchThreshold: 0-100, default 0 = no bound.
+fn match_threshold(call: &Call<'_>) -> Result<Option<f64>, ApiError> {
     let threshold = call.float_opt("FaceMatchThreshold")?.unwrap_or(0.0);
     if !(0.0..=100.0).contains(&threshold) {
         return Err(ApiError::new(
@@ -92,21 +99,43 @@ fn max_distance(call: &Call<'_>) -> Result<Option<f32>, ApiError> {
             format!("FaceMatchThreshold must be 0 to 100, got {threshold}"),
         ));
     }
-    if threshold <= 0.0 {
-        return Ok(None);
-    }
-    Ok(Some(
-        call.state.engine.calibration().distance(threshold) as f32
-    ))
+    Ok((threshold > 0.0).then_some(threshold))
 }
 
-fn candidate(call: &Call<'_>, kind: Kind, hit: &PersonHit, resp: &SearchResponse) -> Value {
-    let score = round_score(
-        call.state
-            .engine
-            .calibration()
-            .score(f64::from(hit.distance)),
-    );
+/// The distance bound of a search for `threshold`: the largest distance at which any of
+/// the probes can still reach the score (the hits are then filtered by their real score).
+fn max_distance(model: &ScoreModel, probes: &[Descriptor], threshold: Option<f64>) -> Option<f32> {
+    let threshold = threshold?;
+    probes
+        .iter()
+        .map(|p| model.max_distance(&engine_descriptor(p), threshold))
+        .reduce(f64::max)
+        .map(|d| d as f32)
+}
+
+/// The hits of one probe with their scores, those below `threshold` left out, best
+/// score first (ties keep the gallery's nearest-first order).
+fn scored<'a>(
+    model: &ScoreModel,
+    probe: &Descriptor,
+    hits: &'a [PersonHit],
+    threshold: Option<f64>,
+) -> Vec<(&'a PersonHit, f64)> {
+    let probe = engine_descriptor(probe);
+    let mut out: Vec<(&PersonHit, f64)> = hits
+        .iter()
+        .map(|h| {
+            let face = engine_descriptor(&h.descriptor);
+            (h, model.score_at(&probe, &face, f64::from(h.distance)))
+        })
+        .filter(|(_, s)| threshold.is_none_or(|t| *s >= t))
+        .collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1));
+    out
+}
+
+fn candidate(kind: Kind, hit: &PersonHit, score: f64, resp: &SearchResponse) -> Value {
+    let score = round_score(score);
     let face_id = match kind {
         Kind::Faces => json!(hit.face_id.as_str()),
         Kind::Persons => Value::Null,
@@ -164,51 +193,85 @@ async fn search(call: &Call<'_>, kind: Kind, by_group: bool) -> Result<Fields, A
     let need_person_info = call.switch("NeedPersonInfo", Switch::ZeroOrOne)?;
     let quality = quality_control(call)?;
     let rotate = call.switch("NeedRotateDetection", Switch::ZeroOrOne)?;
-    let max_distance = max_distance(call)?;
+    let threshold = match_threshold(call)?;
     let account = call.account()?;
-    // The groups must exist (and the limits hold) before any image work is paid for.
+    // The groups must exist (and the limits hold) before any image work is paid for; their
+    // descriptor version says how the probes are described and the hits scored.
+    let mut stored_version: Option<u32> = None;
     for g in &group_ids {
-        call.state.gallery.group(&account, g).await?;
+        let group = call.state.gallery.group(&account, g).await?;
+        match stored_version {
+            None => stored_version = Some(group.descriptor_version),
+            Some(v) if v != group.descriptor_version => {
+                return Err(GalleryError::AcrossDescriptorVersions(
+                    v.min(group.descriptor_version),
+                    v.max(group.descriptor_version),
+                )
+                .into())
+            }
+            Some(_) => {}
+        }
     }
-    let probes = probes(call, max_faces as usize, quality, rotate).await?;
+    // No group (an empty GroupIds): the gallery refuses the request as it always has.
+    let version = match stored_version {
+        Some(v) => descriptor_version(v)?,
+        None => DescriptorVersion::LATEST,
+    };
+    let model = call.state.engine.score_model(version);
+    let probes = probes(call, max_faces as usize, quality, rotate, version).await?;
+    let probe_descriptors: Vec<Descriptor> = probes.iter().filter_map(|(_, d)| d.clone()).collect();
     let req = SearchRequest {
         group_ids,
-        probes: probes.iter().filter_map(|(_, d)| d.clone()).collect(),
+        max_distance: max_distance(&model, &probe_descriptors, threshold),
+        probes: probe_descriptors,
         max_person_num: usize::try_from(max_person_num).unwrap_or(0),
         by_group,
-        max_distance,
         need_person_info,
         strategy: Strategy::Auto,
     };
     let resp = call.state.gallery.search(&account, &req).await?;
+    if resp.descriptor_version != version.number() {
+        // A group was deleted and re-created at another version since it was read.
+        return Err(GalleryError::AcrossDescriptorVersions(
+            version.number().min(resp.descriptor_version),
+            version.number().max(resp.descriptor_version),
+        )
+        .into());
+    }
+    let rank = |probe: &Descriptor, hits: &[PersonHit]| -> Vec<Value> {
+        scored(&model, probe, hits, threshold)
+            .into_iter()
+            .map(|(p, s)| candidate(kind, p, s, &resp))
+            .collect()
+    };
     let mut out = Fields::new();
     // The gallery answered for the qualified probes, in order.
     let mut answers = resp.results.iter();
     let mut results = Vec::with_capacity(probes.len());
     for (face, d) in &probes {
-        let answer = if d.is_some() { answers.next() } else { None };
+        let answer = match d {
+            Some(d) => answers.next().map(|r| (d, r)),
+            None => None,
+        };
         let ret_code = if d.is_some() { 0 } else { RET_QUALITY };
         results.push(if by_group {
-            let groups: Vec<Value> =
-                answer
-                    .map(|r| {
-                        r.by_group.iter().map(|g| json!({
-                        "GroupId": g.group_id.as_str(),
-                        "Candidates": g.persons.iter()
-                            .map(|p| candidate(call, kind, p, &resp)).collect::<Vec<_>>(),
-                    })).collect()
-                    })
-                    .unwrap_or_default();
-            json!({ "FaceRect": rect_json(face), "GroupCandidates": groups, "RetCode": ret_code })
-        } else {
-            let candidates: Vec<Value> = answer
-                .map(|r| {
-                    r.persons
+            let groups: Vec<Value> = answer
+                .map(|(d, r)| {
+                    r.by_group
                         .iter()
-                        .map(|p| candidate(call, kind, p, &resp))
+                        .map(|g| {
+                            json!({
+                                "GroupId": g.group_id.as_str(),
+                                "Candidates": rank(d, &g.persons),
+                            })
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
+            json!({ "FaceRect": rect_json(face), "GroupCandidates": groups, "RetCode": ret_code })
+        } else {
+            let candidates: Vec<Value> =
+                answer.map(|(d, r)| rank(d, &r.persons)).unwrap_or_default();
             json!({ "Candidates": candidates, "FaceRect": rect_json(face), "RetCode": ret_code })
         });
     }
@@ -269,15 +332,22 @@ pub async fn verify(call: &Call<'_>) -> Result<Fields, ApiError> {
         .await?
         .1;
     let bytes = load_image(call, "Image", "Url").await?;
-    let stored: Vec<vision::Descriptor> = faces
+    let stored: Vec<(DescriptorVersion, vision::Descriptor)> = faces
         .iter()
-        .map(|f| vision::Descriptor(f.descriptor.as_slice().to_vec()))
-        .collect();
+        .map(|f| {
+            Ok((
+                descriptor_version(f.descriptor_version)?,
+                engine_descriptor(&f.descriptor),
+            ))
+        })
+        .collect::<Result<_, ApiError>>()?;
     let (score, is_match) = on_analyzer(call, move |engine, analyzer| {
         let (_, probe) = describe_one(engine, analyzer, &bytes, true, quality, rotate)?;
         let mut best = 0.0f64;
-        for s in &stored {
-            best = best.max(engine.compare(&probe, s)?.score);
+        // Each stored face against the probe's descriptor of the face's own version (the
+        // person's), scored by that version's model.
+        for (v, s) in &stored {
+            best = best.max(engine.compare_as(probe.of(*v), s, *v)?.score);
         }
         Ok((best, best >= VERIFY_MATCH_SCORE))
     })

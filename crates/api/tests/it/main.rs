@@ -9,6 +9,7 @@ mod analysis;
 mod billing_api;
 mod cancellation;
 mod connections;
+mod descriptor_versions;
 mod image_limits;
 mod keys_upgrade;
 mod licensing_api;

@@ -48,6 +48,9 @@ pub struct FaceHit {
     pub face_id: FaceId,
     pub person_id: PersonId,
     pub distance: f32,
+    /// The matched face's descriptor, so that the caller can score the pair with a score
+    /// model that depends on both descriptors (version 2's).
+    pub descriptor: Descriptor,
 }
 
 /// A person near a probe, ranked by the nearest of its faces.
@@ -57,6 +60,8 @@ pub struct PersonHit {
     /// The face that ranked the person.
     pub face_id: FaceId,
     pub distance: f32,
+    /// That face's descriptor.
+    pub descriptor: Descriptor,
 }
 
 /// Persons found in one group.
@@ -96,6 +101,9 @@ pub struct SearchResponse {
     /// Persons in the searched groups (PersonNum), summed over groups.
     pub person_num: u64,
     pub face_model_version: FaceModelVersion,
+    /// The version of the descriptors the searched groups hold (all the same): the probes
+    /// must be of it, and the hits are scored with its model.
+    pub descriptor_version: u32,
     /// Filled when `need_person_info`.
     pub person_info: HashMap<PersonId, PersonInfo>,
 }
@@ -175,6 +183,7 @@ pub(crate) fn rank_persons(hits: &[FaceHit], k: usize) -> Vec<PersonHit> {
                 person_id: h.person_id.clone(),
                 face_id: h.face_id.clone(),
                 distance: h.distance,
+                descriptor: h.descriptor.clone(),
             });
         }
     }
@@ -182,8 +191,8 @@ pub(crate) fn rank_persons(hits: &[FaceHit], k: usize) -> Vec<PersonHit> {
 }
 
 /// Merges per-group neighbours into one list, each face once, nearest first.
-pub(crate) fn merge_faces(per_group: &[Vec<Neighbour>], k: usize) -> Vec<FaceHit> {
-    let mut all: Vec<&Neighbour> = per_group.iter().flatten().collect();
+pub(crate) fn merge_faces(per_group: &[Vec<FaceHit>], k: usize) -> Vec<FaceHit> {
+    let mut all: Vec<&FaceHit> = per_group.iter().flatten().collect();
     all.sort_by(|a, b| {
         a.distance
             .total_cmp(&b.distance)
@@ -193,11 +202,7 @@ pub(crate) fn merge_faces(per_group: &[Vec<Neighbour>], k: usize) -> Vec<FaceHit
     all.into_iter()
         .filter(|n| seen.insert(&n.face_id))
         .take(k)
-        .map(|n| FaceHit {
-            face_id: n.face_id.clone(),
-            person_id: n.person_id.clone(),
-            distance: n.distance,
-        })
+        .cloned()
         .collect()
 }
 
@@ -205,11 +210,12 @@ pub(crate) fn merge_faces(per_group: &[Vec<Neighbour>], k: usize) -> Vec<FaceHit
 mod tests {
     use super::*;
 
-    fn n(face: &str, person: &str, d: f32) -> Neighbour {
-        Neighbour {
+    fn n(face: &str, person: &str, d: f32) -> FaceHit {
+        FaceHit {
             face_id: FaceId::trusted(face.into()),
             person_id: PersonId::new(person).unwrap(),
             distance: d,
+            descriptor: Descriptor::new(vec![d]).unwrap(),
         }
     }
 

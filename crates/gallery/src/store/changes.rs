@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use db::sql;
 use sqlx::{Any, Row, Transaction};
 
-use super::{count, now_us, version_of, Store};
+use super::{count, descriptor_version_of, now_us, version_of, Store};
 use crate::error::{GalleryError, Result};
 use crate::ids::{AccountId, FaceId, GroupId, PersonId};
 use crate::model::{Descriptor, FaceModelVersion};
@@ -25,6 +25,7 @@ pub(crate) struct GroupState {
     pub incarnation: i64,
     pub revision: i64,
     pub face_model_version: FaceModelVersion,
+    pub descriptor_version: u32,
     pub person_count: u64,
     pub face_count: u64,
 }
@@ -47,6 +48,7 @@ pub(crate) struct IndexedFace {
 /// What a bump did to a group, for limit checks.
 pub(crate) struct Bumped {
     pub face_model_version: FaceModelVersion,
+    pub descriptor_version: u32,
 }
 
 const IN_CHUNK: usize = 200;
@@ -70,7 +72,7 @@ impl Store {
                  person_count = person_count + $3,
                  face_count = face_count + $4
              WHERE account_id = $1 AND group_id = $2
-             RETURNING revision, face_count, face_model_version",
+             RETURNING revision, face_count, face_model_version, descriptor_version",
         )
         .bind(account.as_str())
         .bind(group.as_str())
@@ -104,7 +106,10 @@ impl Store {
             .execute(&mut **tx)
             .await?;
         }
-        Ok(Some(Bumped { face_model_version }))
+        Ok(Some(Bumped {
+            face_model_version,
+            descriptor_version: descriptor_version_of(&row)?,
+        }))
     }
 
     /// The states of `groups` (those that exist), in one query.
@@ -117,7 +122,8 @@ impl Store {
         let d = self.dialect();
         for chunk in groups.chunks(IN_CHUNK) {
             let sql = format!(
-                "SELECT group_id, incarnation, revision, face_model_version, person_count, face_count
+                "SELECT group_id, incarnation, revision, face_model_version, descriptor_version,
+                    person_count, face_count
                  FROM gallery_groups WHERE account_id = {} AND group_id IN ({})",
                 sql::param(d, 1),
                 sql::list(d, 2, chunk.len())
@@ -135,6 +141,7 @@ impl Store {
                         incarnation: row.try_get("incarnation")?,
                         revision: row.try_get("revision")?,
                         face_model_version: version_of(&row)?,
+                        descriptor_version: descriptor_version_of(&row)?,
                         person_count: count(&row, "person_count")?,
                         face_count: count(&row, "face_count")?,
                     },

@@ -3,7 +3,7 @@
 
 use sqlx::{Any, Row, Transaction};
 
-use super::Store;
+use super::{descriptor_version_of, Store};
 use crate::error::{GalleryError, Result};
 use crate::ids::{AccountId, FaceId, PersonId};
 use crate::limits::{Field, MAX_FACES_PER_PERSON, MAX_FACES_PER_UPLOAD};
@@ -32,8 +32,8 @@ impl Store {
     ) -> Result<()> {
         sqlx::query(
             "INSERT INTO gallery_faces (account_id, face_id, person_id, descriptor,
-                rect_x, rect_y, rect_width, rect_height, created_us)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                rect_x, rect_y, rect_width, rect_height, created_us, descriptor_version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(account.as_str())
         .bind(face_id.as_str())
@@ -44,6 +44,7 @@ impl Store {
         .bind(face.rect.width)
         .bind(face.rect.height)
         .bind(now)
+        .bind(i64::from(face.descriptor_version))
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -91,7 +92,7 @@ impl Store {
         let updated = sqlx::query(
             "UPDATE gallery_persons SET face_count = face_count + $3
              WHERE account_id = $1 AND person_id = $2 AND face_count + $3 <= $4
-             RETURNING face_count",
+             RETURNING face_count, descriptor_version",
         )
         .bind(account.as_str())
         .bind(person.as_str())
@@ -115,6 +116,18 @@ impl Store {
                     max: MAX_FACES_PER_PERSON,
                 },
             });
+        }
+        if let Some(row) = &updated {
+            let version = descriptor_version_of(row)?;
+            if let Some(face) = faces.iter().find(|f| f.descriptor_version != version) {
+                return Err(GalleryError::DescriptorVersionMismatch {
+                    what: format!("person {person}"),
+                    expected: version,
+                    other: "the new face".into(),
+                    actual: face.descriptor_version,
+                    hint: "describe the face with the person's version",
+                });
+            }
         }
         for group in self.person_group_ids(&mut tx, account, person).await? {
             self.bump_group(&mut tx, account, &group, &[person], 0, adding)
@@ -213,6 +226,24 @@ impl Store {
         Ok(doomed)
     }
 
+    /// The version of the descriptors the person holds (and its new faces must have).
+    pub(crate) async fn person_descriptor_version(
+        &self,
+        account: &AccountId,
+        person: &PersonId,
+    ) -> Result<u32> {
+        let row = sqlx::query(
+            "SELECT descriptor_version FROM gallery_persons
+             WHERE account_id = $1 AND person_id = $2",
+        )
+        .bind(account.as_str())
+        .bind(person.as_str())
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| GalleryError::PersonNotFound(person.to_string()))?;
+        descriptor_version_of(&row)
+    }
+
     /// The person's faces with their descriptors, oldest first.
     pub(crate) async fn person_faces(
         &self,
@@ -230,7 +261,8 @@ impl Store {
             return Err(GalleryError::PersonNotFound(person.to_string()));
         }
         let rows = sqlx::query(
-            "SELECT face_id, descriptor, rect_x, rect_y, rect_width, rect_height, created_us
+            "SELECT face_id, descriptor, descriptor_version, rect_x, rect_y, rect_width,
+                rect_height, created_us
              FROM gallery_faces WHERE account_id = $1 AND person_id = $2
              ORDER BY created_us, face_id",
         )
@@ -246,6 +278,7 @@ impl Store {
                     face_id: FaceId::trusted(r.try_get("face_id")?),
                     person_id: person.clone(),
                     descriptor: Descriptor::from_bytes(&bytes)?,
+                    descriptor_version: descriptor_version_of(r)?,
                     rect: FaceRect {
                         x: r.try_get("rect_x")?,
                         y: r.try_get("rect_y")?,

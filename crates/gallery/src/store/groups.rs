@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{count, json_strings, now_us, to_json, version_of, Store};
+use super::{count, descriptor_version_of, json_strings, now_us, to_json, version_of, Store};
 use crate::error::{GalleryError, Result};
 use crate::ids::{check_name, AccountId, GroupId};
 use crate::limits::{
@@ -14,7 +14,7 @@ use crate::limits::{
 use crate::model::{Group, GroupChanges, Listed, NewGroup, Page};
 
 const GROUP_COLUMNS: &str = "group_id, group_name, tag, ex_descriptions, face_model_version,
-    created_us, updated_us, person_count, face_count";
+    descriptor_version, created_us, updated_us, person_count, face_count";
 
 fn check_group_name(name: &str) -> Result<()> {
     check_name(Field::GroupName, name, 1, MAX_GROUP_NAME_CHARS)
@@ -56,6 +56,7 @@ fn group_from_row(row: &AnyRow) -> Result<Group> {
         tag: row.try_get("tag")?,
         ex_descriptions: json_strings(row, "ex_descriptions")?,
         face_model_version: version_of(row)?,
+        descriptor_version: descriptor_version_of(row)?,
         created_ms: created_us / 1000,
         updated_ms: updated_us / 1000,
         person_count: count(row, "person_count")?,
@@ -106,8 +107,8 @@ impl Store {
         let inserted = sqlx::query(
             "INSERT INTO gallery_groups (account_id, group_id, incarnation, group_name, tag,
                 ex_descriptions, face_model_version, created_us, updated_us, revision,
-                person_count, face_count)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 0, 0, 0)",
+                person_count, face_count, descriptor_version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 0, 0, 0, $9)",
         )
         .bind(account.as_str())
         .bind(new.group_id.as_str())
@@ -117,6 +118,7 @@ impl Store {
         .bind(to_json(&new.ex_descriptions))
         .bind(new.face_model_version.as_str())
         .bind(now)
+        .bind(i64::from(new.descriptor_version))
         .execute(&mut *tx)
         .await;
         match inserted {
@@ -139,6 +141,7 @@ impl Store {
             tag: new.tag.clone(),
             ex_descriptions: new.ex_descriptions.clone(),
             face_model_version: new.face_model_version,
+            descriptor_version: new.descriptor_version,
             created_ms: now / 1000,
             updated_ms: now / 1000,
             person_count: 0,

@@ -133,6 +133,15 @@ pub(crate) fn version_of(row: &AnyRow) -> Result<FaceModelVersion> {
         .map_err(|_| GalleryError::Corrupt(format!("face model version {v:?}")))
 }
 
+/// The `descriptor_version` column of a row.
+pub(crate) fn descriptor_version_of(row: &AnyRow) -> Result<u32> {
+    let v: i64 = row.try_get("descriptor_version")?;
+    u32::try_from(v)
+        .ok()
+        .filter(|v| *v >= 1)
+        .ok_or_else(|| GalleryError::Corrupt(format!("descriptor version {v}")))
+}
+
 /// Counts are BIGINT columns that never go negative.
 pub(crate) fn count(row: &AnyRow, column: &str) -> Result<u64> {
     let n: i64 = row.try_get(column)?;

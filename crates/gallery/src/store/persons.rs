@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use db::sql;
 use sqlx::Row;
 
-use super::{count, json_strings, now_us, to_json, version_of, Store};
+use super::{count, descriptor_version_of, json_strings, now_us, to_json, version_of, Store};
 use crate::error::{GalleryError, Result};
 use crate::ids::{check_length, check_name, AccountId, FaceId, GroupId, PersonId};
 use crate::limits::{
@@ -69,6 +69,7 @@ struct LockedPerson {
     face_count: i64,
     group_count: i64,
     face_model_version: FaceModelVersion,
+    descriptor_version: u32,
 }
 
 impl Store {
@@ -83,7 +84,7 @@ impl Store {
         let row = sqlx::query(
             "UPDATE gallery_persons SET face_count = face_count
              WHERE account_id = $1 AND person_id = $2
-             RETURNING face_count, group_count, face_model_version",
+             RETURNING face_count, group_count, face_model_version, descriptor_version",
         )
         .bind(account.as_str())
         .bind(person.as_str())
@@ -94,6 +95,7 @@ impl Store {
             face_count: row.try_get("face_count")?,
             group_count: row.try_get("group_count")?,
             face_model_version: version_of(&row)?,
+            descriptor_version: descriptor_version_of(&row)?,
         })
     }
 
@@ -170,11 +172,22 @@ impl Store {
             .bump_group(&mut tx, account, &new.group_id, &[&new.person_id], 1, faces)
             .await?
             .ok_or_else(|| GalleryError::GroupNotFound(new.group_id.to_string()))?;
+        if let Some(face) = new.face.as_ref() {
+            if face.descriptor_version != bumped.descriptor_version {
+                return Err(GalleryError::DescriptorVersionMismatch {
+                    what: format!("group {}", new.group_id),
+                    expected: bumped.descriptor_version,
+                    other: "the new face".into(),
+                    actual: face.descriptor_version,
+                    hint: "describe the face with the group's version",
+                });
+            }
+        }
         let now = now_us();
         let inserted = sqlx::query(
             "INSERT INTO gallery_persons (account_id, person_id, person_name, gender,
-                face_model_version, created_us, face_count, group_count)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 1)",
+                face_model_version, created_us, face_count, group_count, descriptor_version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8)",
         )
         .bind(account.as_str())
         .bind(new.person_id.as_str())
@@ -183,6 +196,7 @@ impl Store {
         .bind(bumped.face_model_version.as_str())
         .bind(now)
         .bind(faces)
+        .bind(i64::from(bumped.descriptor_version))
         .execute(&mut *tx)
         .await;
         match inserted {
@@ -215,6 +229,7 @@ impl Store {
         Ok(CreatedPerson {
             face_id: face_id.cloned(),
             face_model_version: bumped.face_model_version,
+            descriptor_version: bumped.descriptor_version,
         })
     }
 
@@ -450,6 +465,15 @@ impl Store {
                 .ok_or_else(|| GalleryError::GroupNotFound(group.to_string()))?;
             if bumped.face_model_version != locked.face_model_version {
                 return Err(GalleryError::AcrossModelVersions);
+            }
+            if bumped.descriptor_version != locked.descriptor_version {
+                return Err(GalleryError::DescriptorVersionMismatch {
+                    what: format!("person {person}"),
+                    expected: locked.descriptor_version,
+                    other: format!("group {group}"),
+                    actual: bumped.descriptor_version,
+                    hint: "a person can only join groups of its own descriptor version; enrol its faces anew (CreatePerson) to join the other group",
+                });
             }
             sqlx::query(
                 "INSERT INTO gallery_members (account_id, group_id, person_id, ex_descriptions, joined_us)

@@ -105,10 +105,20 @@ const V3: &[&str] = &[
     )",
 ];
 
+// The descriptor version (the `vision` crate's `DescriptorVersion::number()`) of every
+// group, person and face: descriptors of different versions are never compared. Every row
+// written before this migration holds version-1 descriptors.
+const V4: &[&str] = &[
+    "ALTER TABLE gallery_groups ADD COLUMN descriptor_version BIGINT NOT NULL DEFAULT 1",
+    "ALTER TABLE gallery_persons ADD COLUMN descriptor_version BIGINT NOT NULL DEFAULT 1",
+    "ALTER TABLE gallery_faces ADD COLUMN descriptor_version BIGINT NOT NULL DEFAULT 1",
+];
+
 const MIGRATIONS: &[Migration] = &[
     Migration::new(1, V1),
     Migration::new(2, V2),
     Migration::new(3, V3),
+    Migration::new(4, V4),
 ];
 
 /// Brings the gallery's tables up to date. Safe to call from several nodes at once.

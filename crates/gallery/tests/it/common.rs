@@ -112,6 +112,10 @@ macro_rules! on_both {
     }};
 }
 
+/// The descriptor version the api gives new groups today (`vision`'s
+/// `DescriptorVersion::LATEST`); the gallery only stores and matches the number.
+pub const LATEST_DESCRIPTOR: u32 = 2;
+
 pub fn acct(s: &str) -> AccountId {
     AccountId::new(s).unwrap()
 }
@@ -131,12 +135,14 @@ pub fn new_group(id: &str, name: &str, fields: &[&str]) -> NewGroup {
         tag: String::new(),
         ex_descriptions: fields.iter().map(|s| s.to_string()).collect(),
         face_model_version: FaceModelVersion::V3,
+        descriptor_version: LATEST_DESCRIPTOR,
     }
 }
 
 pub fn face(values: Vec<f32>) -> NewFace {
     NewFace {
         descriptor: Descriptor::new(values).unwrap(),
+        descriptor_version: LATEST_DESCRIPTOR,
         rect: FaceRect {
             x: 10,
             y: 20,

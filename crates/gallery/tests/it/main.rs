@@ -5,6 +5,7 @@
 
 #[macro_use]
 mod common;
+mod descriptor_versions;
 mod search;
 mod storage;
 mod thumbnails;

@@ -9,3 +9,4 @@ mod kill;
 mod records;
 mod search;
 mod security;
+mod versions;

@@ -1,7 +1,7 @@
 //! The gallery, tracking and the IR / depth checks through the SDK.
 
 use image::{GrayImage, Luma, Rgb, RgbImage};
-use sdk::{ErrorCode, Sdk, TrackerConfig};
+use sdk::{DescriptorVersion, ErrorCode, Sdk, TrackerConfig};
 
 use crate::support::*;
 
@@ -11,6 +11,10 @@ const KEY: [u8; 32] = [7; 32];
 fn the_gallery_finds_the_enrolled_person_with_the_apis_score() {
     let (dir, sdk, _clock) = open_device(Sdk::Search);
     let gallery = sdk.gallery(&KEY).unwrap();
+    assert_eq!(
+        gallery.descriptor_version().unwrap(),
+        DescriptorVersion::LATEST
+    );
     let img = |name: &str| sdk.decode(&photo(name)).unwrap();
     gallery
         .enrol("obama", &img("obama.jpg"), Some("Barack".into()))
@@ -42,6 +46,75 @@ fn the_gallery_finds_the_enrolled_person_with_the_apis_score() {
     let again = sdk.gallery(&KEY).unwrap();
     assert_eq!(again.remove_person("biden").unwrap(), 1);
     assert_eq!(again.list(), vec!["obama".to_owned()]);
+}
+
+#[test]
+fn a_gallery_of_version_1_descriptors_keeps_version_1() {
+    let (dir, sdk, _clock) = open_device(Sdk::Search);
+    let img = |name: &str| sdk.decode(&photo(name)).unwrap();
+    let face = |i: &RgbImage| sdk.detect(i).unwrap().remove(0);
+    let v1 = |name: &str| {
+        let i = img(name);
+        sdk.descriptor_as(&i, &face(&i), DescriptorVersion::V1)
+            .unwrap()
+    };
+    // A gallery as an SDK before version 2 wrote it: version-1 descriptors, a file
+    // without a descriptor version (local-gallery's default options).
+    {
+        let old =
+            local_gallery::LocalGallery::open(dir.path().join(sdk::GALLERY_DIR), &KEY).unwrap();
+        assert_eq!(old.descriptor_version(), 1);
+        old.add_face(
+            &local_gallery::PersonId::new("obama").unwrap(),
+            &v1("obama.jpg").0,
+            local_gallery::FaceMeta::default(),
+        )
+        .unwrap();
+    }
+    let gallery = sdk.gallery(&KEY).unwrap();
+    assert_eq!(gallery.descriptor_version().unwrap(), DescriptorVersion::V1);
+    // A version-2 descriptor is refused, not compared with version-1 ones.
+    let (_, probe) = sdk.extract(&img("obama3.jpg")).unwrap();
+    let err = gallery.search(&probe.0, 1).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidArgument, "{err}");
+    assert!(err.to_string().contains("version-1"), "{err}");
+    let err = gallery.add("x", &probe.0, None, None).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidArgument, "{err}");
+    // Version 1 searches with version 1's scores; enrol describes with version 1.
+    let probe = v1("obama3.jpg");
+    let hits = gallery
+        .search_as(&probe.0, 2, DescriptorVersion::V1)
+        .unwrap();
+    let expected = sdk
+        .compare_as(&probe.0, &v1("obama.jpg").0, DescriptorVersion::V1)
+        .unwrap();
+    // The index's distance is f32: the same score to the reported two decimals.
+    assert!(
+        (hits[0].score - expected.score).abs() < 0.01,
+        "{hits:?} {expected:?}"
+    );
+    gallery.enrol("biden", &img("biden.jpg"), None).unwrap();
+    let hits = gallery
+        .search_as(&v1("biden.jpg").0, 1, DescriptorVersion::V1)
+        .unwrap();
+    assert_eq!(hits[0].person_id, "biden");
+    assert!(hits[0].distance < 1e-6, "{hits:?}");
+    // Emptied, it takes the latest version at its next opening.
+    gallery.remove_person("obama").unwrap();
+    gallery.remove_person("biden").unwrap();
+    drop(gallery);
+    let gallery = sdk.gallery(&KEY).unwrap();
+    assert_eq!(
+        gallery.descriptor_version().unwrap(),
+        DescriptorVersion::LATEST
+    );
+    gallery
+        .add("obama", &probe_v2(&sdk, &img("obama.jpg")), None, None)
+        .unwrap();
+}
+
+fn probe_v2(sdk: &sdk::FaceSdk, img: &RgbImage) -> Vec<f32> {
+    sdk.extract(img).unwrap().1 .0
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The SDK runs the server's code: the same faces, descriptors, quality and liveness on
 //! the same photos, from the exported model directory.
 
-use sdk::Sdk;
+use sdk::{DescriptorVersion, Sdk};
 
 use crate::support::*;
 
@@ -15,9 +15,22 @@ fn descriptors_equal_the_servers() {
         let img = sdk.decode(&bytes).unwrap();
         let (face, d) = sdk.extract(&img).unwrap();
         let server = server_engine().embed(&img).unwrap();
-        let (sface, sd) = &server[0];
+        let (sface, v1) = &server[0];
         assert_eq!(&face, sface, "{name}");
-        assert_eq!(d.0, sd.0, "{name}: descriptors differ");
+        // The SDK describes new faces with the latest version, as the server does for
+        // new groups; version 1 on request, as the server keeps for older groups.
+        let both = server_engine()
+            .describe_versions(&img, std::slice::from_ref(sface))
+            .unwrap()
+            .remove(0);
+        assert_eq!(&both.v1, v1, "{name}");
+        assert_eq!(d, both.v2, "{name}: descriptors differ");
+        assert_eq!(
+            sdk.descriptor_as(&img, &face, DescriptorVersion::V1)
+                .unwrap(),
+            both.v1,
+            "{name}: version 1"
+        );
     }
 }
 
@@ -48,12 +61,29 @@ fn scores_are_on_the_apis_scale() {
         "different people scored {}",
         other.score
     );
+    // The server's comparison of two version-2 descriptors (CompareFace's; the api
+    // crate's descriptor_versions test holds CompareFace to it).
     assert_eq!(
         same,
-        server_engine().compare(&a, &a2).unwrap(),
+        server_engine()
+            .compare_as(&a, &a2, DescriptorVersion::LATEST)
+            .unwrap(),
         "the server's comparison"
     );
-    assert_eq!(sdk.score_of_distance(same.distance), same.score);
+    // score_of_distance is version 1's table: right for version-1 pairs only.
+    let img = sdk.decode(&photo("obama.jpg")).unwrap();
+    let face = sdk.detect(&img).unwrap().remove(0);
+    let a1 = sdk
+        .descriptor_as(&img, &face, DescriptorVersion::V1)
+        .unwrap();
+    let img = sdk.decode(&photo("obama2.jpg")).unwrap();
+    let face = sdk.detect(&img).unwrap().remove(0);
+    let b1 = sdk
+        .descriptor_as(&img, &face, DescriptorVersion::V1)
+        .unwrap();
+    let v1 = sdk.compare_as(&a1.0, &b1.0, DescriptorVersion::V1).unwrap();
+    assert_eq!(v1, server_engine().compare(&a1, &b1).unwrap());
+    assert_eq!(sdk.score_of_distance(v1.distance), v1.score);
     // A descriptor of the wrong length is refused, not compared.
     let err = sdk.compare(&a.0[..100], &b.0).unwrap_err();
     assert_eq!(err.code(), sdk::ErrorCode::InvalidArgument);

@@ -197,7 +197,11 @@ public final class FaceSdk implements AutoCloseable {
         }
     }
 
-    /** The API's score (0-100) for a descriptor distance. */
+    /**
+     * The score (0-100) descriptor version 1's table gives a distance: right for a pair of
+     * version-1 descriptors only. Descriptors made now are version 2, whose score depends on
+     * both descriptors of a pair: use {@link #compare}.
+     */
     public double scoreOfDistance(double distance) throws RenlianException {
         long h = acquire();
         try {
