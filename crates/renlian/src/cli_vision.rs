@@ -176,17 +176,21 @@ fn run_blocking(cmd: Command) -> anyhow::Result<()> {
             json,
         } => {
             let engine = load_engine(&engine)?;
+            // The largest face of each, in the version CompareFace uses.
+            let version = vision::DescriptorVersion::LATEST;
             let describe = |path: &Path| -> anyhow::Result<vision::Descriptor> {
                 let img = read_image(&engine, path)?;
-                let (_, d) = engine
-                    .embed(&img)?
+                let mut faces = engine.detect(&img)?;
+                faces.sort_by_key(|f| std::cmp::Reverse(f.rect.area()));
+                faces.truncate(1);
+                engine
+                    .describe_as(&img, &faces, version)?
                     .into_iter()
                     .next()
-                    .with_context(|| format!("no face found in {}", path.display()))?;
-                Ok(d)
+                    .with_context(|| format!("no face found in {}", path.display()))
             };
             let (a, b) = rayon::join(|| describe(&image_a), || describe(&image_b));
-            let cmp = engine.compare(&a?, &b?)?;
+            let cmp = engine.compare_as(&a?, &b?, version)?;
             if json {
                 println!(
                     "{}",

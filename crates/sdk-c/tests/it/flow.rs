@@ -38,6 +38,9 @@ fn run(exe: &Path, setup: &Setup, extra: &[&str], env: &[(&str, &str)]) -> Outpu
     for name in PHOTOS {
         cmd.arg(fixtures().join(name));
     }
+    // cargo's LD_LIBRARY_PATH, searched before the program's rpath, also names
+    // target/<profile>, where an earlier `cargo build` may have left an older library.
+    cmd.env("LD_LIBRARY_PATH", library_dir());
     cmd.args(extra).envs(env.iter().copied());
     cmd.output().expect("run the C program")
 }
