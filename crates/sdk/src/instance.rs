@@ -248,7 +248,7 @@ impl FaceSdk {
     }
 
     /// The score model of a descriptor version.
-    pub(crate) fn score_model(&self, version: DescriptorVersion) -> vision::ScoreModel {
+    pub(crate) fn score_model(&self, version: DescriptorVersion) -> &vision::ScoreModel {
         self.inner.engine.score_model(version)
     }
 

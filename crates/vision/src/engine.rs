@@ -140,6 +140,8 @@ pub struct Engine {
     landmarks_68: Option<ShapePredictor>,
     descriptor: DescriptorNet,
     calibration: Calibration,
+    /// Version 1's model: `calibration` as a [`ScoreModel`], made once at load.
+    score_v1: ScoreModel,
     score_v2: ScoreModel,
     config: EngineConfig,
 }
@@ -222,6 +224,7 @@ impl Engine {
             descriptor: DescriptorNet::load(models.descriptor_onnx, config.descriptor_batch)?
                 .with_threads(&threads),
             calibration: Calibration::dlib_resnet_v1()?,
+            score_v1: ScoreModel::for_version(DescriptorVersion::V1)?,
             score_v2: ScoreModel::for_version(DescriptorVersion::V2)?,
             config,
         })
@@ -401,10 +404,10 @@ impl Engine {
     }
 
     /// The score model of a descriptor version.
-    pub fn score_model(&self, version: DescriptorVersion) -> ScoreModel {
+    pub fn score_model(&self, version: DescriptorVersion) -> &ScoreModel {
         match version {
-            DescriptorVersion::V1 => ScoreModel::Table(self.calibration.clone()),
-            DescriptorVersion::V2 => self.score_v2.clone(),
+            DescriptorVersion::V1 => &self.score_v1,
+            DescriptorVersion::V2 => &self.score_v2,
         }
     }
 }
