@@ -149,7 +149,7 @@ async fn similar_person(
 ) -> Result<Option<PersonId>, ApiError> {
     let far = 10f64.powi(-(1 + level as i32));
     let model = call.state.engine.score_model(version);
-    let score = score_for_far(&model, far);
+    let score = score_for_far(model, far);
     let probe = engine_descriptor(descriptor);
     let req = SearchRequest {
         group_ids: vec![group.clone()],

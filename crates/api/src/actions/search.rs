@@ -222,7 +222,7 @@ async fn search(call: &Call<'_>, kind: Kind, by_group: bool) -> Result<Fields, A
     let probe_descriptors: Vec<Descriptor> = probes.iter().filter_map(|(_, d)| d.clone()).collect();
     let req = SearchRequest {
         group_ids,
-        max_distance: max_distance(&model, &probe_descriptors, threshold),
+        max_distance: max_distance(model, &probe_descriptors, threshold),
         probes: probe_descriptors,
         max_person_num: usize::try_from(max_person_num).unwrap_or(0),
         by_group,
@@ -239,7 +239,7 @@ async fn search(call: &Call<'_>, kind: Kind, by_group: bool) -> Result<Fields, A
         .into());
     }
     let rank = |probe: &Descriptor, hits: &[PersonHit]| -> Vec<Value> {
-        scored(&model, probe, hits, threshold)
+        scored(model, probe, hits, threshold)
             .into_iter()
             .map(|(p, s)| candidate(kind, p, s, &resp))
             .collect()
