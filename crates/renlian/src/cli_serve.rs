@@ -33,9 +33,16 @@ pub enum Command {
         /// Let `Url` images come from loopback, private and link-local addresses.
         #[arg(long)]
         allow_private_urls: bool,
-        /// Smallest face side the engine finds, in pixels.
+        /// Smallest face side the engine finds when a request names no MinFaceSize, in
+        /// pixels (80 = MMOD's own window; under it the image is upsampled, 4× the cost
+        /// per halving).
         #[arg(long, default_value_t = 80, value_name = "PX")]
         min_face_size: u32,
+        /// Face detector: `mmod` (dlib's CNN, the accurate mode and the default) or
+        /// `fast` (BlazeFace with boxes mapped to MMOD's; docs/vision.md has both's
+        /// measured speed and accuracy).
+        #[arg(long, value_enum, default_value_t = crate::cli_vision::DetectorArg::Mmod)]
+        detector: crate::cli_vision::DetectorArg,
         /// Serve HTTPS with this PEM certificate chain (with --tls-key); the files are
         /// read again when they change, so a renewed certificate needs no restart.
         #[arg(long, value_name = "PEM", requires = "tls_key")]
@@ -80,6 +87,7 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
         rate_per_key,
         allow_private_urls,
         min_face_size,
+        detector,
         tls_cert,
         tls_key,
         strict_signing,
@@ -105,6 +113,7 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
                 min_face_size,
                 ..Default::default()
             },
+            detector: detector.into(),
             ..Default::default()
         };
         let engine = vision::Engine::load(&store, config).context("loading the face engine")?;

@@ -254,14 +254,23 @@ impl Engine {
 
     /// Face boxes only (no landmarks); the most confident first.
     pub fn detect_boxes(&self, img: &RgbImage) -> Result<Vec<Detection>> {
+        self.detect_boxes_sized(img, self.config.detect.min_face_size)
+    }
+
+    /// Face boxes of at least `min_face_size` pixels (a request's own minimum, in place
+    /// of the configured one); the most confident first.
+    pub fn detect_boxes_sized(&self, img: &RgbImage, min_face_size: u32) -> Result<Vec<Detection>> {
+        let options = DetectOptions {
+            min_face_size,
+            ..self.config.detect
+        };
         match self.config.detector {
-            DetectorKind::Mmod => self.detector.detect(img, &self.config.detect),
+            DetectorKind::Mmod => self.detector.detect(img, &options),
             DetectorKind::Fast => {
                 let fast = self.fast.as_ref().ok_or_else(|| {
                     VisionError::model("blazeface", "the fast detector was not loaded")
                 })?;
-                let d = &self.config.detect;
-                fast.detect(img, d.min_face_size, d.max_faces, &self.config.fast)
+                fast.detect(img, min_face_size, options.max_faces, &self.config.fast)
             }
         }
     }
@@ -273,7 +282,13 @@ impl Engine {
 
     /// Detects faces with landmarks; the most confident first.
     pub fn detect(&self, img: &RgbImage) -> Result<Vec<Face>> {
-        let dets = self.detect_boxes(img)?;
+        self.detect_sized(img, self.config.detect.min_face_size)
+    }
+
+    /// Detects faces of at least `min_face_size` pixels with landmarks; the most
+    /// confident first.
+    pub fn detect_sized(&self, img: &RgbImage, min_face_size: u32) -> Result<Vec<Face>> {
+        let dets = self.detect_boxes_sized(img, min_face_size)?;
         Ok(dets
             .into_iter()
             .map(|d| self.face_at(img, d.rect, d.confidence))

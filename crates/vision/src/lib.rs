@@ -38,6 +38,7 @@ pub mod runtime;
 pub mod score;
 pub mod shape;
 pub mod thumbnail;
+pub mod upsample;
 
 pub use analysis::Analyzer;
 pub use attributes::{AttributeNets, Attributes};

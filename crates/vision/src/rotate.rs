@@ -183,13 +183,18 @@ impl Engine {
     /// Costs three more detections than [`Engine::detect`]; landmarks are placed only on
     /// the orientation kept.
     pub fn detect_turned(&self, img: RgbImage) -> Result<Oriented> {
+        self.detect_turned_sized(img, self.config().detect.min_face_size)
+    }
+
+    /// [`Engine::detect_turned`] for faces of at least `min_face_size` pixels.
+    pub fn detect_turned_sized(&self, img: RgbImage, min_face_size: u32) -> Result<Oriented> {
         let top = |d: &[Detection]| d.first().map(|d| d.confidence);
         let mut best_turn = Turn::None;
         let mut best_image = None;
-        let mut best = self.detect_boxes(&img)?;
+        let mut best = self.detect_boxes_sized(&img, min_face_size)?;
         for turn in Turn::SEARCH_ORDER {
             let turned = turn.apply(&img);
-            let found = self.detect_boxes(&turned)?;
+            let found = self.detect_boxes_sized(&turned, min_face_size)?;
             if top(&found) > top(&best) {
                 best_turn = turn;
                 best_image = Some(turned);

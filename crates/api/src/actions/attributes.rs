@@ -147,7 +147,7 @@ pub async fn detect_face_attributes(call: &Call<'_>) -> Result<Fields, ApiError>
     let bytes = load_image(call, "Image", "Url").await?;
     let need = !wanted.is_empty();
     let (oriented, faces, found) = on_analyzer(call, move |engine, analyzer| {
-        let mut oriented = decode_detect(engine, &bytes, rotate)?;
+        let mut oriented = decode_detect(engine, &bytes, rotate, None)?;
         let mut faces = largest_first(std::mem::take(&mut oriented.faces));
         if faces.is_empty() {
             return Err(no_face());

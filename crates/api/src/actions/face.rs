@@ -6,16 +6,16 @@ use serde_json::{json, Value};
 use vision::{Attributes, FaceMesh, Quality, Turn};
 
 use super::common::{
-    analyse_faces, check_min_face_size, check_model_version, decode_detect, describe_one,
-    image_size, largest_first, load_image, max_face_num, no_face, on_analyzer, quality_control,
-    rect_json, round_score, FACE_MODEL_VERSION,
+    analyse_faces, check_model_version, decode_detect, describe_one, image_size, largest_first,
+    load_image, max_face_num, min_face_size, no_face, on_analyzer, quality_control, rect_json,
+    round_score, FACE_MODEL_VERSION,
 };
 use super::{Call, Fields, Switch};
 use crate::error::ApiError;
 
 pub async fn detect_face(call: &Call<'_>) -> Result<Fields, ApiError> {
     let max_faces = max_face_num(call)?;
-    check_min_face_size(call)?;
+    let min_face = min_face_size(call)?;
     // Any value but 1 means "no" for these two (IAI's rule).
     let attributes = call.switch("NeedFaceAttributes", Switch::OneOrOff)?;
     let quality = call.switch("NeedQualityDetection", Switch::OneOrOff)?;
@@ -23,7 +23,7 @@ pub async fn detect_face(call: &Call<'_>) -> Result<Fields, ApiError> {
     check_model_version(call)?;
     let bytes = load_image(call, "Image", "Url").await?;
     let (found, faces, analysed) = on_analyzer(call, move |engine, analyzer| {
-        let mut found = decode_detect(engine, &bytes, rotate)?;
+        let mut found = decode_detect(engine, &bytes, rotate, min_face)?;
         let mut faces = largest_first(std::mem::take(&mut found.faces));
         faces.truncate(max_faces);
         let analysed = analyse_faces(analyzer, &found.image, &faces, attributes, quality)?;

@@ -37,7 +37,7 @@ fn meshes(
     limit: usize,
     rotate: bool,
 ) -> Result<(Oriented, Vec<(Face, FaceMesh)>), ApiError> {
-    let mut found = decode_detect(engine, bytes, rotate)?;
+    let mut found = decode_detect(engine, bytes, rotate, None)?;
     let faces = largest_first(std::mem::take(&mut found.faces));
     if faces.is_empty() {
         return Err(no_face());

@@ -14,8 +14,8 @@ use serde_json::{json, Value};
 use vision::{DescriptorVersion, Face, ScoreModel};
 
 use super::common::{
-    check_min_face_size, decode_detect, describe_one, descriptor_version, engine_descriptor,
-    face_qualifies, gallery_descriptor, largest_first, load_image, no_face, not_qualified,
+    decode_detect, describe_one, descriptor_version, engine_descriptor, face_qualifies,
+    gallery_descriptor, largest_first, load_image, min_face_size, no_face, not_qualified,
     on_analyzer, person_id, quality_control, rect_json, round_score,
 };
 use super::{Call, Fields, Switch};
@@ -51,11 +51,12 @@ async fn probes(
     max_faces: usize,
     quality: u8,
     rotate: bool,
+    min_face: Option<u32>,
     version: DescriptorVersion,
 ) -> Result<Vec<Probe>, ApiError> {
     let bytes = load_image(call, "Image", "Url").await?;
     let found = on_analyzer(call, move |engine, analyzer| {
-        let mut oriented = decode_detect(engine, &bytes, rotate)?;
+        let mut oriented = decode_detect(engine, &bytes, rotate, min_face)?;
         let img = &oriented.image;
         let mut faces = largest_first(std::mem::take(&mut oriented.faces));
         faces.truncate(max_faces);
@@ -177,7 +178,7 @@ async fn search(call: &Call<'_>, kind: Kind, by_group: bool) -> Result<Fields, A
             format!("MaxFaceNum must be 1 to {MAX_SEARCH_FACES}, got {max_faces}"),
         ));
     }
-    check_min_face_size(call)?;
+    let min_face = min_face_size(call)?;
     let (field, max) = if by_group {
         ("MaxPersonNumPerGroup", MAX_PERSONS_PER_GROUP)
     } else {
@@ -218,7 +219,7 @@ async fn search(call: &Call<'_>, kind: Kind, by_group: bool) -> Result<Fields, A
         None => DescriptorVersion::LATEST,
     };
     let model = call.state.engine.score_model(version);
-    let probes = probes(call, max_faces as usize, quality, rotate, version).await?;
+    let probes = probes(call, max_faces as usize, quality, rotate, min_face, version).await?;
     let probe_descriptors: Vec<Descriptor> = probes.iter().filter_map(|(_, d)| d.clone()).collect();
     let req = SearchRequest {
         group_ids,

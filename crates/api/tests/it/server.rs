@@ -237,8 +237,30 @@ async fn detect_and_compare_on_photos() {
         // Calibrated scores: 40 = FAR 1e-3, 20 = FAR 1e-1 (docs/calibration/).
         assert!(same >= 40.0 && other < 20.0, "same {same}, other {other}");
 
+        // MinFaceSize per request: the same photo scaled so its face is about 50 px is
+        // beyond the server's default minimum (80 px) and found when the request asks
+        // for 34-px faces (MMOD on the image upsampled as dlib does).
+        let scale = 50.0 / faces[0].width() as f64;
+        let tiny = image::load_from_memory(&obama).unwrap();
+        let tiny = tiny.resize(
+            (f64::from(tiny.width()) * scale).round() as u32,
+            10_000,
+            image::imageops::FilterType::Triangle,
+        );
+        let mut png = std::io::Cursor::new(Vec::new());
+        tiny.write_to(&mut png, image::ImageFormat::Png).unwrap();
+        let tiny = b64(&png.into_inner());
+        let r = s.call("DetectFace", json!({"Image": tiny})).await;
+        assert_eq!(code(&r), "InvalidParameterValue.NoFaceInPhoto", "{r}");
+        let r = s.call("DetectFace", json!({"Image": tiny, "MinFaceSize": 34})).await;
+        assert_eq!(code(&r), "", "{r}");
+        let width = r["FaceInfos"][0]["Width"].as_i64().unwrap();
+        assert!((40..=62).contains(&width), "{r}");
+        let r = s.call("DetectFace", json!({"Image": tiny, "MinFaceSize": 40})).await;
+        assert_eq!(code(&r), "InvalidParameterValue", "{r}");
+
         // Successful calls and NoFaceInPhoto are metered; decode and validation errors are not.
-        assert_eq!(s.metered("DetectFace").await, 2);
+        assert_eq!(s.metered("DetectFace").await, 4);
         assert_eq!(s.metered("CompareFace").await, 2);
         s.stop().await;
     });

@@ -24,6 +24,7 @@ mod map;
 mod models_cli;
 mod models_export;
 mod private_files;
+mod serve_detector;
 mod serve_enrolment_crash;
 mod serve_support;
 mod vision_cli;

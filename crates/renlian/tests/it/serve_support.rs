@@ -21,11 +21,17 @@ pub struct Serve {
 
 impl Serve {
     pub fn start(e: &Env, n: u32) -> Serve {
+        Serve::start_with(e, n, &[])
+    }
+
+    /// `renlian serve` with more options.
+    pub fn start_with(e: &Env, n: u32, options: &[&str]) -> Serve {
         let log_path = e.dir.path().join(format!("serve-{n}.log"));
         let log = std::fs::File::create(&log_path).unwrap();
         let mut child = e
             .command()
             .args(["serve", "--listen", "127.0.0.1:0", "--rate-per-key", "0"])
+            .args(options)
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()

@@ -3,5 +3,6 @@
 //! test issuer key, the exported model directory and the fixture photos, with what the
 //! Rust SDK returns on the same inputs to compare against.
 
+mod feature_pins;
 mod pytest;
 mod support;

@@ -13,3 +13,4 @@ mod onnx_cache;
 mod parity;
 mod rotate;
 mod threads;
+mod upsample;
