@@ -31,10 +31,9 @@ pub const INPUT: usize = 256;
 /// The smallest face side, in pixels of the network's input, that one window is trusted
 /// with; beyond it the image is also cut into tiles so that `min_face_size` maps to at
 /// least this. 13 keeps 640×480 at 34-pixel faces to one window (13.6 input pixels):
-/// on the EA photos scaled so that the face is 34 px in a 640×480 frame, the whole
-/// image plus 2×2 tiles (24 input pixels per face, five network runs) found 158 of 380
-/// faces against 150 for the one window, and at 40 px 331 against 315 (`bench/fastdet`,
-/// docs/performance.md): not worth five times the cost.
+/// on 40 EA photos scaled so that the face is 34 px in a 640×480 frame, one window found
+/// 39 and the whole image plus 2×2 tiles (24 input pixels per face, five network runs)
+/// 40: not worth five times the cost. (`bench/fastdet` measures both on all 380.)
 pub const MIN_FACE_IN_INPUT: f64 = 13.0;
 
 /// MediaPipe's anchor layout for the back model: 16×16 cells with 2 anchors (stride 16),
@@ -282,7 +281,7 @@ impl FastDetector {
                 };
                 (rect, c.score)
             })
-            .filter(|(r, _)| r.width().max(r.height()) >= min)
+            .filter(|(r, _)| crate::detector::large_enough(&r.to_rect(), min))
             .map(|(r, score)| Detection {
                 rect: r.to_rect(),
                 confidence: score,
