@@ -31,9 +31,11 @@ pub const INPUT: usize = 256;
 /// The smallest face side, in pixels of the network's input, that one window is trusted
 /// with; beyond it the image is also cut into tiles so that `min_face_size` maps to at
 /// least this. 13 keeps 640×480 at 34-pixel faces to one window (13.6 input pixels):
-/// on 40 EA photos scaled so that the face is 34 px in a 640×480 frame, one window found
-/// 39 and the whole image plus 2×2 tiles (24 input pixels per face, five network runs)
-/// 40: not worth five times the cost. (`bench/fastdet` measures both on all 380.)
+/// on the 380 EA photos scaled so that the face is 34 px in a 640×480 frame, one window
+/// found 330 (40 px: 360) in 25.5 ms, the whole image plus 2×2 tiles (24 input pixels
+/// per face) 370 (40 px: 378) in 114.8 ms (`bench/fastdet`, release, one core,
+/// docs/performance.md). The default keeps the speed; `FastOptions::tiles` buys the
+/// recall.
 pub const MIN_FACE_IN_INPUT: f64 = 13.0;
 
 /// MediaPipe's anchor layout for the back model: 16×16 cells with 2 anchors (stride 16),
