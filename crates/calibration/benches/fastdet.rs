@@ -143,6 +143,21 @@ fn main() -> Result<(), Error> {
         println!("fastdet: run with --bench (bench/fastdet)");
         return Ok(());
     }
+    // bench/fastdet --onnxruntime: every network on ONNX Runtime instead of tract.
+    match std::env::var_os("RENLIAN_ONNXRUNTIME").filter(|v| !v.is_empty()) {
+        Some(lib) => {
+            let lib = PathBuf::from(lib);
+            vision::runtime::use_onnxruntime(&lib)?;
+            let name = lib.file_name().map(|n| n.to_string_lossy().into_owned());
+            let version = name
+                .as_deref()
+                .and_then(|n| n.rsplit_once(".so."))
+                .map_or("(version unknown)", |(_, v)| v)
+                .to_owned();
+            println!("fastdet runtime: onnxruntime {version}");
+        }
+        None => println!("fastdet runtime: tract"),
+    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let set = PathBuf::from(env_or(
         "BENCH_SET",

@@ -119,6 +119,15 @@ pub async fn run(cmd: Command, global: &GlobalOpts) -> anyhow::Result<()> {
         let engine = vision::Engine::load(&store, config).context("loading the face engine")?;
         let analyzer =
             vision::Analyzer::load(&store).context("loading the face analysis models")?;
+        if vision::runtime::onnxruntime_loaded() {
+            for (graph, why) in vision::runtime::onnxruntime_fallbacks() {
+                tracing::warn!(
+                    graph,
+                    why,
+                    "ONNX Runtime refused the graph; it runs on tract"
+                );
+            }
+        }
         Ok((engine, analyzer))
     })
     .await??;

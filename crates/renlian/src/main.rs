@@ -69,6 +69,10 @@ async fn main() -> ExitCode {
     if !matches!(cli.command, Command::Serve(_)) {
         end_quietly_on_a_closed_pipe();
     }
+    if let Err(e) = use_onnxruntime_if_asked() {
+        report(&e);
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::Billing(c) => cli_billing::run(c, &cli.global).await,
         Command::Calibrate(c) => cli_calibrate::run(c, &cli.global).await,
@@ -86,6 +90,24 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `RENLIAN_ONNXRUNTIME`: the path of ONNX Runtime's shared library (the PyPI
+/// `onnxruntime` wheel's `onnxruntime/capi/libonnxruntime.so.*`). When set, the face
+/// engine's networks run in ONNX Runtime instead of tract (docs/vision.md, "Runtime").
+fn use_onnxruntime_if_asked() -> anyhow::Result<()> {
+    let Some(path) = std::env::var_os("RENLIAN_ONNXRUNTIME").filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
+    let path = std::path::PathBuf::from(path);
+    vision::runtime::use_onnxruntime(&path).map_err(|e| {
+        anyhow::anyhow!(
+            "RENLIAN_ONNXRUNTIME={}: {e} (unset it to run on tract)",
+            path.display()
+        )
+    })?;
+    tracing::info!(library = %path.display(), "inference on ONNX Runtime");
+    Ok(())
 }
 
 /// An ordinary failure (a missing file, a refused image, an unknown account) is one

@@ -14,6 +14,12 @@
 //! rows, so the results are the same bytes at any thread count. `bench/runtime`
 //! measures the gain for one image, and ONNX Runtime on the same graphs
 //! (docs/performance.md, "Runtime").
+//!
+//! With the `onnxruntime` feature, ONNX Runtime can run the graphs instead: once
+//! [`use_onnxruntime`] has loaded its shared library (the one the PyPI `onnxruntime`
+//! wheel ships; dlopen, nothing linked at build time), every network loaded afterwards
+//! runs in an ONNX Runtime session, and tract only where ONNX Runtime refuses a graph
+//! ([`onnxruntime_fallbacks`] says which and why).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -24,6 +30,9 @@ use tract_onnx::prelude::*;
 use crate::error::{Result, VisionError};
 
 type Plan = Arc<TypedRunnableModel>;
+
+/// One output of a pass: its shape and its values.
+type Output = (Vec<usize>, Vec<f32>);
 
 /// How many threads one network pass may use: one (the default, tract's single-thread
 /// executor) or, in a build with the `multithread` feature (tract's `multithread-mm`),
@@ -88,6 +97,9 @@ pub struct Network {
     fixed: Arc<[Option<usize>]>,
     plans: Arc<Mutex<PlanCache<Plan>>>,
     threads: Threads,
+    /// ONNX Runtime's sessions of this graph, when it runs there.
+    #[cfg(feature = "onnxruntime")]
+    ort: Option<Arc<ort_backend::Sessions>>,
 }
 
 impl std::fmt::Debug for Network {
@@ -96,6 +108,7 @@ impl std::fmt::Debug for Network {
             .field("name", &self.name)
             .field("cached_plans", &self.plans().len())
             .field("threads", &self.threads.count())
+            .field("runtime", &self.runtime())
             .finish()
     }
 }
@@ -171,11 +184,22 @@ impl Network {
                 .collect(),
             plans: Arc::new(Mutex::new(PlanCache::new(max_plans.max(1)))),
             threads: Threads::default(),
+            #[cfg(feature = "onnxruntime")]
+            ort: ort_backend::Sessions::for_graph(name, onnx),
         };
-        if network.symbols.is_empty() {
+        if network.symbols.is_empty() && network.runtime() == "tract" {
             network.plan(&[])?;
         }
         Ok(network)
+    }
+
+    /// The runtime this network's passes run on: "tract" or "onnxruntime".
+    pub fn runtime(&self) -> &'static str {
+        #[cfg(feature = "onnxruntime")]
+        if self.ort.is_some() {
+            return "onnxruntime";
+        }
+        "tract"
     }
 
     /// The same network (sharing its plans), its passes run on `threads`.
@@ -214,11 +238,7 @@ impl Network {
 
     /// Runs the network on one input of `shape`, which `fill` writes (all of it, in
     /// row-major order), and returns the first output as f32.
-    pub fn run(
-        &self,
-        shape: &[usize],
-        fill: impl FnOnce(&mut [f32]),
-    ) -> Result<(Vec<usize>, Vec<f32>)> {
+    pub fn run(&self, shape: &[usize], fill: impl FnOnce(&mut [f32])) -> Result<Output> {
         self.run_all(shape, fill)?
             .into_iter()
             .next()
@@ -227,11 +247,7 @@ impl Network {
 
     /// Like [`Network::run`], but returns every output (shape and f32 values), in the
     /// graph's output order.
-    pub fn run_all(
-        &self,
-        shape: &[usize],
-        fill: impl FnOnce(&mut [f32]),
-    ) -> Result<Vec<(Vec<usize>, Vec<f32>)>> {
+    pub fn run_all(&self, shape: &[usize], fill: impl FnOnce(&mut [f32])) -> Result<Vec<Output>> {
         crate::cancel::checkpoint()?;
         let fail = |e: TractError| VisionError::inference(self.name, format!("{e:#}"));
         if shape.len() != self.fixed.len()
@@ -244,6 +260,12 @@ impl Network {
                 self.name,
                 format!("input shape {shape:?}"),
             ));
+        }
+        #[cfg(feature = "onnxruntime")]
+        if let Some(sessions) = &self.ort {
+            return sessions
+                .run(shape, self.threads.count(), fill)
+                .map_err(|e| VisionError::inference(self.name, e));
         }
         let key: Vec<usize> = self.symbols.iter().map(|(axis, _)| shape[*axis]).collect();
         let plan = self.plan(&key)?;
@@ -266,6 +288,171 @@ impl Network {
                 Ok((shape, values))
             })
             .collect()
+    }
+}
+
+/// Loads ONNX Runtime's shared library (`libonnxruntime.so`, as the PyPI `onnxruntime`
+/// wheel ships it under `onnxruntime/capi/`) for this process: every [`Network`] loaded
+/// afterwards runs in ONNX Runtime. Load it before the engine. A second call with the
+/// same library does nothing; the process keeps the first library it loaded.
+#[cfg(feature = "onnxruntime")]
+pub fn use_onnxruntime(library: &std::path::Path) -> Result<()> {
+    ort_backend::load(library).map_err(|e| VisionError::model("onnxruntime", e))
+}
+
+/// Whether [`use_onnxruntime`] has loaded ONNX Runtime in this process.
+pub fn onnxruntime_loaded() -> bool {
+    #[cfg(feature = "onnxruntime")]
+    if ort_backend::environment().is_some() {
+        return true;
+    }
+    false
+}
+
+/// The graphs ONNX Runtime refused since it was loaded (they run in tract), with why.
+pub fn onnxruntime_fallbacks() -> Vec<(&'static str, String)> {
+    #[cfg(feature = "onnxruntime")]
+    {
+        ort_backend::fallbacks()
+    }
+    #[cfg(not(feature = "onnxruntime"))]
+    Vec::new()
+}
+
+/// ONNX Runtime through the `ort` crate. Written here rather than behind a trait shared
+/// with tract: the two differ only in these few calls, and `Network` stays one type.
+#[cfg(feature = "onnxruntime")]
+mod ort_backend {
+    use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+    use ort::session::builder::GraphOptimizationLevel;
+    use ort::session::Session;
+    use ort::value::Tensor;
+
+    static ENVIRONMENT: OnceLock<ort::environment::Environment> = OnceLock::new();
+    static FALLBACKS: Mutex<Vec<(&'static str, String)>> = Mutex::new(Vec::new());
+
+    pub fn load(library: &std::path::Path) -> Result<(), String> {
+        if ENVIRONMENT.get().is_some() {
+            return Ok(());
+        }
+        let env = ort::init_from(library)
+            .map_err(|e| e.to_string())?
+            .with_name("renlian")
+            .build()
+            .map_err(|e| e.to_string())?;
+        let _ = ENVIRONMENT.set(env);
+        Ok(())
+    }
+
+    pub fn environment() -> Option<&'static ort::environment::Environment> {
+        ENVIRONMENT.get()
+    }
+
+    pub fn fallbacks() -> Vec<(&'static str, String)> {
+        FALLBACKS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Idle sessions of one graph, each with the intra-op thread count it was made with.
+    /// `Session::run` takes `&mut self`, so concurrent passes each take a session of
+    /// their own: the pool grows to the number of passes that ever ran at once.
+    pub struct Sessions {
+        onnx: Arc<[u8]>,
+        idle: Mutex<Vec<(usize, Session)>>,
+    }
+
+    impl Sessions {
+        /// The sessions of `onnx` when ONNX Runtime is loaded and accepts the graph
+        /// (one session is made here to find out); else `None`, the refusal recorded.
+        pub fn for_graph(name: &'static str, onnx: &[u8]) -> Option<Arc<Sessions>> {
+            environment()?;
+            let sessions = Sessions {
+                onnx: onnx.into(),
+                idle: Mutex::new(Vec::new()),
+            };
+            match sessions.session(1) {
+                Ok(first) => {
+                    sessions.give_back(1, first);
+                    Some(Arc::new(sessions))
+                }
+                Err(e) => {
+                    FALLBACKS
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push((name, e));
+                    None
+                }
+            }
+        }
+
+        fn session(&self, threads: usize) -> Result<Session, String> {
+            let env = environment().ok_or("ONNX Runtime is not loaded")?;
+            let err = |e: ort::Error<ort::session::builder::SessionBuilder>| e.to_string();
+            // As tract runs: `threads` for one pass, no second level of parallelism,
+            // no busy-waiting threads taking cores from other requests.
+            Session::builder(env)
+                .map_err(|e| e.to_string())?
+                .with_optimization_level(GraphOptimizationLevel::All)
+                .map_err(err)?
+                .with_intra_threads(threads)
+                .map_err(err)?
+                .with_inter_threads(1)
+                .map_err(err)?
+                .with_intra_op_spinning(false)
+                .map_err(err)?
+                .with_inter_op_spinning(false)
+                .map_err(err)?
+                .commit_from_memory(&self.onnx)
+                .map_err(|e| e.to_string())
+        }
+
+        fn give_back(&self, threads: usize, session: Session) {
+            self.idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push((threads, session));
+        }
+
+        /// One pass: the input of `shape` written by `fill`, every output as f32.
+        pub fn run(
+            &self,
+            shape: &[usize],
+            threads: usize,
+            fill: impl FnOnce(&mut [f32]),
+        ) -> Result<Vec<super::Output>, String> {
+            let mut data = vec![0f32; shape.iter().product()];
+            fill(&mut data);
+            let input = Tensor::from_array((shape.to_vec(), data)).map_err(|e| e.to_string())?;
+            let idle = {
+                let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+                idle.iter()
+                    .position(|(t, _)| *t == threads)
+                    .map(|i| idle.swap_remove(i).1)
+            };
+            let mut session = match idle {
+                Some(s) => s,
+                None => self.session(threads)?,
+            };
+            let outputs = {
+                let result = session
+                    .run(ort::inputs![input])
+                    .map_err(|e| e.to_string())?;
+                result
+                    .values()
+                    .map(|v| {
+                        let (shape, values) =
+                            v.try_extract_tensor::<f32>().map_err(|e| e.to_string())?;
+                        let shape = shape.iter().map(|&d| d.max(0) as usize).collect();
+                        Ok((shape, values.to_vec()))
+                    })
+                    .collect::<Result<Vec<_>, String>>()
+            };
+            self.give_back(threads, session);
+            outputs
+        }
     }
 }
 

@@ -151,3 +151,55 @@ fn malformed_images_fail_with_a_message() {
     assert!(v[0]["error"].as_str().unwrap().contains("truncated"), "{v}");
     assert_eq!(v[1]["faces"].as_array().unwrap().len(), 1);
 }
+
+/// `RENLIAN_ONNXRUNTIME`: the commands run the engine on ONNX Runtime (the library
+/// scripts/onnxruntime-env installs) with the same faces and descriptors as on tract; a
+/// path that is not ONNX Runtime stops the command with a message naming the variable.
+#[test]
+fn onnxruntime_named_by_the_environment_runs_the_engine() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = std::process::Command::new(root.join("scripts/onnxruntime-env"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let library = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let photo = fixture("obama.jpg");
+    let run = |library: Option<&str>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_renlian"));
+        cmd.args(["embed", &photo, "--json"]);
+        match library {
+            Some(l) => cmd.env("RENLIAN_ONNXRUNTIME", l),
+            None => cmd.env_remove("RENLIAN_ONNXRUNTIME"),
+        };
+        cmd.output().unwrap()
+    };
+    let tract = json_of(&run(None));
+    let ort = json_of(&run(Some(&library)));
+    let faces = |v: &Value| v[0]["faces"].as_array().unwrap().clone();
+    let (a, b) = (faces(&tract), faces(&ort));
+    assert_eq!(a.len(), 1, "{tract}");
+    assert_eq!(a.len(), b.len(), "{tract} vs {ort}");
+    for key in ["x", "y", "width", "height"] {
+        assert_eq!(a[0][key], b[0][key], "{key}: {tract} vs {ort}");
+    }
+    let (da, db) = (
+        a[0]["descriptor"].as_array().unwrap(),
+        b[0]["descriptor"].as_array().unwrap(),
+    );
+    let distance: f64 = da
+        .iter()
+        .zip(db)
+        .map(|(x, y)| (x.as_f64().unwrap() - y.as_f64().unwrap()).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    assert!(distance < 1e-4, "descriptor distance {distance}");
+
+    let bad = run(Some("/nonexistent/libonnxruntime.so"));
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("RENLIAN_ONNXRUNTIME"), "{stderr}");
+}
