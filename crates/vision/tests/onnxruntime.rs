@@ -3,23 +3,11 @@
 //! descriptors as tract on the fixture photos, for MMOD, the fast detector and the
 //! descriptor, with every graph of the engine accepted by ONNX Runtime.
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use vision::{DetectorKind, Engine, EngineConfig, RgbImage};
 
-fn script(name: &str) -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let out = Command::new(root.join("scripts").join(name))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "scripts/{name}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
+// The `it` binary's set-up (scripts, model store), shared as a file.
+#[path = "it/common.rs"]
+mod common;
 
 /// A fixture 480 px wide: faces of 80-200 px, quick to detect.
 fn fixture(dir: &std::path::Path, name: &str) -> RgbImage {
@@ -44,15 +32,13 @@ fn engines(store: &models::ModelStore) -> (Engine, Engine) {
 
 #[test]
 fn onnxruntime_runs_the_engine_as_tract_does() {
-    let store = models::ModelStore::from_env().unwrap();
-    store
-        .ensure(models::Pack::Dlib, &models::NoProgress)
-        .unwrap();
-    let fixtures = script("fixtures");
+    let store = common::store();
+    let fixtures = common::fixtures();
     // tract's engines first: loading ONNX Runtime switches the networks loaded after it.
     let (tract_mmod, tract_fast) = engines(&store);
     assert!(!vision::runtime::onnxruntime_loaded());
-    vision::runtime::use_onnxruntime(&script("onnxruntime-env")).unwrap();
+    let library = common::run_script(&common::repo_root().join("scripts/onnxruntime-env"), &[]);
+    vision::runtime::use_onnxruntime(&library).unwrap();
     assert!(vision::runtime::onnxruntime_loaded());
     let (ort_mmod, ort_fast) = engines(&store);
     assert_eq!(

@@ -7,11 +7,19 @@ use serde_json::Value;
 
 /// The fixture photo directory, fetched into the cache by scripts/fixtures.
 pub fn fixtures() -> PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/fixtures");
+    script_path("fixtures")
+}
+
+/// Runs `scripts/NAME` (one that installs or fetches something into the cache) and
+/// returns the path it prints.
+pub fn script_path(name: &str) -> PathBuf {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scripts")
+        .join(name);
     let out = Command::new(script).output().unwrap();
     assert!(
         out.status.success(),
-        "{}",
+        "scripts/{name}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())

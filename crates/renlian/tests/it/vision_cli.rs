@@ -157,16 +157,9 @@ fn malformed_images_fail_with_a_message() {
 /// path that is not ONNX Runtime stops the command with a message naming the variable.
 #[test]
 fn onnxruntime_named_by_the_environment_runs_the_engine() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let out = std::process::Command::new(root.join("scripts/onnxruntime-env"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let library = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let library = face_support::script_path("onnxruntime-env")
+        .display()
+        .to_string();
     let photo = fixture("obama.jpg");
     let run = |library: Option<&str>| {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_renlian"));

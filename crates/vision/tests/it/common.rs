@@ -43,11 +43,12 @@ pub struct Env {
     pub engine: Engine,
 }
 
-fn repo_root() -> PathBuf {
+pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn run_script(script: &Path, args: &[&Path]) -> PathBuf {
+/// Runs a script that prints a path (of something it fetched or installed).
+pub fn run_script(script: &Path, args: &[&Path]) -> PathBuf {
     let out = Command::new(script).args(args).output().unwrap();
     assert!(
         out.status.success(),
