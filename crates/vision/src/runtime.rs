@@ -89,25 +89,43 @@ impl Threads {
 #[derive(Clone)]
 pub struct Network {
     name: &'static str,
-    /// Decluttered, not yet optimised: the template every plan is made from.
-    template: Arc<TypedModel>,
-    /// The symbolic input axes and their symbols.
-    symbols: Arc<[(usize, Symbol)]>,
-    /// Fixed input sizes, checked before a plan is looked up.
+    /// Fixed input sizes, checked before a pass on either runtime.
     fixed: Arc<[Option<usize>]>,
-    plans: Arc<Mutex<PlanCache<Plan>>>,
     threads: Threads,
-    /// ONNX Runtime's sessions of this graph, when it runs there.
+    backend: Backend,
+}
+
+/// What runs the passes. Only one is built: a graph ONNX Runtime takes is never imported
+/// into tract (that would hold its weights twice and spend tract's load time for nothing).
+#[derive(Clone)]
+enum Backend {
+    Tract(Arc<TractGraph>),
+    /// ONNX Runtime's sessions of this graph.
     #[cfg(feature = "onnxruntime")]
-    ort: Option<Arc<ort_backend::Sessions>>,
+    OnnxRuntime(Arc<ort_backend::Sessions>),
+}
+
+/// A graph on tract: the template and the plans made from it, shared by every clone.
+struct TractGraph {
+    /// Decluttered, not yet optimised: the template every plan is made from.
+    template: TypedModel,
+    /// The symbolic input axes and their symbols.
+    symbols: Vec<(usize, Symbol)>,
+    plans: Mutex<PlanCache<Plan>>,
 }
 
 impl std::fmt::Debug for Network {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Network")
-            .field("name", &self.name)
-            .field("cached_plans", &self.plans().len())
-            .field("threads", &self.threads.count())
+        let mut d = f.debug_struct("Network");
+        d.field("name", &self.name);
+        match &self.backend {
+            Backend::Tract(graph) => {
+                d.field("cached_plans", &graph.plans().len());
+            }
+            #[cfg(feature = "onnxruntime")]
+            Backend::OnnxRuntime(_) => {}
+        }
+        d.field("threads", &self.threads.count())
             .field("runtime", &self.runtime())
             .finish()
     }
@@ -147,6 +165,84 @@ impl Network {
         input: &[Dim],
         max_plans: usize,
     ) -> Result<Network> {
+        let fixed = input
+            .iter()
+            .map(|d| match d {
+                Dim::Fixed(n) => Some(*n),
+                Dim::Symbol(_) => None,
+            })
+            .collect();
+        #[cfg(feature = "onnxruntime")]
+        if let Some(sessions) = ort_backend::Sessions::for_graph(name, onnx) {
+            return Ok(Network {
+                name,
+                fixed,
+                threads: Threads::default(),
+                backend: Backend::OnnxRuntime(sessions),
+            });
+        }
+        let graph = TractGraph::import(name, onnx, input, max_plans)?;
+        Ok(Network {
+            name,
+            fixed,
+            threads: Threads::default(),
+            backend: Backend::Tract(Arc::new(graph)),
+        })
+    }
+
+    /// The runtime this network's passes run on: "tract" or "onnxruntime".
+    pub fn runtime(&self) -> &'static str {
+        match &self.backend {
+            Backend::Tract(_) => "tract",
+            #[cfg(feature = "onnxruntime")]
+            Backend::OnnxRuntime(_) => "onnxruntime",
+        }
+    }
+
+    /// The same network (sharing its plans), its passes run on `threads`.
+    pub fn with_threads(mut self, threads: &Threads) -> Network {
+        self.threads = threads.clone();
+        self
+    }
+
+    /// Runs the network on one input of `shape`, which `fill` writes (all of it, in
+    /// row-major order), and returns the first output as f32.
+    pub fn run(&self, shape: &[usize], fill: impl FnOnce(&mut [f32])) -> Result<Output> {
+        self.run_all(shape, fill)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| VisionError::inference(self.name, "no output"))
+    }
+
+    /// Like [`Network::run`], but returns every output (shape and f32 values), in the
+    /// graph's output order.
+    pub fn run_all(&self, shape: &[usize], fill: impl FnOnce(&mut [f32])) -> Result<Vec<Output>> {
+        crate::cancel::checkpoint()?;
+        if shape.len() != self.fixed.len()
+            || shape
+                .iter()
+                .zip(self.fixed.iter())
+                .any(|(n, f)| f.is_some_and(|f| f != *n))
+        {
+            return Err(VisionError::inference(
+                self.name,
+                format!("input shape {shape:?}"),
+            ));
+        }
+        match &self.backend {
+            Backend::Tract(graph) => graph.run(self.name, &self.threads, shape, fill),
+            #[cfg(feature = "onnxruntime")]
+            Backend::OnnxRuntime(sessions) => sessions
+                .run(shape, self.threads.count(), fill)
+                .map_err(|e| VisionError::inference(self.name, e)),
+        }
+    }
+}
+
+impl TractGraph {
+    /// Imports and declutters `onnx` with its input of `input`'s shape; a graph without
+    /// symbols gets its one plan here.
+    fn import(name: &'static str, onnx: &[u8], input: &[Dim], max_plans: usize) -> Result<Self> {
         let err = |e: TractError| VisionError::model(name, format!("{e:#}"));
         let mut model = tract_onnx::onnx()
             .model_for_read(&mut &onnx[..])
@@ -171,45 +267,50 @@ impl Network {
             .into_typed()
             .and_then(|m| m.into_decluttered())
             .map_err(err)?;
-        let network = Network {
-            name,
-            template: Arc::new(template),
-            symbols: symbols.into(),
-            fixed: input
-                .iter()
-                .map(|d| match d {
-                    Dim::Fixed(n) => Some(*n),
-                    Dim::Symbol(_) => None,
-                })
-                .collect(),
-            plans: Arc::new(Mutex::new(PlanCache::new(max_plans.max(1)))),
-            threads: Threads::default(),
-            #[cfg(feature = "onnxruntime")]
-            ort: ort_backend::Sessions::for_graph(name, onnx),
+        let graph = TractGraph {
+            template,
+            symbols,
+            plans: Mutex::new(PlanCache::new(max_plans.max(1))),
         };
-        if network.symbols.is_empty() && network.runtime() == "tract" {
-            network.plan(&[])?;
+        if graph.symbols.is_empty() {
+            graph.plan(name, &[])?;
         }
-        Ok(network)
+        Ok(graph)
     }
 
-    /// The runtime this network's passes run on: "tract" or "onnxruntime".
-    pub fn runtime(&self) -> &'static str {
-        #[cfg(feature = "onnxruntime")]
-        if self.ort.is_some() {
-            return "onnxruntime";
+    /// One pass on tract (see [`Network::run_all`]; the shape is checked).
+    fn run(
+        &self,
+        name: &'static str,
+        threads: &Threads,
+        shape: &[usize],
+        fill: impl FnOnce(&mut [f32]),
+    ) -> Result<Vec<Output>> {
+        let fail = |e: TractError| VisionError::inference(name, format!("{e:#}"));
+        let key: Vec<usize> = self.symbols.iter().map(|(axis, _)| shape[*axis]).collect();
+        let plan = self.plan(name, &key)?;
+        // The input is written in place: a canvas is megabytes, not worth a copy.
+        let mut input = Tensor::zero::<f32>(shape).map_err(fail)?;
+        {
+            let mut view = input.try_as_plain_ram_mut().map_err(fail)?;
+            fill(view.as_slice_mut::<f32>().map_err(fail)?);
         }
-        "tract"
-    }
-
-    /// The same network (sharing its plans), its passes run on `threads`.
-    pub fn with_threads(mut self, threads: &Threads) -> Network {
-        self.threads = threads.clone();
-        self
+        let outputs =
+            multithread_tract_scope(threads.executor.clone(), || plan.run(tvec!(input.into())))
+                .map_err(fail)?;
+        outputs
+            .into_iter()
+            .map(|out| {
+                let shape = out.shape().to_vec();
+                let plain = out.try_as_plain_ram().map_err(fail)?;
+                let values = plain.as_slice::<f32>().map_err(fail)?.to_vec();
+                Ok((shape, values))
+            })
+            .collect()
     }
 
     /// The plan for inputs whose symbolic axes have these sizes: cached, or optimised now.
-    fn plan(&self, key: &[usize]) -> Result<Plan> {
+    fn plan(&self, name: &'static str, key: &[usize]) -> Result<Plan> {
         if let Some(plan) = self.plans().get(key) {
             return Ok(plan);
         }
@@ -226,7 +327,7 @@ impl Network {
             .set_symbols(&subs)
             .and_then(|m| m.into_optimized())
             .and_then(|m| m.into_runnable())
-            .map_err(|e| VisionError::model(self.name, format!("{e:#}")))?;
+            .map_err(|e| VisionError::model(name, format!("{e:#}")))?;
         self.plans().insert(key.to_vec(), plan.clone());
         Ok(plan)
     }
@@ -234,60 +335,6 @@ impl Network {
     fn plans(&self) -> std::sync::MutexGuard<'_, PlanCache<Plan>> {
         // The cache holds no invariant a panicking thread could break half-way.
         self.plans.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Runs the network on one input of `shape`, which `fill` writes (all of it, in
-    /// row-major order), and returns the first output as f32.
-    pub fn run(&self, shape: &[usize], fill: impl FnOnce(&mut [f32])) -> Result<Output> {
-        self.run_all(shape, fill)?
-            .into_iter()
-            .next()
-            .ok_or_else(|| VisionError::inference(self.name, "no output"))
-    }
-
-    /// Like [`Network::run`], but returns every output (shape and f32 values), in the
-    /// graph's output order.
-    pub fn run_all(&self, shape: &[usize], fill: impl FnOnce(&mut [f32])) -> Result<Vec<Output>> {
-        crate::cancel::checkpoint()?;
-        let fail = |e: TractError| VisionError::inference(self.name, format!("{e:#}"));
-        if shape.len() != self.fixed.len()
-            || shape
-                .iter()
-                .zip(self.fixed.iter())
-                .any(|(n, f)| f.is_some_and(|f| f != *n))
-        {
-            return Err(VisionError::inference(
-                self.name,
-                format!("input shape {shape:?}"),
-            ));
-        }
-        #[cfg(feature = "onnxruntime")]
-        if let Some(sessions) = &self.ort {
-            return sessions
-                .run(shape, self.threads.count(), fill)
-                .map_err(|e| VisionError::inference(self.name, e));
-        }
-        let key: Vec<usize> = self.symbols.iter().map(|(axis, _)| shape[*axis]).collect();
-        let plan = self.plan(&key)?;
-        // The input is written in place: a canvas is megabytes, not worth a copy.
-        let mut input = Tensor::zero::<f32>(shape).map_err(fail)?;
-        {
-            let mut view = input.try_as_plain_ram_mut().map_err(fail)?;
-            fill(view.as_slice_mut::<f32>().map_err(fail)?);
-        }
-        let outputs = multithread_tract_scope(self.threads.executor.clone(), || {
-            plan.run(tvec!(input.into()))
-        })
-        .map_err(fail)?;
-        outputs
-            .into_iter()
-            .map(|out| {
-                let shape = out.shape().to_vec();
-                let plain = out.try_as_plain_ram().map_err(fail)?;
-                let values = plain.as_slice::<f32>().map_err(fail)?.to_vec();
-                Ok((shape, values))
-            })
-            .collect()
     }
 }
 
