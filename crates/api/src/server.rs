@@ -79,9 +79,18 @@ async fn handle(
     if is_a_browser_visit(&method, &uri, &headers) {
         return landing_page();
     }
-    let request_id = uuid::Uuid::new_v4().to_string();
+    let request_id = new_request_id();
     let result = answer(&state, &method, &uri, &headers, body, &request_id).await;
     envelope(&request_id, result)
+}
+
+/// A fresh RequestId: a UUID of version 7, which starts with the time in milliseconds.
+/// A billable call's RequestId is its key in metering's usage index, and keys that arrive in
+/// time order land at the end of that index: batched inserts of random (version 4) keys
+/// dirty a page per row all over it and ran 2-7 times slower (docs/performance.md,
+/// "Metering").
+fn new_request_id() -> String {
+    uuid::Uuid::now_v7().to_string()
 }
 
 /// A plain `GET /` with no signature and no query: a person opening the endpoint in a
@@ -387,7 +396,7 @@ pub async fn call_as(
     version: &str,
     params: &Map<String, Value>,
 ) -> (String, Result<Map<String, Value>, ApiError>) {
-    let request_id = uuid::Uuid::new_v4().to_string();
+    let request_id = new_request_id();
     let caller = Caller {
         account,
         secret_id: secret_id.to_owned(),

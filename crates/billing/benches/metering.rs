@@ -9,6 +9,9 @@
 //!   callers' count, 1024-row statements, one committed transaction per batch, through the
 //!   same pool: the limit of batched durable inserts that the metering writer cannot beat.
 //!
+//! Both key their rows as the API keys its calls: by RequestIds, version-7 UUIDs (time
+//! first). BENCH_KEY_ORDER=random keys them by random version-4 UUIDs instead.
+//!
 //! `cargo bench --workspace --bench metering`; BENCH_SECONDS (default 5), BENCH_CALLERS
 //! (default 2048), BENCH_ACCOUNTS (settlement, default 100000; 0 skips it),
 //! BENCH_SPREADS (metering account counts, default "1,1000"), BENCH_REFERENCE (0: leave the
@@ -37,6 +40,21 @@ fn process_cpu() -> Option<Duration> {
     Some(Duration::from_millis(ticks * 10))
 }
 
+/// Whether calls carry random (version 4) UUIDs as their keys rather than time-ordered
+/// (version 7) ones as the API's RequestIds are: BENCH_KEY_ORDER=random.
+fn random_ids() -> bool {
+    std::env::var("BENCH_KEY_ORDER").is_ok_and(|v| v == "random")
+}
+
+/// A call's key as the API makes its RequestIds (or a random UUID, see [`random_ids`]).
+fn request_id(random: bool) -> String {
+    if random {
+        uuid::Uuid::new_v4().to_string()
+    } else {
+        uuid::Uuid::now_v7().to_string()
+    }
+}
+
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -63,16 +81,16 @@ async fn metering(b: &Billing, label: &str, accounts: usize, callers: u64, windo
     let done = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
+    let random_ids = random_ids();
     // A short warm-up, then the measured window.
     let start = Instant::now();
     for c in 0..callers {
         let (b, done, stop, ids) = (b.clone(), done.clone(), stop.clone(), ids.clone());
-        let label = label.to_string();
         tasks.push(tokio::spawn(async move {
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let account = ids[(c as usize + n as usize) % ids.len()];
-                let id = format!("{label}-{c}-{n}");
+                let id = request_id(random_ids);
                 b.record_call(account, Item::Detect, "DetectFace", &id, Utc::now())
                     .await
                     .unwrap();
@@ -153,7 +171,7 @@ async fn reference(b: &Billing, label: &str, batch: usize, window: Duration) -> 
         )
     };
     let full = statement(1024.min(batch));
-    let mut k = 0u64;
+    let random_ids = random_ids();
     let mut measured = 0u64;
     let start = Instant::now();
     let from = start + window / 5;
@@ -161,8 +179,8 @@ async fn reference(b: &Billing, label: &str, batch: usize, window: Duration) -> 
     while Instant::now() < until {
         let counting = Instant::now() >= from;
         let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
-        // Keys as the metering callers make them: caller index, then its call number.
-        let keys: Vec<String> = (0..batch).map(|i| format!("{label}-{i}-{k}")).collect();
+        // Keys as the metering callers make them.
+        let keys: Vec<String> = (0..batch).map(|_| request_id(random_ids)).collect();
         let at_us = Utc::now().timestamp_micros();
         for chunk in keys.chunks(1024) {
             let tail;
@@ -189,7 +207,6 @@ async fn reference(b: &Billing, label: &str, batch: usize, window: Duration) -> 
             query.execute(&mut *tx).await.unwrap();
         }
         tx.commit().await.unwrap();
-        k += 1;
         if counting {
             measured += batch as u64;
         }
