@@ -131,6 +131,31 @@ fn landing_page() -> Response {
         .into_response()
 }
 
+/// Reads and discards up to `cap` bytes of a body refused for its declared size, for at
+/// most two seconds, while the refusal is answered. A client still sending when the server
+/// closes the connection gets a reset, often before it reads the answer (the official
+/// SDKs then report a broken connection, not RequestSizeLimitExceeded); a refusal that
+/// lets a slightly oversized upload finish is read. A body larger than `cap`, or slower,
+/// is cut off as before.
+fn drain_refused(mut body: Body, cap: u64) {
+    use axum::body::HttpBody;
+    tokio::spawn(async move {
+        let mut read = 0u64;
+        let drain = async {
+            while read <= cap {
+                match std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
+                {
+                    Some(Ok(frame)) => {
+                        read += frame.data_ref().map_or(0, |d| d.len() as u64);
+                    }
+                    _ => break,
+                }
+            }
+        };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), drain).await;
+    });
+}
+
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
@@ -155,6 +180,7 @@ async fn answer(
     // A declared length over the limit is refused before a byte of it is read.
     let declared = header_str(headers, "content-length").and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > state.config.max_body_bytes as u64) {
+        drain_refused(body, 2 * state.config.max_body_bytes as u64);
         return Err(too_large());
     }
     let read = axum::body::to_bytes(body, state.config.max_body_bytes);
