@@ -3,37 +3,20 @@
 //! descriptors as tract on the fixture photos, for MMOD, the fast detector and the
 //! descriptor, with every graph of the engine accepted by ONNX Runtime.
 
-use vision::{DetectorKind, Engine, EngineConfig, RgbImage};
+use vision::{Engine, EngineConfig};
 
 // The `it` binary's set-up (scripts, model store), shared as a file.
 #[path = "it/common.rs"]
 mod common;
 
-/// A fixture 480 px wide: faces of 80-200 px, quick to detect.
-fn fixture(dir: &std::path::Path, name: &str) -> RgbImage {
-    image::open(dir.join(name))
-        .unwrap()
-        .resize(480, 10_000, image::imageops::FilterType::Triangle)
-        .to_rgb8()
-}
-
 fn engines(store: &models::ModelStore) -> (Engine, Engine) {
     let mmod = Engine::load(store, EngineConfig::default()).unwrap();
-    let fast = EngineConfig {
-        detector: DetectorKind::Fast,
-        detect: vision::DetectOptions {
-            min_face_size: 34,
-            ..Default::default()
-        },
-        ..EngineConfig::default()
-    };
-    (mmod, Engine::load(store, fast).unwrap())
+    (mmod, Engine::load(store, common::fast_config()).unwrap())
 }
 
 #[test]
 fn onnxruntime_runs_the_engine_as_tract_does() {
     let store = common::store();
-    let fixtures = common::fixtures();
     // tract's engines first: loading ONNX Runtime switches the networks loaded after it.
     let (tract_mmod, tract_fast) = engines(&store);
     assert!(!vision::runtime::onnxruntime_loaded());
@@ -56,7 +39,7 @@ fn onnxruntime_runs_the_engine_as_tract_does() {
     assert_eq!(blazeface.runtime(), "onnxruntime");
 
     for name in ["obama.jpg", "obama2.jpg", "biden.jpg", "astronaut.png"] {
-        let img = fixture(&fixtures, name);
+        let img = common::fixture_480(name);
         for (what, tract, ort) in [
             ("mmod", &tract_mmod, &ort_mmod),
             ("fast", &tract_fast, &ort_fast),

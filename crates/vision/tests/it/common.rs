@@ -64,6 +64,27 @@ pub fn fixtures() -> PathBuf {
     run_script(&repo_root().join("scripts/fixtures"), &[])
 }
 
+/// A fixture photo scaled to 480 px wide: faces of 80-200 px (MMOD's default range), quick
+/// to detect.
+pub fn fixture_480(name: &str) -> vision::RgbImage {
+    image::open(fixtures().join(name))
+        .unwrap()
+        .resize(480, 10_000, image::imageops::FilterType::Triangle)
+        .to_rgb8()
+}
+
+/// The fast detector's engine as the tests load it: faces down to 34 px.
+pub fn fast_config() -> EngineConfig {
+    EngineConfig {
+        detector: vision::DetectorKind::Fast,
+        detect: vision::DetectOptions {
+            min_face_size: 34,
+            ..Default::default()
+        },
+        ..EngineConfig::default()
+    }
+}
+
 /// The model store with dlib's pack present.
 pub fn store() -> models::ModelStore {
     let store = models::ModelStore::from_env().unwrap();

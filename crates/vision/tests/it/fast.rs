@@ -2,24 +2,11 @@
 //! photos: it finds the faces MMOD finds, with boxes close to MMOD's, and the descriptors
 //! computed from its boxes stay close to those from MMOD's boxes.
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::OnceLock;
 
-use vision::{DetectorKind, Engine, EngineConfig, RgbImage, Turn};
+use vision::{Engine, EngineConfig, Turn};
 
-fn fixture(name: &str) -> RgbImage {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let out = Command::new(root.join("scripts/fixtures"))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let dir = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
-    let img = image::open(dir.join(name)).unwrap();
-    // 480 px wide: faces of 80-200 px, MMOD's default range, and quick to detect.
-    img.resize(480, 10_000, image::imageops::FilterType::Triangle)
-        .to_rgb8()
-}
+use crate::common::{fast_config, fixture_480 as fixture};
 
 struct Engines {
     mmod: Engine,
@@ -30,17 +17,9 @@ fn engines() -> &'static Engines {
     static E: OnceLock<Engines> = OnceLock::new();
     E.get_or_init(|| {
         let store = models::ModelStore::from_env().unwrap();
-        let fast = EngineConfig {
-            detector: DetectorKind::Fast,
-            detect: vision::DetectOptions {
-                min_face_size: 34,
-                ..Default::default()
-            },
-            ..EngineConfig::default()
-        };
         Engines {
             mmod: Engine::load(&store, EngineConfig::default()).unwrap(),
-            fast: Engine::load(&store, fast).unwrap(),
+            fast: Engine::load(&store, fast_config()).unwrap(),
         }
     })
 }
