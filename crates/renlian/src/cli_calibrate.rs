@@ -62,6 +62,14 @@ pub enum Command {
         /// Folds of people for the held-out judgement (version 2).
         #[arg(long, default_value_t = 5, value_name = "K")]
         folds: usize,
+        /// Version 2: also describe the sets with the other detector and judge the shipped
+        /// model on pairs with one face from each (a gallery enrolled with one detector,
+        /// searched with the other).
+        #[arg(long)]
+        across_detectors: bool,
+        /// Descriptor cache of the other detector (with --across-detectors).
+        #[arg(long, value_name = "FILE")]
+        across_cache: Option<PathBuf>,
     },
 }
 
@@ -84,18 +92,39 @@ fn run_blocking(cmd: Command) -> anyhow::Result<()> {
         sets,
         region,
         folds,
+        across_detectors,
+        across_cache,
     } = cmd;
     if descriptor_version == 2 {
         let out = out.context("--descriptor-version 2 needs --out")?;
         let region = region.context("--descriptor-version 2 needs --region")?;
-        let engine = load_engine(min_face_size, detector.into())?;
-        let detector_name = format!("{:?}", vision::DetectorKind::from(detector)).to_lowercase();
+        anyhow::ensure!(
+            across_detectors || across_cache.is_none(),
+            "--across-cache goes with --across-detectors"
+        );
+        let kind = vision::DetectorKind::from(detector);
+        let engine = load_engine(min_face_size, kind)?;
+        let other = if across_detectors {
+            let other_kind = match kind {
+                vision::DetectorKind::Mmod => vision::DetectorKind::Fast,
+                vision::DetectorKind::Fast => vision::DetectorKind::Mmod,
+            };
+            Some(Across {
+                engine: load_engine(min_face_size, other_kind)?,
+                cache: across_cache,
+            })
+        } else {
+            None
+        };
         return calibrate_v2(
             &engine,
-            &detector_name,
-            &sets,
-            &region,
-            folds,
+            &format!("{kind:?}").to_lowercase(),
+            other.as_ref(),
+            &V2Sets {
+                sets: &sets,
+                region: &region,
+                folds,
+            },
             &out,
             cache.as_deref(),
         );
@@ -179,13 +208,46 @@ fn load_engine(min_face_size: u32, detector: vision::DetectorKind) -> anyhow::Re
     Engine::load(&store, config).context("loading the face engine")
 }
 
-/// One population's descriptors of both versions, photos without a face left out.
-fn describe_set(
+/// Every photo of one population with its descriptors of both versions (`None` where no
+/// face was found), in the manifest's order.
+struct Described {
+    name: String,
+    photos: Vec<(String, [Option<Vec<f32>>; 2])>,
+}
+
+impl Described {
+    /// The populations of each version, photos without a face left out.
+    fn into_populations(self) -> [calibration::regional::Population; 2] {
+        use calibration::regional::{Labelled, Population};
+        let total = self.photos.len();
+        let mut by_version = [Vec::new(), Vec::new()];
+        for (identity, descriptors) in self.photos {
+            for (i, d) in descriptors.into_iter().enumerate() {
+                if let Some(descriptor) = d {
+                    by_version[i].push(Labelled {
+                        identity: identity.clone(),
+                        descriptor,
+                    });
+                }
+            }
+        }
+        let left_out = total - by_version[0].len();
+        if left_out > 0 {
+            eprintln!("{}: {left_out} photos without a face, left out", self.name);
+        }
+        by_version.map(|photos| Population {
+            name: self.name.clone(),
+            photos,
+        })
+    }
+}
+
+/// Describes the photos of `spec` (`NAME=MANIFEST`).
+fn describe_entries(
     engine: &Engine,
     spec: &str,
     cache: Option<&std::path::Path>,
-) -> anyhow::Result<[calibration::regional::Population; 2]> {
-    use calibration::regional::{Labelled, Population};
+) -> anyhow::Result<Described> {
     let (name, manifest) = spec
         .split_once('=')
         .context("--set must be NAME=MANIFEST")?;
@@ -194,38 +256,70 @@ fn describe_set(
     let bar = crate::progress::items(m.entries.len() as u64, "describing");
     let outcomes = calibration::describe_all_with_progress(engine, &m, cache, &|| bar.inc(1))?;
     bar.finish_and_clear();
-    let mut by_version = [Vec::new(), Vec::new()];
-    for (entry, o) in m.entries.iter().zip(&outcomes) {
-        for (i, v) in vision::DescriptorVersion::ALL.into_iter().enumerate() {
-            if let Some(d) = o.descriptor_of(v) {
-                by_version[i].push(Labelled {
-                    identity: entry.identity.clone(),
-                    descriptor: d.0,
-                });
-            }
-        }
-    }
-    let left_out = m.entries.len() - by_version[0].len();
-    if left_out > 0 {
-        eprintln!("{name}: {left_out} photos without a face, left out");
-    }
-    Ok(by_version.map(|photos| Population {
+    let photos = m
+        .entries
+        .iter()
+        .zip(&outcomes)
+        .map(|(entry, o)| {
+            let d = vision::DescriptorVersion::ALL.map(|v| o.descriptor_of(v).map(|d| d.0));
+            (entry.identity.clone(), d)
+        })
+        .collect();
+    Ok(Described {
         name: name.to_string(),
         photos,
-    }))
+    })
+}
+
+/// The photos both detectors found a face in, each with its two version-2 descriptors
+/// side by side (this run's detector first).
+fn side_by_side(mine: &Described, others: &Described) -> calibration::regional::Population {
+    let photos = mine
+        .photos
+        .iter()
+        .zip(&others.photos)
+        .filter_map(|((identity, a), (_, b))| {
+            let (a, b) = (a[1].as_ref()?, b[1].as_ref()?);
+            Some(calibration::regional::Labelled {
+                identity: identity.clone(),
+                descriptor: a.iter().chain(b).copied().collect(),
+            })
+        })
+        .collect();
+    calibration::regional::Population {
+        name: mine.name.clone(),
+        photos,
+    }
 }
 
 /// Fits version 2's model on every set and judges it, version 1 and version 2's
 /// descriptor with one table beside it, on people held out of each fit.
+/// The other detector's engine and descriptor cache (`--across-detectors`).
+struct Across {
+    engine: Engine,
+    cache: Option<PathBuf>,
+}
+
+/// What version 2 is fitted and judged on.
+struct V2Sets<'a> {
+    sets: &'a [String],
+    region: &'a str,
+    folds: usize,
+}
+
 fn calibrate_v2(
     engine: &Engine,
     detector_name: &str,
-    sets: &[String],
-    region: &str,
-    folds: usize,
+    across: Option<&Across>,
+    v2sets: &V2Sets,
     out: &std::path::Path,
     cache: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
+    let V2Sets {
+        sets,
+        region,
+        folds,
+    } = *v2sets;
     use calibration::regional::{self, FitOptions};
     anyhow::ensure!(sets.len() >= 2, "version 2 needs two or more --set");
     anyhow::ensure!(folds >= 2, "--folds must be 2 or more");
@@ -233,8 +327,15 @@ fn calibrate_v2(
     let model_name = engine.calibration().model.clone();
     let mut v1 = Vec::new();
     let mut v2 = Vec::new();
+    // Per set, each photo's version-2 descriptor from both detectors, side by side.
+    let mut paired = Vec::new();
     for spec in sets {
-        let [a, b] = describe_set(engine, spec, cache)?;
+        let entries = describe_entries(engine, spec, cache)?;
+        if let Some(a) = across {
+            let others = describe_entries(&a.engine, spec, a.cache.as_deref())?;
+            paired.push(side_by_side(&entries, &others));
+        }
+        let [a, b] = entries.into_populations();
         v1.push(a);
         v2.push(b);
     }
@@ -273,6 +374,22 @@ fn calibrate_v2(
             )
         }))
     })?;
+    // One face of each pair from each detector: the first photo's descriptor from this
+    // run's detector, the second's from the other.
+    let across_judged = if across.is_some() {
+        Some(regional::cross_validate(&paired, folds, |_| {
+            let m = shipped_model.clone();
+            Ok(Box::new(move |a: &[f32], b: &[f32]| {
+                let half = a.len() / 2;
+                m.score(
+                    &vision::Descriptor(a[..half].to_vec()),
+                    &vision::Descriptor(b[half..].to_vec()),
+                )
+            }))
+        })?)
+    } else {
+        None
+    };
     let mut gains = Vec::new();
     let mut gain_md = String::from(
         "\nTAR gained by version 2 on the same genuine pairs (95 % interval of the paired difference):\n\n| population | score 40 | score 50 | score 60 |\n|---|---|---|---|\n",
@@ -291,7 +408,7 @@ fn calibrate_v2(
         gain_md.push('\n');
         gains.push(json!({"population": a.population, "score_gain_low_high": g}));
     }
-    let evaluation = json!({
+    let mut evaluation = json!({
         "folds": folds,
         "region": region,
         "options": opts,
@@ -304,17 +421,86 @@ fn calibrate_v2(
         "detector": detector_name,
         "tar_gain_version_1_to_2": gains,
     });
+    if let Some(j) = &across_judged {
+        evaluation["across_detectors"] = json!({
+            "name": "version 2 as shipped, one face from each detector",
+            "populations": j,
+        });
+    }
     std::fs::write(
         out.join("v2-evaluation.json"),
         serde_json::to_string_pretty(&evaluation)? + "\n",
     )?;
-    let md = regional::judged_markdown(&[
-        ("version 1", &before),
-        ("v2 descriptor, one table", &one_table),
-        ("version 2", &after),
-        ("version 2 as shipped", &shipped),
-    ]) + &gain_md;
+    let mut rows: Vec<(&str, &[regional::Judged])> = vec![
+        ("version 1", before.as_slice()),
+        ("v2 descriptor, one table", one_table.as_slice()),
+        ("version 2", after.as_slice()),
+        ("version 2 as shipped", shipped.as_slice()),
+    ];
+    if let Some(j) = &across_judged {
+        rows.push(("shipped, across detectors", j.as_slice()));
+    }
+    let md = regional::judged_markdown(&rows) + &gain_md;
     std::fs::write(out.join("v2-evaluation.md"), &md)?;
     print!("{md}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn described(photos: &[(&str, Option<f32>)]) -> Described {
+        Described {
+            name: "set".into(),
+            photos: photos
+                .iter()
+                .map(|(id, d)| {
+                    let v2 = d.map(|x| vec![x, x + 0.5]);
+                    (id.to_string(), [v2.clone().map(|v| vec![v[0]]), v2])
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn side_by_side_keeps_the_photos_both_detectors_described_in_order() {
+        let mine = described(&[
+            ("a", Some(1.0)),
+            ("a", None),
+            ("b", Some(3.0)),
+            ("c", Some(4.0)),
+        ]);
+        let others = described(&[
+            ("a", Some(10.0)),
+            ("a", Some(20.0)),
+            ("b", None),
+            ("c", Some(40.0)),
+        ]);
+        let p = side_by_side(&mine, &others);
+        assert_eq!(p.name, "set");
+        let got: Vec<(&str, &[f32])> = p
+            .photos
+            .iter()
+            .map(|l| (l.identity.as_str(), l.descriptor.as_slice()))
+            .collect();
+        // Version-2 descriptors only, this run's detector first.
+        assert_eq!(
+            got,
+            vec![
+                ("a", &[1.0, 1.5, 10.0, 10.5][..]),
+                ("c", &[4.0, 4.5, 40.0, 40.5][..]),
+            ]
+        );
+    }
+
+    #[test]
+    fn populations_leave_out_the_photos_without_a_face() {
+        let [v1, v2] =
+            described(&[("a", Some(1.0)), ("b", None), ("b", Some(2.0))]).into_populations();
+        assert_eq!(v1.photos.len(), 2);
+        assert_eq!(v2.photos[1].identity, "b");
+        assert_eq!(v2.photos[1].descriptor, vec![2.0, 2.5]);
+        assert_eq!(v1.photos[1].descriptor, vec![2.0]);
+    }
 }

@@ -124,3 +124,25 @@ fn a_pairs_file_that_contradicts_the_manifest_is_refused() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("disagrees with the manifest"), "{err}");
 }
+
+#[test]
+fn an_across_cache_without_across_detectors_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = renlian(&[
+        "calibrate",
+        "--descriptor-version",
+        "2",
+        "--region",
+        "east-asian",
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--across-cache",
+        dir.path().join("other.json").to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--across-cache goes with --across-detectors"),
+        "{err}"
+    );
+}
