@@ -208,6 +208,37 @@ fn load_engine(min_face_size: u32, detector: vision::DetectorKind) -> anyhow::Re
     Engine::load(&store, config).context("loading the face engine")
 }
 
+/// Judges the engine's own model as it is (nothing fitted per fold). `across`: each photo
+/// holds two descriptors side by side (see [`side_by_side`]), and a pair is scored with
+/// the first photo's first half against the second photo's second half: one face from
+/// each detector.
+fn judge_shipped(
+    model: &vision::ScoreModel,
+    populations: &[calibration::regional::Population],
+    folds: usize,
+    across: bool,
+) -> anyhow::Result<Vec<calibration::regional::Judged>> {
+    Ok(calibration::regional::cross_validate(
+        populations,
+        folds,
+        |_| {
+            let m = model.clone();
+            Ok(Box::new(move |a: &[f32], b: &[f32]| {
+                let (a, b) = if across {
+                    let half = a.len() / 2;
+                    (&a[..half], &b[half..])
+                } else {
+                    (a, b)
+                };
+                m.score(
+                    &vision::Descriptor(a.to_vec()),
+                    &vision::Descriptor(b.to_vec()),
+                )
+            }))
+        },
+    )?)
+}
+
 /// Every photo of one population with its descriptors of both versions (`None` where no
 /// face was found), in the manifest's order.
 struct Described {
@@ -365,30 +396,10 @@ fn calibrate_v2(
     // boxes, so in-sample there; with `--detector fast` it shows whether the shipped
     // scores keep their meaning on the fast path's descriptors of the same people.
     let shipped_model = engine.score_model(vision::DescriptorVersion::V2).clone();
-    let shipped = regional::cross_validate(&v2, folds, |_| {
-        let m = shipped_model.clone();
-        Ok(Box::new(move |a: &[f32], b: &[f32]| {
-            m.score(
-                &vision::Descriptor(a.to_vec()),
-                &vision::Descriptor(b.to_vec()),
-            )
-        }))
-    })?;
-    // One face of each pair from each detector: the first photo's descriptor from this
-    // run's detector, the second's from the other.
-    let across_judged = if across.is_some() {
-        Some(regional::cross_validate(&paired, folds, |_| {
-            let m = shipped_model.clone();
-            Ok(Box::new(move |a: &[f32], b: &[f32]| {
-                let half = a.len() / 2;
-                m.score(
-                    &vision::Descriptor(a[..half].to_vec()),
-                    &vision::Descriptor(b[half..].to_vec()),
-                )
-            }))
-        })?)
-    } else {
-        None
+    let shipped = judge_shipped(&shipped_model, &v2, folds, false)?;
+    let across_judged = match across {
+        Some(_) => Some(judge_shipped(&shipped_model, &paired, folds, true)?),
+        None => None,
     };
     let mut gains = Vec::new();
     let mut gain_md = String::from(
