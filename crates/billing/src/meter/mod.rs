@@ -6,15 +6,19 @@
 //! commit: a record acknowledged is a record committed, at the cost of one commit per batch
 //! instead of one per call (group commit).
 //!
-//! The writer locks the balance rows of the batch's accounts first, so several processes
-//! sharing one PostgreSQL database serialise per account and never consume a unit twice.
+//! On PostgreSQL the writer locks the balance rows of the batch's accounts first, so
+//! several processes sharing one database serialise per account and never consume a unit
+//! twice. On SQLite it holds the database's write lock for the batch and keeps the
+//! accounts' state between batches while no other connection commits (`cache`).
 //!
 //! - this module: the public API ([`Billing::record_call`], [`Billing::record_enrolment`],
 //!   [`Billing::import_usage`], [`Billing::void_call`]) and the records sent to the writer;
 //! - `writer`: the group-commit writer task and the batch's transaction;
+//! - `cache`: the SQLite writer's state kept between batches, and when it is still true;
 //! - `rule`: the consumption rule free → pack → postpaid, pure (no database);
 //! - `rows`: the batch's row I/O (state read, changes written).
 
+mod cache;
 mod rows;
 mod rule;
 mod writer;

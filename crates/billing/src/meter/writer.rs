@@ -2,11 +2,13 @@
 //! channel, gathers whatever has queued up into one batch, consumes the batch in one
 //! transaction and answers each caller only after the commit.
 //!
-//! The transaction locks the balance rows of the batch's accounts first, so several
-//! processes sharing one PostgreSQL database serialise per account and never consume a
-//! unit twice.
+//! On PostgreSQL the transaction locks the balance rows of the batch's accounts first, so
+//! several processes sharing one database serialise per account and never consume a unit
+//! twice. On SQLite it takes the database's write lock (`BEGIN IMMEDIATE`) and runs on the
+//! state the writer kept from its last batch when nothing else has committed since
+//! (`cache`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate};
 use db::Dialect;
@@ -14,10 +16,11 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Connection};
 use tokio::sync::mpsc;
 
+use super::cache::StateCache;
 use super::rows::{self, AccountInfo};
-use super::rule::{self, Effects};
+use super::rule::{self, Counter, Effects, PackState};
 use super::{Consumption, Job, Pending};
-use crate::account::lock_balances;
+use crate::account::{lock_balances, Balance};
 use crate::catalogue::Item;
 use crate::daily::{add_days, day_label, day_of, DayDelta};
 use crate::error::BillingError;
@@ -75,6 +78,7 @@ async fn run(pool: AnyPool, dialect: Dialect, mut rx: mpsc::Receiver<Pending>, m
         dialect,
         pool,
         accounts: HashMap::new(),
+        cache: None,
     };
     // The connection the writer keeps while records keep coming. One connection for
     // consecutive batches keeps SQLite's page cache warm (a connection drops its whole
@@ -87,8 +91,11 @@ async fn run(pool: AnyPool, dialect: Dialect, mut rx: mpsc::Receiver<Pending>, m
         conn = writer.process(conn, batch).await;
         settle_queue(&rx, max_batch).await;
         if rx.is_empty() {
-            // Idle: give the connection back to the pool until the next record arrives.
+            // Idle: give the connection back to the pool until the next record arrives. The
+            // kept state goes with it: it is checked against this connection's
+            // `data_version`, which another connection does not share.
             conn = None;
+            writer.cache = None;
         }
     }
 }
@@ -116,6 +123,18 @@ struct Writer {
     dialect: Dialect,
     pool: AnyPool,
     accounts: HashMap<i64, AccountInfo>,
+    /// SQLite only: the state the last committed batch left, valid on the connection
+    /// kept for the next batch.
+    cache: Option<StateCache>,
+}
+
+/// The state a batch's consumption rule runs on, read in its transaction (or taken from
+/// the cache). Months are indexes into the batch's sorted month labels.
+struct BatchState {
+    balances: HashMap<i64, Balance>,
+    counters: HashMap<(i64, Item, usize), Counter>,
+    settled: HashSet<(i64, usize)>,
+    packs: HashMap<(i64, Item), Vec<PackState>>,
 }
 
 impl Writer {
@@ -126,6 +145,14 @@ impl Writer {
         conn: Option<PoolConnection<Any>>,
         batch: Vec<Pending>,
     ) -> Option<PoolConnection<Any>> {
+        // The cache is taken out for the batch and put back only if it commits; a new
+        // connection starts without one.
+        let mut cache = if conn.is_some() {
+            self.cache.take()
+        } else {
+            self.cache = None;
+            None
+        };
         let mut conn = match conn {
             Some(conn) => conn,
             None => match self.pool.acquire().await {
@@ -141,11 +168,13 @@ impl Writer {
         // stored key is rolled back and consumed again with the lookup, which answers the
         // replays. Another process may also record one of these keys between our read and
         // write (PostgreSQL, several nodes): one more pass sees it as a replay.
-        let mut outcome = self.consume(&mut conn, &batch, false).await;
+        let mut outcome = self.consume(&mut conn, &batch, false, &mut cache).await;
         for _ in 0..2 {
             match &outcome {
                 Err(e) if e.worth_a_lookup_pass() => {
-                    outcome = self.consume(&mut conn, &batch, true).await;
+                    // Read everything again: nothing of a failed pass is trusted.
+                    cache = None;
+                    outcome = self.consume(&mut conn, &batch, true, &mut cache).await;
                 }
                 _ => break,
             }
@@ -154,6 +183,7 @@ impl Writer {
         // checks or replaces it), the next batch takes another.
         match outcome {
             Ok(results) => {
+                self.cache = cache;
                 for (p, r) in batch.into_iter().zip(results) {
                     let _ = p.reply.send(r);
                 }
@@ -188,24 +218,24 @@ impl Writer {
     ///
     /// `lookup`: first look up which keys are stored (replays); without it, a stored key
     /// makes the insert fail the batch ([`BatchError::KeysRace`]).
+    ///
+    /// `cache` (SQLite): the kept state, used if still current and replaced if not; it
+    /// takes in the batch's changes once committed.
     async fn consume(
         &self,
         conn: &mut AnyConnection,
         batch: &[Pending],
         lookup: bool,
+        cache: &mut Option<StateCache>,
     ) -> Result<Answers, BatchError> {
-        let mut tx = conn.begin().await?;
+        let mut tx = match self.dialect {
+            Dialect::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => conn.begin().await?,
+        };
         let ids: Vec<i64> = unique(batch.iter().map(|p| p.job.account()))
             .into_iter()
             .filter(|id| self.accounts.contains_key(id))
             .collect();
-        let balances = lock_balances(&mut tx, &ids).await?;
-        let stored = if lookup {
-            let keys: Vec<&str> = unique(batch.iter().map(|p| p.job.key()));
-            rows::load_existing(&mut tx, &keys).await?
-        } else {
-            HashMap::new()
-        };
 
         // Each record's calendar day in its account's time zone. Days and months are
         // referred to by their index in `days` / `months` from here on; the batch's few
@@ -229,9 +259,27 @@ impl Writer {
             })
             .collect();
         let month_refs: Vec<&str> = months.iter().map(String::as_str).collect();
-        let mut counters = rows::load_counters(&mut tx, &ids, &month_refs).await?;
-        let settled = rows::load_settled(&mut tx, &ids, &month_refs).await?;
-        let mut packs = rows::load_packs(&mut tx, &ids).await?;
+        let BatchState {
+            balances,
+            mut counters,
+            settled,
+            mut packs,
+        } = match self.dialect {
+            Dialect::Sqlite => {
+                let wanted = unique(batch.iter().zip(&job_days).filter_map(|(p, day)| {
+                    let day = dates.binary_search(&(*day)?).ok()?;
+                    Some((p.job.account(), p.job.item(), day_months[day]))
+                }));
+                load_cached(&mut tx, &ids, &month_refs, &wanted, cache).await?
+            }
+            Dialect::Postgres => load_state(&mut tx, &ids, &month_refs).await?,
+        };
+        let stored = if lookup {
+            let keys: Vec<&str> = unique(batch.iter().map(|p| p.job.key()));
+            rows::load_existing(&mut tx, &keys).await?
+        } else {
+            HashMap::new()
+        };
 
         let mut effects = Effects {
             rows: Vec::with_capacity(batch.len()),
@@ -322,8 +370,110 @@ impl Writer {
         insert_notices(&mut tx, &effects.notices).await?;
         rows::insert_enrolments(&mut tx, &enrolments).await?;
         tx.commit().await?;
+        if let Some(cache) = cache {
+            cache.absorb(counters, &months, packs);
+        }
         Ok(results)
     }
+}
+
+/// The batch's state read in its transaction, the balance rows locked first
+/// (PostgreSQL: other nodes' writers wait on them).
+async fn load_state(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+    months: &[&str],
+) -> Result<BatchState, BatchError> {
+    Ok(BatchState {
+        balances: lock_balances(conn, ids).await?,
+        counters: rows::load_counters(conn, ids, months).await?,
+        settled: rows::load_settled(conn, ids, months).await?,
+        packs: rows::load_packs(conn, ids).await?,
+    })
+}
+
+/// The batch's state from the cache, reading only what it lacks (SQLite, in a
+/// `BEGIN IMMEDIATE` transaction). The cache is replaced by an empty one first when another
+/// connection has committed since it was filled. `wanted`: the batch's (account, item,
+/// month index) triples, the counters it will touch.
+async fn load_cached(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+    months: &[&str],
+    wanted: &[(i64, Item, usize)],
+    cache: &mut Option<StateCache>,
+) -> Result<BatchState, BatchError> {
+    let version: i64 = sqlx::query_scalar("PRAGMA data_version")
+        .fetch_one(&mut *conn)
+        .await?;
+    let cache = match cache {
+        Some(c) if c.is_current(version) => c,
+        _ => cache.insert(StateCache::new(version)),
+    };
+
+    let new: Vec<i64> = ids
+        .iter()
+        .filter(|id| !cache.accounts.contains(id))
+        .copied()
+        .collect();
+    if !new.is_empty() {
+        cache.balances.extend(lock_balances(conn, &new).await?);
+        cache.packs.extend(rows::load_packs(conn, &new).await?);
+        cache.accounts.extend(&new);
+    }
+    for &label in months {
+        let month = cache.months.entry(label.to_string()).or_default();
+        let new: Vec<i64> = ids
+            .iter()
+            .filter(|id| !month.loaded.contains(id))
+            .copied()
+            .collect();
+        if new.is_empty() {
+            continue;
+        }
+        let one = [label];
+        for ((account, item, _), c) in rows::load_counters(conn, &new, &one).await? {
+            month.counters.entry((account, item)).or_insert(c);
+        }
+        for (account, _) in rows::load_settled(conn, &new, &one).await? {
+            month.settled.insert(account);
+        }
+        month.loaded.extend(&new);
+    }
+
+    let mut state = BatchState {
+        balances: HashMap::with_capacity(ids.len()),
+        counters: HashMap::with_capacity(wanted.len()),
+        settled: HashSet::new(),
+        packs: HashMap::new(),
+    };
+    for id in ids {
+        if let Some(b) = cache.balances.get(id) {
+            state.balances.insert(*id, *b);
+        }
+    }
+    for (i, &label) in months.iter().enumerate() {
+        if let Some(month) = cache.months.get(label) {
+            state.settled.extend(
+                ids.iter()
+                    .filter(|id| month.settled.contains(id))
+                    .map(|id| (*id, i)),
+            );
+        }
+    }
+    for &(account, item, month) in wanted {
+        if let Some(c) = cache
+            .months
+            .get(months[month])
+            .and_then(|m| m.counters.get(&(account, item)))
+        {
+            state.counters.insert((account, item, month), *c);
+        }
+        if let Some(stack) = cache.packs.get(&(account, item)) {
+            state.packs.insert((account, item), stack.clone());
+        }
+    }
+    Ok(state)
 }
 
 /// Answers every record of a batch that could not be committed; the connection goes back

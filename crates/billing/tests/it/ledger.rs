@@ -51,6 +51,7 @@ on_both!(
     void_gives_back_each_source_once,
     concurrent_voids_give_back_once,
     pending_enrolments_settle_once,
+    other_writers_are_seen_mid_stream,
 );
 
 async fn month_boundary_in_billing_time_zone(b: Billing) {
@@ -1226,4 +1227,142 @@ async fn pending_enrolments_settle_once(b: Billing) {
         .await
         .unwrap()
         .is_empty());
+}
+
+/// The SQLite writer keeps its accounts' state between batches while no other connection
+/// commits. A pack bought and calls voided from other connections while calls keep
+/// streaming must be seen by the batches after them: every call sent after the purchase
+/// returned takes a pack unit, and the counters the writer writes back keep every void.
+async fn other_writers_are_seen_mid_stream(b: Billing) {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+    use std::sync::{Arc, Mutex};
+
+    let a = account(&b, "stream").await;
+    let at = t("2026-03-10T00:00:00Z");
+    b.top_up(a, money("1000"), t("2026-03-01T00:00:00Z"))
+        .await
+        .unwrap();
+    // The month's free calls used at once: the stream is billed postpaid until the pack.
+    b.import_usage(
+        a,
+        Item::Detect,
+        billing::catalogue::FREE_CALLS_PER_MONTH,
+        at,
+        "free",
+    )
+    .await
+    .unwrap();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let bought = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(AtomicU64::new(0));
+    let recorded = Arc::new(Mutex::new(Vec::<String>::new()));
+    let callers: Vec<_> = (0..64)
+        .map(|caller| {
+            let (b, stop, bought, sent, recorded) = (
+                b.clone(),
+                stop.clone(),
+                bought.clone(),
+                sent.clone(),
+                recorded.clone(),
+            );
+            tokio::spawn(async move {
+                let mut out = Vec::new();
+                let mut i = 0;
+                while !stop.load(SeqCst) {
+                    let after_purchase = bought.load(SeqCst);
+                    let key = format!("stream-{caller}-{i}");
+                    let c = b
+                        .record_call(a, Item::Detect, "DetectFace", &key, at)
+                        .await
+                        .unwrap();
+                    recorded.lock().unwrap().push(key);
+                    sent.fetch_add(1, SeqCst);
+                    out.push((after_purchase, c));
+                    i += 1;
+                }
+                out
+            })
+        })
+        .collect();
+    let wait_for = |n: u64| {
+        let sent = sent.clone();
+        async move {
+            while sent.load(SeqCst) < n {
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+        }
+    };
+
+    wait_for(1_000).await;
+    let pack = b
+        .buy_pack(a, Item::Detect, PackSize::M1, t("2026-03-01T00:00:00Z"))
+        .await
+        .unwrap();
+    bought.store(true, SeqCst);
+    let mark = sent.load(SeqCst);
+    wait_for(mark + 500).await;
+    let voids: Vec<String> = recorded.lock().unwrap()[..40].to_vec();
+    for key in &voids {
+        let v = b.void_call(key, at).await.unwrap();
+        assert!(matches!(v, Voided::Voided(_)), "{key}: {v:?}");
+        // Let a batch or two go between the voids.
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    }
+    wait_for(sent.load(SeqCst) + 500).await;
+    stop.store(true, SeqCst);
+
+    let mut after = 0;
+    for caller in callers {
+        for (after_purchase, c) in caller.await.unwrap() {
+            assert!(!c.replayed);
+            if after_purchase {
+                after += 1;
+                assert_eq!(
+                    (c.pack, c.postpaid),
+                    (1, 0),
+                    "a call sent after the purchase"
+                );
+            }
+        }
+    }
+    assert!(after >= 1_000, "{after} calls after the purchase");
+
+    // What the writer wrote back agrees with the ledger, voids included.
+    let calls = sent.load(SeqCst) as i64;
+    let row = sqlx::query(
+        "SELECT calls, free_units, pack_units, postpaid_units FROM billing_monthly \
+         WHERE account_id = $1 AND month = '2026-03' AND item = 'detect'",
+    )
+    .bind(a)
+    .fetch_one(b.pool())
+    .await
+    .unwrap();
+    let counted: Vec<i64> = (0..4).map(|i| row.try_get(i).unwrap()).collect();
+    let mut by_source = [0i64; 3];
+    for r in sqlx::query("SELECT source, units FROM billing_usage WHERE account_id = $1")
+        .bind(a)
+        .fetch_all(b.pool())
+        .await
+        .unwrap()
+    {
+        let source: String = r.try_get(0).unwrap();
+        let i = ["free", "pack", "postpaid"]
+            .iter()
+            .position(|s| *s == source)
+            .unwrap();
+        by_source[i] += r.try_get::<i64, _>(1).unwrap();
+    }
+    let free = billing::catalogue::FREE_CALLS_PER_MONTH as i64;
+    assert_eq!(counted[0], free + calls - voids.len() as i64);
+    assert_eq!(counted[1..], by_source[..]);
+    assert_eq!(counted[0], by_source.iter().sum::<i64>());
+    let pack = b
+        .packs(a)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.id == pack.id)
+        .unwrap();
+    assert_eq!((pack.units - pack.remaining) as i64, by_source[1]);
 }
