@@ -1,5 +1,6 @@
 //! Connection limits: idle and slow clients cannot hold the server, a declared body over
-//! the limit is refused before it is read, and a body that trickles in is cut off.
+//! the limit is refused before it is read, a chunked one once it passes the limit (the
+//! client still reads the refusal), and a body that trickles in is cut off.
 
 use std::time::{Duration, Instant};
 
@@ -236,5 +237,48 @@ async fn tls_serves_and_picks_up_a_renewed_certificate() {
 
     let _ = stop.send(());
     server.await.unwrap().unwrap();
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_chunked_body_over_the_limit_is_refused_and_the_refusal_is_read() {
+    let db = common::sqlite().await;
+    let config = tight();
+    let over = config.max_body_bytes + 8 * 1024 * 1024;
+    let s = common::start(&db, config).await;
+    // No declared length: the server finds the body too large while reading it and
+    // answers while the client is still sending 8 MiB more; the client must read the
+    // refusal, not a reset. Five tries: a reset would be intermittent.
+    for i in 0..5 {
+        let c = TcpStream::connect(s.addr).await.unwrap();
+        let (mut rd, mut wr) = c.into_split();
+        let head = "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                    X-TC-Action: DetectFace\r\nX-TC-Version: 2020-03-03\r\n\
+                    Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+        let upload = tokio::spawn(async move {
+            wr.write_all(head.as_bytes()).await?;
+            let chunk = vec![b'A'; 64 * 1024];
+            let mut sent = 0;
+            while sent < over {
+                wr.write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                    .await?;
+                wr.write_all(&chunk).await?;
+                wr.write_all(b"\r\n").await?;
+                sent += chunk.len();
+            }
+            wr.write_all(b"0\r\n\r\n").await
+        });
+        let mut got = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(10), rd.read_to_end(&mut got))
+            .await
+            .unwrap_or_else(|_| panic!("try {i}: the connection stayed open"));
+        let answer = String::from_utf8_lossy(&got);
+        assert!(read.is_ok(), "try {i}: {read:?} after {answer:?}");
+        assert!(
+            answer.contains("RequestSizeLimitExceeded"),
+            "try {i}: {answer}"
+        );
+        let _ = upload.await;
+    }
     s.stop().await;
 }
