@@ -1326,7 +1326,7 @@ async fn other_writers_are_seen_mid_stream(b: Billing) {
             }
         }
     }
-    assert!(after >= 1_000, "{after} calls after the purchase");
+    assert!(after >= 500, "{after} calls after the purchase");
 
     // What the writer wrote back agrees with the ledger, voids included.
     let calls = sent.load(SeqCst) as i64;
