@@ -350,7 +350,7 @@ impl Writer {
             results.push(outcome);
         }
 
-        rows::insert_usage(&mut tx, self.dialect, &effects.rows).await?;
+        rows::insert_usage(&mut tx, self.dialect, &effects.rows, !lookup).await?;
         rows::store_counters(&mut tx, &counters, &months).await?;
         add_days(&mut tx, &daily, &days).await?;
         rows::store_packs(&mut tx, &packs).await?;
