@@ -1339,20 +1339,8 @@ async fn other_writers_are_seen_mid_stream(b: Billing) {
     .await
     .unwrap();
     let counted: Vec<i64> = (0..4).map(|i| row.try_get(i).unwrap()).collect();
-    let mut by_source = [0i64; 3];
-    for r in sqlx::query("SELECT source, units FROM billing_usage WHERE account_id = $1")
-        .bind(a)
-        .fetch_all(b.pool())
-        .await
-        .unwrap()
-    {
-        let source: String = r.try_get(0).unwrap();
-        let i = ["free", "pack", "postpaid"]
-            .iter()
-            .position(|s| *s == source)
-            .unwrap();
-        by_source[i] += r.try_get::<i64, _>(1).unwrap();
-    }
+    let sums = crate::support::usage_by_source(b.pool(), a).await;
+    let by_source = ["free", "pack", "postpaid"].map(|k| sums.get(k).copied().unwrap_or(0));
     let free = billing::catalogue::FREE_CALLS_PER_MONTH as i64;
     assert_eq!(counted[0], free + calls - voids.len() as i64);
     assert_eq!(counted[1..], by_source[..]);

@@ -178,15 +178,7 @@ async fn check(b: Billing, ops: Vec<Op>) {
         }
     }
     assert_eq!(counted[0] as u64, units, "every fresh record counted once");
-    let mut by_source: HashMap<String, i64> = HashMap::new();
-    for r in sqlx::query("SELECT source, units FROM billing_usage WHERE account_id = $1")
-        .bind(a)
-        .fetch_all(pool)
-        .await
-        .unwrap()
-    {
-        *by_source.entry(r.try_get(0).unwrap()).or_default() += r.try_get::<i64, _>(1).unwrap();
-    }
+    let by_source = support::usage_by_source(pool, a).await;
     assert_eq!(by_source.get("free").copied().unwrap_or(0), counted[1]);
     assert_eq!(by_source.get("pack").copied().unwrap_or(0), counted[2]);
     assert_eq!(by_source.get("postpaid").copied().unwrap_or(0), counted[3]);

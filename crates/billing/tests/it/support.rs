@@ -167,3 +167,22 @@ pub async fn account(b: &Billing, name: &str, tz: &str) -> i64 {
     .await
     .unwrap()
 }
+
+/// An account's units in `billing_usage` per source (`free`, `pack`, `postpaid`), voids'
+/// negative rows included; a source without rows is absent.
+pub async fn usage_by_source(
+    pool: &AnyPool,
+    account: i64,
+) -> std::collections::HashMap<String, i64> {
+    use sqlx::Row;
+    let mut out = std::collections::HashMap::new();
+    for r in sqlx::query("SELECT source, units FROM billing_usage WHERE account_id = $1")
+        .bind(account)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+    {
+        *out.entry(r.try_get(0).unwrap()).or_default() += r.try_get::<i64, _>(1).unwrap();
+    }
+    out
+}
